@@ -1,0 +1,41 @@
+//! The chat stream: sends with acks, and pushed message events.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::event::Event;
+use crate::types::{SendAck, SendMessage};
+use crate::WireError;
+
+/// A frame from client to server on the chat stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientChat {
+    /// Store and deliver a message. Answered by [`ServerChat::Ack`] or
+    /// [`ServerChat::Rejected`].
+    Send(SendMessage),
+}
+
+/// A frame from server to client on the chat stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServerChat {
+    /// A stream-level error; the server closes the connection after it.
+    Error(WireError),
+    /// The message is committed to storage.
+    Ack(SendAck),
+    /// The message was not stored.
+    Rejected {
+        /// Echo of the send's client id.
+        client_id: Uuid,
+        /// Why.
+        error: WireError,
+    },
+    /// A pushed message event.
+    Event(Event),
+}
+
+/// Frames on media streams (reserved; the media work fills this in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServerMedia {
+    /// The transfer failed.
+    Error(WireError),
+}

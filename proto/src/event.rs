@@ -1,0 +1,31 @@
+//! Per-user events: everything a device must see, in one ordered log.
+//!
+//! Every user has a dense event sequence (1, 2, 3, ...). A device keeps the
+//! highest seq it has processed as its sync cursor; on connect it asks for
+//! everything after it. Live pushes carry the same seqs, so a client can
+//! deduplicate and detect gaps.
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::{Message, ReadPosition, Receipt};
+
+/// One entry in a user's event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the user's event log.
+    pub seq: u64,
+    /// What happened.
+    pub body: EventBody,
+}
+
+/// What an event reports. New kinds are appended at the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventBody {
+    /// A message in one of the user's conversations (including the user's
+    /// own, sent from another device or this one).
+    Message(Message),
+    /// Another participant received or read the user's messages.
+    Receipt(Receipt),
+    /// One of the user's devices moved the read position.
+    ReadPosition(ReadPosition),
+}

@@ -1,0 +1,30 @@
+//! Wire types and framing for quichat.
+//!
+//! This crate is the contract between `quichat-server` and `quichat-client`.
+//! It is deliberately pure: no async runtime, no sockets, no files. Both
+//! sides feed bytes they read from QUIC streams into [`frame::FrameDecoder`]
+//! and write the bytes produced by [`frame::encode`].
+//!
+//! Layout of a connection (see `ARCHITECTURE.md` for the full flow):
+//! - every stream starts with a [`stream::StreamHeader`] frame naming its kind;
+//! - the **control** stream carries [`control::ClientControl`] requests and
+//!   [`control::ServerControl`] responses and events (receipts, read positions);
+//! - the **chat** stream carries [`chat::ClientChat`] sends and
+//!   [`chat::ServerChat`] acks and pushed messages;
+//! - **media** streams are reserved for transfers.
+
+pub mod chat;
+pub mod control;
+pub mod error;
+pub mod event;
+pub mod frame;
+pub mod stream;
+pub mod types;
+
+pub use error::{ErrorCode, ProtoError, WireError};
+
+/// ALPN identifier negotiated during the TLS handshake.
+pub const ALPN: &[u8] = b"quichat/1";
+
+/// Protocol version carried in the hello. Bumped on incompatible changes.
+pub const PROTOCOL_VERSION: u16 = 1;

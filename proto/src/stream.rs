@@ -1,0 +1,22 @@
+//! Stream kinds. The first frame of every client-opened stream is a
+//! [`StreamHeader`]; the server routes the stream by its kind.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StreamKind {
+    /// Bidirectional, opened first: hello, auth, requests, receipts, errors.
+    Control,
+    /// Bidirectional: message sends and acks; the server pushes messages.
+    Chat,
+    /// One per file transfer (reserved; built by the media work).
+    Media,
+}
+
+/// First frame on every stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamHeader {
+    /// Kind of this stream.
+    pub kind: StreamKind,
+}

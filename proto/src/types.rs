@@ -1,0 +1,177 @@
+//! Domain values shared by requests, responses and events.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Server-assigned user id.
+pub type UserId = i64;
+/// Server-assigned conversation id.
+pub type ConversationId = i64;
+/// Server-assigned device id.
+pub type DeviceId = i64;
+/// Server-assigned message id.
+pub type MessageId = i64;
+
+/// Longest text body accepted in a message, in bytes.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// Who a message is addressed to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Recipient {
+    /// A one-to-one conversation with this username.
+    User(String),
+}
+
+/// How a request names a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConversationRef {
+    /// The one-to-one conversation with this username.
+    Direct(String),
+    /// A conversation by id.
+    Id(ConversationId),
+}
+
+/// What a message carries. New kinds (media, voice) are appended here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MessageBody {
+    /// Plain UTF-8 text.
+    Text(String),
+}
+
+impl MessageBody {
+    /// Short name of the kind, used in storage and CLI output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MessageBody::Text(_) => "text",
+        }
+    }
+}
+
+/// A client's request to send a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendMessage {
+    /// Client-generated id (UUIDv7 recommended); a resend with the same id
+    /// is acknowledged again and never stored twice.
+    pub client_id: Uuid,
+    /// Addressee.
+    pub to: Recipient,
+    /// Content.
+    pub body: MessageBody,
+}
+
+/// The server's acknowledgement: the message is durably stored ("sent").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendAck {
+    /// Echo of [`SendMessage::client_id`].
+    pub client_id: Uuid,
+    /// Server id of the stored message.
+    pub message_id: MessageId,
+    /// Conversation it was stored in.
+    pub conversation_id: ConversationId,
+    /// Per-conversation sequence number (1, 2, 3, ... without gaps).
+    pub seq: u64,
+    /// Server timestamp, Unix milliseconds.
+    pub sent_at_ms: i64,
+    /// True when this client id had been stored before (a retry).
+    pub duplicate: bool,
+}
+
+/// A stored message as every participant sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Server id.
+    pub id: MessageId,
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Per-conversation sequence number.
+    pub seq: u64,
+    /// Sender's username.
+    pub sender: String,
+    /// The sender's client-generated id.
+    pub client_id: Uuid,
+    /// Addressee as the sender named it.
+    pub to: Recipient,
+    /// Server timestamp, Unix milliseconds.
+    pub sent_at_ms: i64,
+    /// Content.
+    pub body: MessageBody,
+}
+
+/// Kind of a receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReceiptKind {
+    /// A device of the reader has the messages.
+    Delivered,
+    /// The reader has read the messages.
+    Read,
+}
+
+/// Receipts are watermarks: every message in the conversation with
+/// `seq <= up_to_seq` has reached this state for `by`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Username whose devices received or read the messages.
+    pub by: String,
+    /// Delivered or read.
+    pub kind: ReceiptKind,
+    /// Watermark.
+    pub up_to_seq: u64,
+    /// Server timestamp, Unix milliseconds.
+    pub at_ms: i64,
+}
+
+/// The caller's own read position, synced to all of the caller's devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadPosition {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Everything up to and including this seq is read.
+    pub up_to_seq: u64,
+}
+
+/// The authenticated identity of a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// User id.
+    pub user_id: UserId,
+    /// Username.
+    pub username: String,
+    /// This device's id.
+    pub device_id: DeviceId,
+    /// Latest event seq for this user at authentication time.
+    pub event_head: u64,
+}
+
+/// A device (one login) of the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// Device id.
+    pub id: DeviceId,
+    /// Name given at login.
+    pub name: String,
+    /// Creation time, Unix milliseconds.
+    pub created_at_ms: i64,
+    /// Last authentication, Unix milliseconds.
+    pub last_seen_ms: i64,
+    /// True for the device making the request.
+    pub current: bool,
+}
+
+/// One entry of the conversation list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    /// Conversation id.
+    pub id: ConversationId,
+    /// The other side, as the caller would address it.
+    pub peer: Recipient,
+    /// Highest seq in the conversation.
+    pub last_seq: u64,
+    /// The caller's read position.
+    pub read_seq: u64,
+    /// Messages from others after the read position.
+    pub unread: u64,
+    /// The latest message, if any.
+    pub last_message: Option<Message>,
+}

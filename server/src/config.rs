@@ -1,0 +1,174 @@
+//! Server configuration: one serde struct, every field defaulted.
+//!
+//! `main.rs` layers a TOML file, `QUICHAT_*` environment variables and flags
+//! on top of these defaults; the library only ever sees the final struct.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// UDP address to listen on. The default only accepts local clients;
+    /// use `0.0.0.0:4433` (or `[::]:4433`) to serve a network.
+    pub listen: SocketAddr,
+    /// Where the SQLite database, generated certificates and (later) media
+    /// live when no other location is configured.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`. Empty means
+    /// `<data_dir>/quichat.db` (SQLite, WAL).
+    pub database_url: Option<String>,
+    /// Operator-supplied certificate chain (PEM). With `key`, replaces the
+    /// generated dev certificates.
+    pub cert: Option<PathBuf>,
+    /// Operator-supplied private key (PEM).
+    pub key: Option<PathBuf>,
+    /// Extra DNS names or IPs for the generated server certificate, on top
+    /// of `localhost`, `127.0.0.1` and `::1`.
+    pub hostnames: Vec<String>,
+    /// Maximum size of a database connection pool.
+    pub db_max_connections: u32,
+    /// QUIC transport tuning.
+    pub transport: TransportConfig,
+    /// Abuse protection.
+    pub limits: LimitsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4433)),
+            data_dir: PathBuf::from("quichat-data"),
+            database_url: None,
+            cert: None,
+            key: None,
+            hostnames: Vec::new(),
+            db_max_connections: 16,
+            transport: TransportConfig::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The database URL in effect.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!("sqlite://{}?mode=rwc", self.data_dir.join("quichat.db").display()),
+        }
+    }
+}
+
+/// QUIC transport settings, chosen for phones behind NATs.
+///
+/// See ARCHITECTURE.md, "Transport settings", for the reasoning.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransportConfig {
+    /// A connection with no traffic for this long is closed (seconds).
+    pub idle_timeout_secs: u64,
+    /// Keep-alive interval the server uses (seconds); clients use their own.
+    pub keep_alive_secs: u64,
+    /// Per-stream receive window (bytes).
+    pub stream_receive_window: u32,
+    /// Per-connection receive window (bytes).
+    pub receive_window: u32,
+    /// Per-connection send window (bytes).
+    pub send_window: u64,
+    /// Concurrent bidirectional streams a client may open.
+    pub max_concurrent_bidi_streams: u32,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            idle_timeout_secs: 60,
+            keep_alive_secs: 0,
+            stream_receive_window: 256 * 1024,
+            receive_window: 1024 * 1024,
+            send_window: 1024 * 1024,
+            max_concurrent_bidi_streams: 16,
+        }
+    }
+}
+
+impl TransportConfig {
+    /// Idle timeout as a duration.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+}
+
+/// Rate limits. Each is a token bucket: `burst` requests at once, refilled
+/// at `per_minute`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Login attempts per username.
+    pub login_per_user: RateLimit,
+    /// Login and registration attempts per client IP.
+    pub auth_per_ip: RateLimit,
+    /// Messages sent per user.
+    pub sends_per_user: RateLimit,
+    /// Control requests per connection.
+    pub requests_per_connection: RateLimit,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            login_per_user: RateLimit {
+                burst: 5,
+                per_minute: 10,
+            },
+            auth_per_ip: RateLimit {
+                burst: 30,
+                per_minute: 60,
+            },
+            sends_per_user: RateLimit {
+                burst: 300,
+                per_minute: 3000,
+            },
+            requests_per_connection: RateLimit {
+                burst: 200,
+                per_minute: 6000,
+            },
+        }
+    }
+}
+
+/// One token bucket.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests allowed at once.
+    pub burst: u32,
+    /// Sustained requests per minute.
+    pub per_minute: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_example_config_parses_and_matches_defaults_where_commented() {
+        let text = include_str!("../../quichat.example.toml");
+        let cfg: Config = toml::from_str(text).expect("example config must parse");
+        assert_eq!(cfg.listen, Config::default().listen);
+        assert_eq!(cfg.transport, TransportConfig::default());
+        assert_eq!(cfg.limits, LimitsConfig::default());
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_data_dir() {
+        let url = Config::default().effective_database_url();
+        assert!(url.starts_with("sqlite://"));
+        assert!(url.contains("quichat.db"));
+    }
+}

@@ -1,0 +1,163 @@
+//! Error types at the server's boundaries.
+//!
+//! - [`StoreError`]: the database.
+//! - [`ServiceError`]: domain services; each variant maps to one wire code.
+//! - [`StartError`]: starting the server (config, certificates, socket).
+
+use std::time::Duration;
+
+use quichat_proto::{ErrorCode, WireError};
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A query or connection failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database URL names an unsupported backend.
+    #[error("unsupported database URL (expected sqlite:// or postgres://): {0}")]
+    UnsupportedUrl(String),
+    /// The SQLite file's directory could not be created.
+    #[error("cannot create database directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    /// True for a unique-constraint violation.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Db(e) => e
+                .as_database_error()
+                .is_some_and(|d| d.is_unique_violation()),
+            _ => false,
+        }
+    }
+
+    /// True for a PostgreSQL serialization failure or deadlock, which the
+    /// caller should retry.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Db(e) => e.as_database_error().is_some_and(|d| {
+                matches!(d.code().as_deref(), Some("40001") | Some("40P01"))
+            }),
+            _ => false,
+        }
+    }
+}
+
+/// A failure in a domain service, as the client will see it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The username breaks the rules.
+    #[error("invalid username: {0}")]
+    InvalidUsername(String),
+    /// The password is too short or too long.
+    #[error("{0}")]
+    WeakPassword(String),
+    /// Registration with a taken username.
+    #[error("username '{0}' is already taken")]
+    UsernameTaken(String),
+    /// No such user.
+    #[error("unknown user '{0}'")]
+    UnknownUser(String),
+    /// The password does not match.
+    #[error("wrong password")]
+    WrongPassword,
+    /// The device token is unknown or revoked.
+    #[error("invalid or revoked device token; log in again")]
+    InvalidToken,
+    /// Too many attempts.
+    #[error("too many requests; retry in {:.1}s", retry_after.as_secs_f64())]
+    RateLimited {
+        /// When a retry may succeed.
+        retry_after: Duration,
+    },
+    /// Not found, or not visible to the caller.
+    #[error("{0}")]
+    NotFound(String),
+    /// Not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Bad message content.
+    #[error("{0}")]
+    InvalidMessage(String),
+    /// Bad argument.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something else failed on the server.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    /// The typed error sent to the client. Storage details stay in the log.
+    pub fn to_wire(&self) -> WireError {
+        let code = match self {
+            ServiceError::InvalidUsername(_) => ErrorCode::InvalidUsername,
+            ServiceError::WeakPassword(_) => ErrorCode::WeakPassword,
+            ServiceError::UsernameTaken(_) => ErrorCode::UsernameTaken,
+            ServiceError::UnknownUser(_) => ErrorCode::UnknownUser,
+            ServiceError::WrongPassword => ErrorCode::WrongPassword,
+            ServiceError::InvalidToken => ErrorCode::InvalidToken,
+            ServiceError::RateLimited { .. } => ErrorCode::RateLimited,
+            ServiceError::NotFound(_) => ErrorCode::NotFound,
+            ServiceError::Forbidden(_) => ErrorCode::Forbidden,
+            ServiceError::InvalidMessage(_) => ErrorCode::InvalidMessage,
+            ServiceError::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            ServiceError::Store(_) | ServiceError::Internal(_) => ErrorCode::Internal,
+        };
+        let message = match self {
+            ServiceError::Store(_) | ServiceError::Internal(_) => {
+                "the server could not complete the request; try again".to_string()
+            }
+            other => other.to_string(),
+        };
+        let mut err = WireError::new(code, message);
+        if let ServiceError::RateLimited { retry_after } = self {
+            err.retry_after_ms = Some(u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX));
+        }
+        err
+    }
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(e: sqlx::Error) -> Self {
+        ServiceError::Store(StoreError::Db(e))
+    }
+}
+
+/// A failure while starting the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Certificates could not be generated or loaded.
+    #[error("certificates: {0}")]
+    Certs(String),
+    /// TLS or QUIC configuration was rejected.
+    #[error("TLS/QUIC configuration: {0}")]
+    Tls(String),
+    /// The UDP socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}

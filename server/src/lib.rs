@@ -1,0 +1,210 @@
+//! quichat server library.
+//!
+//! [`Server::start`] takes a [`Config`], opens the store, prepares
+//! certificates, binds the QUIC endpoint and returns a [`ServerHandle`]
+//! with `shutdown()`/`join()`. Only `main.rs` reads argv, environment and
+//! config files, installs logging and handles signals. Tests use the same
+//! handle on port 0.
+//!
+//! Code map: `conn` routes streams, `control` and `chat` translate frames
+//! into calls on the domain services (`accounts`, `messages`, `receipts`,
+//! `events`), which own their SQL; `hub` fans committed events out to
+//! online devices.
+
+pub mod accounts;
+pub mod certs;
+pub mod chat;
+pub mod config;
+pub mod conn;
+pub mod control;
+pub mod error;
+pub mod events;
+pub mod framed;
+pub mod hub;
+pub mod messages;
+pub mod rate_limit;
+pub mod receipts;
+pub mod store;
+pub mod transport;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use quichat_proto::error::close;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, Instrument};
+
+pub use config::Config;
+pub use error::{ServiceError, StartError, StoreError};
+
+use accounts::Accounts;
+use events::Events;
+use hub::Hub;
+use messages::Messages;
+use rate_limit::RateLimits;
+use receipts::Receipts;
+use store::Store;
+
+/// Services shared by all connections.
+#[derive(Debug)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Accounts and devices.
+    pub accounts: Accounts,
+    /// Messages and conversations.
+    pub messages: Messages,
+    /// Delivered/read watermarks.
+    pub receipts: Receipts,
+    /// Event log reads.
+    pub events: Events,
+    /// Online devices.
+    pub hub: Arc<Hub>,
+    /// Rate limiters.
+    pub limits: RateLimits,
+}
+
+/// Entry point of the library.
+#[derive(Debug)]
+pub struct Server;
+
+/// A running server.
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    ca_path: Option<PathBuf>,
+    fingerprint: String,
+    database: String,
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+    state: Arc<AppState>,
+}
+
+impl Server {
+    /// Opens storage (running migrations), loads or generates certificates,
+    /// binds the endpoint and starts accepting connections.
+    pub async fn start(config: Config) -> Result<ServerHandle, StartError> {
+        let url = config.effective_database_url();
+        let store = Store::connect(&url, config.db_max_connections).await?;
+        store.migrate().await?;
+        let identity = match (&config.cert, &config.key) {
+            (Some(cert), Some(key)) => certs::load_pem(cert, key)?,
+            (None, None) => certs::ensure_dev_identity(&config.data_dir.join("certs"), &config.hostnames)?,
+            _ => {
+                return Err(StartError::Certs(
+                    "--cert and --key must be given together".into(),
+                ))
+            }
+        };
+        let server_config = transport::server_config(&identity, &config.transport)?;
+        let endpoint = quinn::Endpoint::server(server_config, config.listen).map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let local_addr = endpoint.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let accounts = Accounts::new(store.clone());
+        let messages = Messages::new(store.clone(), accounts.clone());
+        let state = Arc::new(AppState {
+            receipts: Receipts::new(store.clone(), messages.clone()),
+            events: Events::new(store.clone()),
+            hub: Arc::new(Hub::default()),
+            limits: RateLimits::new(&config.limits),
+            accounts,
+            messages,
+            store,
+        });
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(
+            run(endpoint, state.clone(), cancel.clone()).instrument(tracing::info_span!("server", addr = %local_addr)),
+        );
+        info!(%local_addr, database = %store::redact_url(&url), "server started");
+        Ok(ServerHandle {
+            local_addr,
+            ca_path: identity.ca_path.clone(),
+            fingerprint: identity.fingerprint.clone(),
+            database: store::redact_url(&url),
+            cancel,
+            task,
+            state,
+        })
+    }
+}
+
+impl ServerHandle {
+    /// The bound UDP address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Path of the generated dev CA, if in use.
+    pub fn ca_path(&self) -> Option<&PathBuf> {
+        self.ca_path.as_ref()
+    }
+
+    /// SHA-256 fingerprint (hex) clients can pin.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The database URL with any password redacted.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// Shared services (for tests and tools).
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Asks the server to stop: no new connections, existing ones closed
+    /// with [`close::SHUTTING_DOWN`].
+    pub fn shutdown(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Waits until the server has fully stopped.
+    pub async fn join(self) {
+        let _ = self.task.await;
+    }
+
+    /// `shutdown()` then `join()`.
+    pub async fn stop(self) {
+        self.shutdown();
+        self.join().await;
+    }
+}
+
+async fn run(endpoint: quinn::Endpoint, state: Arc<AppState>, cancel: CancellationToken) {
+    let tracker = TaskTracker::new();
+    let mut prune = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            incoming = endpoint.accept() => match incoming {
+                Some(incoming) => {
+                    tracker.spawn(conn::handle(state.clone(), incoming, tracker.clone(), cancel.clone()));
+                }
+                None => break,
+            },
+            _ = prune.tick() => state.limits.prune(),
+            _ = cancel.cancelled() => break,
+        }
+    }
+    info!("shutting down: refusing new connections");
+    endpoint.set_server_config(None);
+    cancel.cancel();
+    tracker.close();
+    if tokio::time::timeout(Duration::from_secs(10), tracker.wait()).await.is_err() {
+        tracing::warn!("some connection tasks did not finish within 10 s");
+    }
+    endpoint.close(close::SHUTTING_DOWN.into(), b"server shutting down");
+    endpoint.wait_idle().await;
+    state.store.close().await;
+    info!("shutdown complete");
+}

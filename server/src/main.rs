@@ -1,0 +1,157 @@
+//! `quichat-server`: reads flags, environment and the config file, installs
+//! logging and signal handlers, and runs the library.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use quichat_server::{store::Store, Config, Server};
+
+/// Self-hosted messenger server over QUIC.
+#[derive(Debug, Parser)]
+#[command(name = "quichat-server", version, about, long_about = None)]
+struct Cli {
+    /// TOML config file (see quichat.example.toml).
+    #[arg(long, global = true, env = "QUICHAT_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// UDP address to listen on [default: 127.0.0.1:4433].
+    #[arg(long, global = true, env = "QUICHAT_LISTEN", value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// Data directory [default: ./quichat-data].
+    #[arg(long, global = true, env = "QUICHAT_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://... [default: <data-dir>/quichat.db].
+    #[arg(long, global = true, env = "QUICHAT_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Certificate chain (PEM) to use instead of the generated dev CA.
+    #[arg(long, global = true, env = "QUICHAT_CERT", value_name = "PEM", requires = "key")]
+    cert: Option<PathBuf>,
+    /// Private key (PEM) for --cert.
+    #[arg(long, global = true, env = "QUICHAT_KEY", value_name = "PEM", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Extra hostname or IP for the generated certificate (repeatable).
+    #[arg(long = "hostname", global = true, env = "QUICHAT_HOSTNAMES", value_delimiter = ',', value_name = "NAME")]
+    hostnames: Vec<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the effective configuration as TOML and exit.
+    PrintConfig,
+}
+
+fn load_config(cli: &Cli) -> Result<Config> {
+    let mut config = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?
+        }
+        None => Config::default(),
+    };
+    if let Some(v) = cli.listen {
+        config.listen = v;
+    }
+    if let Some(v) = &cli.data_dir {
+        config.data_dir = v.clone();
+    }
+    if let Some(v) = &cli.database_url {
+        config.database_url = Some(v.clone());
+    }
+    if let Some(v) = &cli.cert {
+        config.cert = Some(v.clone());
+    }
+    if let Some(v) = &cli.key {
+        config.key = Some(v.clone());
+    }
+    if !cli.hostnames.is_empty() {
+        config.hostnames = cli.hostnames.clone();
+    }
+    Ok(config)
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = real_main().await {
+        eprintln!("quichat-server: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn real_main() -> Result<()> {
+    let cli = Cli::parse();
+    let config = load_config(&cli)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let store = Store::connect(&config.effective_database_url(), 1).await?;
+            store.migrate().await?;
+            store.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::PrintConfig => {
+            print!("{}", toml::to_string_pretty(&config)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let handle = Server::start(config).await?;
+    let addr = handle.local_addr();
+    println!("quichat server listening on {addr} (QUIC, ALPN quichat/1)");
+    println!("  database:        {}", handle.database());
+    match handle.ca_path() {
+        Some(ca) => {
+            println!("  dev CA:          {}", ca.display());
+            println!("  CA SHA-256:      {}", handle.fingerprint());
+            println!("connect with:");
+            println!("  quichat --server {addr} --ca {} register <username>", ca.display());
+            println!("  (or pin the CA: --pin {})", handle.fingerprint());
+        }
+        None => {
+            println!("  cert SHA-256:    {}", handle.fingerprint());
+            println!("connect with:  quichat --server <host>:{} register <username>", addr.port());
+        }
+    }
+    wait_for_signal().await;
+    eprintln!("shutting down...");
+    handle.stop().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,49 @@
+//! TLS and QUIC settings for the endpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use quinn::{IdleTimeout, VarInt};
+
+use crate::certs::ServerIdentity;
+use crate::config::TransportConfig;
+use crate::error::StartError;
+
+/// Builds the quinn server config: TLS 1.3 only, ALPN `quichat/1`.
+pub fn server_config(
+    identity: &ServerIdentity,
+    transport: &TransportConfig,
+) -> Result<quinn::ServerConfig, StartError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| StartError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())
+        .map_err(|e| StartError::Tls(e.to_string()))?;
+    tls.alpn_protocols = vec![quichat_proto::ALPN.to_vec()];
+    let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
+        .map_err(|e| StartError::Tls(e.to_string()))?;
+    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    config.transport_config(Arc::new(transport_config(transport)?));
+    // Clients on phones change address; QUIC path validation makes it safe.
+    config.migration(true);
+    Ok(config)
+}
+
+/// The QUIC transport parameters (see ARCHITECTURE.md for the reasoning).
+pub fn transport_config(t: &TransportConfig) -> Result<quinn::TransportConfig, StartError> {
+    let mut tc = quinn::TransportConfig::default();
+    let idle = IdleTimeout::try_from(t.idle_timeout())
+        .map_err(|e| StartError::Tls(format!("idle timeout: {e}")))?;
+    tc.max_idle_timeout(Some(idle));
+    if t.keep_alive_secs > 0 {
+        tc.keep_alive_interval(Some(Duration::from_secs(t.keep_alive_secs)));
+    }
+    tc.stream_receive_window(VarInt::from_u32(t.stream_receive_window));
+    tc.receive_window(VarInt::from_u32(t.receive_window));
+    tc.send_window(t.send_window);
+    tc.max_concurrent_bidi_streams(VarInt::from_u32(t.max_concurrent_bidi_streams));
+    tc.max_concurrent_uni_streams(VarInt::from_u32(0));
+    Ok(tc)
+}
