@@ -1,1 +1,268 @@
+//! Test harness for end-to-end tests: real servers on 127.0.0.1:0, real
+//! SQLite files and real PostgreSQL databases, real QUIC clients.
+//!
+//! PostgreSQL: every test that runs on PostgreSQL gets a fresh database
+//! created through `QUICHAT_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and dropped afterwards.
+//! Set `QUICHAT_TEST_SKIP_POSTGRES=1` to opt out explicitly; otherwise an
+//! unreachable PostgreSQL fails the tests.
 
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use quichat_client::proto::event::{Event, EventBody};
+use quichat_client::{Client, ClientConfig, EventStream, Trust};
+use quichat_server::{Config, Server, ServerHandle};
+use sqlx::Connection;
+use sqlx::Executor;
+
+/// Default admin URL for creating per-test databases.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in the test's data dir.
+    Sqlite,
+    /// A fresh PostgreSQL database.
+    Postgres,
+}
+
+/// True when PostgreSQL tests were explicitly switched off.
+pub fn postgres_skipped() -> bool {
+    std::env::var("QUICHAT_TEST_SKIP_POSTGRES").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Installs a test log subscriber once (RUST_LOG controls it).
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// A database that exists for one test.
+#[derive(Debug)]
+pub struct TestDb {
+    /// URL for the server.
+    pub url: String,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// Creates the database for `backend` (SQLite lives in `dir`).
+    pub async fn create(backend: Backend, dir: &std::path::Path) -> Result<TestDb> {
+        match backend {
+            Backend::Sqlite => Ok(TestDb {
+                url: format!("sqlite://{}?mode=rwc", dir.join("quichat.db").display()),
+                pg: None,
+            }),
+            Backend::Postgres => {
+                let admin = std::env::var("QUICHAT_TEST_POSTGRES_URL")
+                    .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
+                let name = format!("quichat_test_{}", uuid::Uuid::now_v7().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin).await.with_context(|| {
+                    format!(
+                        "PostgreSQL is required for these tests (set QUICHAT_TEST_POSTGRES_URL, \
+                         or QUICHAT_TEST_SKIP_POSTGRES=1 to opt out); cannot connect to {admin}"
+                    )
+                })?;
+                conn.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+                conn.close().await?;
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+                Ok(TestDb {
+                    url: format!("{base}/{name}"),
+                    pg: Some((admin, name)),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            // Drop on a separate thread with its own runtime: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                rt.block_on(async move {
+                    let mut conn = sqlx::PgConnection::connect(&admin).await?;
+                    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await?;
+                    conn.close().await
+                })
+                .map_err(std::io::Error::other)
+            })
+            .join();
+        }
+    }
+}
+
+/// A server with its data directory and database.
+#[derive(Debug)]
+pub struct TestServer {
+    /// The running server (None while stopped).
+    pub handle: Option<ServerHandle>,
+    /// Address clients connect to.
+    pub addr: SocketAddr,
+    /// The dev CA (PEM).
+    pub ca_pem: Vec<u8>,
+    /// The configuration it runs with.
+    pub config: Config,
+    /// Database lifetime guard.
+    pub db: Arc<TestDb>,
+    /// Data dir guard.
+    pub dir: Arc<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Starts a server on `backend` with default limits.
+    pub async fn start(backend: Backend) -> Result<TestServer> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after letting `tweak` adjust the config.
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Result<TestServer> {
+        init_logging();
+        let dir = Arc::new(tempfile::tempdir()?);
+        let db = Arc::new(TestDb::create(backend, dir.path()).await?);
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse()?,
+            data_dir: dir.path().to_path_buf(),
+            database_url: Some(db.url.clone()),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let handle = Server::start(config.clone()).await?;
+        let ca_path: PathBuf = handle.ca_path().context("dev CA expected")?.clone();
+        Ok(TestServer {
+            addr: handle.local_addr(),
+            ca_pem: std::fs::read(ca_path)?,
+            handle: Some(handle),
+            config,
+            db,
+            dir,
+        })
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.stop().await;
+        }
+    }
+
+    /// Stops and starts again on the same address, data dir and database.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.stop().await;
+        let mut config = self.config.clone();
+        config.listen = self.addr;
+        self.handle = Some(Server::start(config).await?);
+        Ok(())
+    }
+
+    /// Client config trusting this server's CA.
+    pub fn client_config(&self) -> ClientConfig {
+        ClientConfig::new(self.addr.to_string(), Trust::CaPem(self.ca_pem.clone()))
+    }
+
+    /// A new, unauthenticated connection.
+    pub async fn connect(&self) -> Result<Client> {
+        Ok(Client::connect(&self.client_config()).await?)
+    }
+
+    /// Registers `name` and returns the logged-in client and its token.
+    pub async fn register(&self, name: &str) -> Result<(Client, String)> {
+        let c = self.connect().await?;
+        let (_, token) = c.register(name, &password_of(name), "test-device").await?;
+        Ok((c, token))
+    }
+
+    /// A new device for an existing user (a second login).
+    pub async fn login(&self, name: &str) -> Result<(Client, String)> {
+        let c = self.connect().await?;
+        let (_, token) = c.login(name, &password_of(name), "second-device").await?;
+        Ok((c, token))
+    }
+
+    /// A new connection authenticated with an existing token.
+    pub async fn resume(&self, token: &str) -> Result<Client> {
+        let c = self.connect().await?;
+        c.authenticate(token).await?;
+        Ok(c)
+    }
+}
+
+/// The password tests use for a user.
+pub fn password_of(name: &str) -> String {
+    format!("{name}-secret-password")
+}
+
+/// Waits for the next event from a feed, failing after 10 s.
+pub async fn next_event(feed: &mut EventStream) -> Result<Event> {
+    match tokio::time::timeout(Duration::from_secs(10), feed.next()).await {
+        Ok(Some(Ok(e))) => Ok(e),
+        Ok(Some(Err(e))) => Err(e.into()),
+        Ok(None) => anyhow::bail!("event feed ended"),
+        Err(_) => anyhow::bail!("no event within 10 s"),
+    }
+}
+
+/// Waits for an event matching `pred`, skipping others, failing after 10 s.
+pub async fn wait_for(feed: &mut EventStream, mut pred: impl FnMut(&EventBody) -> bool) -> Result<Event> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, feed.next()).await {
+            Ok(Some(Ok(e))) if pred(&e.body) => return Ok(e),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => return Err(e.into()),
+            Ok(None) => anyhow::bail!("event feed ended"),
+            Err(_) => anyhow::bail!("expected event did not arrive within 10 s"),
+        }
+    }
+}
+
+/// Asserts that no event arrives within `wait`.
+pub async fn assert_quiet(feed: &mut EventStream, wait: Duration) -> Result<()> {
+    match tokio::time::timeout(wait, feed.next()).await {
+        Err(_) => Ok(()),
+        Ok(other) => anyhow::bail!("expected no event, got {other:?}"),
+    }
+}
+
+/// Generates `<name>_sqlite` and `<name>_postgres` tests from
+/// `async fn <name>(backend: Backend) -> anyhow::Result<()>`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> anyhow::Result<()> {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> anyhow::Result<()> {
+                    if $crate::postgres_skipped() {
+                        eprintln!("QUICHAT_TEST_SKIP_POSTGRES is set: skipping");
+                        return Ok(());
+                    }
+                    super::$name($crate::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}

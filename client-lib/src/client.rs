@@ -1,0 +1,660 @@
+//! The connection: control stream requests, chat stream sends, and the
+//! event feed.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use quichat_proto::chat::{ClientChat, ServerChat};
+use quichat_proto::control::{ClientControl, Request, Response, ServerControl};
+use quichat_proto::error::close;
+use quichat_proto::event::{Event, EventBody};
+use quichat_proto::stream::{StreamHeader, StreamKind};
+use quichat_proto::types::{
+    ConversationId, ConversationRef, ConversationSummary, DeviceId, DeviceInfo, Message,
+    MessageBody, Recipient, SendAck, SendMessage, SessionInfo,
+};
+use quichat_proto::{WireError, PROTOCOL_VERSION};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::error::describe_connection_error;
+use crate::framed::{write_frame, FrameReader};
+use crate::sequencer::Sequencer;
+use crate::trust::{tls_config, Trust};
+use crate::ClientError;
+
+/// How long a request waits for its response.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a gap in the event feed may persist before a sync fills it.
+const GAP_TIMEOUT: Duration = Duration::from_millis(500);
+/// Sync page size.
+const SYNC_PAGE: u32 = 200;
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `host:port` of the server.
+    pub server: String,
+    /// How to trust its certificate.
+    pub trust: Trust,
+    /// Name sent in the hello (for server logs).
+    pub client_name: String,
+    /// QUIC keep-alive interval. 15 s keeps common NAT mappings (often
+    /// 30 s for UDP) alive.
+    pub keep_alive: Duration,
+    /// Idle timeout; the server's (60 s) applies if lower.
+    pub idle_timeout: Duration,
+    /// Send delivered receipts automatically for messages the event feed
+    /// hands to the application.
+    pub auto_delivered: bool,
+}
+
+impl ClientConfig {
+    /// Defaults for a server address and trust anchor.
+    pub fn new(server: impl Into<String>, trust: Trust) -> Self {
+        ClientConfig {
+            server: server.into(),
+            trust,
+            client_name: format!("quichat-client/{}", env!("CARGO_PKG_VERSION")),
+            keep_alive: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(60),
+            auto_delivered: true,
+        }
+    }
+}
+
+/// One page of history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// The conversation, if it exists yet.
+    pub conversation_id: Option<ConversationId>,
+    /// Messages, newest first.
+    pub messages: Vec<Message>,
+    /// Older messages exist.
+    pub has_more: bool,
+}
+
+/// Something for the event feed task.
+#[derive(Debug)]
+enum Feed {
+    Event(Event),
+    Hint(u64),
+}
+
+type Pending<K, V> = Mutex<HashMap<K, oneshot::Sender<Result<V, WireError>>>>;
+
+#[derive(Debug)]
+struct Inner {
+    config: ClientConfig,
+    endpoint: quinn::Endpoint,
+    conn: quinn::Connection,
+    control_send: tokio::sync::Mutex<quinn::SendStream>,
+    next_req: AtomicU32,
+    requests: Pending<u32, Response>,
+    chat_send: tokio::sync::Mutex<Option<quinn::SendStream>>,
+    sends: Pending<Uuid, SendAck>,
+    feed: Mutex<Option<mpsc::UnboundedSender<Feed>>>,
+    fatal: Mutex<Option<WireError>>,
+    session: Mutex<Option<SessionInfo>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for t in self.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            t.abort();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A connected client. Cheap to clone; all clones share the connection.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+async fn resolve(server: &str) -> Result<(SocketAddr, String), ClientError> {
+    let addr = tokio::net::lookup_host(server)
+        .await
+        .map_err(|e| ClientError::Config(format!("cannot resolve '{server}': {e}")))?
+        .next()
+        .ok_or_else(|| ClientError::Config(format!("'{server}' has no address")))?;
+    let host = match server.rsplit_once(':') {
+        Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        None => server.to_string(),
+    };
+    Ok((addr, host))
+}
+
+impl Client {
+    /// Connects, opens the control stream and exchanges hellos.
+    pub async fn connect(config: &ClientConfig) -> Result<Client, ClientError> {
+        let (addr, host) = resolve(&config.server).await?;
+        let tls = tls_config(&config.trust)?;
+        let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        let mut qc = quinn::ClientConfig::new(Arc::new(crypto));
+        let mut transport = quinn::TransportConfig::default();
+        transport.keep_alive_interval(Some(config.keep_alive));
+        transport.max_idle_timeout(Some(
+            quinn::IdleTimeout::try_from(config.idle_timeout)
+                .map_err(|e| ClientError::Config(format!("idle timeout: {e}")))?,
+        ));
+        qc.transport_config(Arc::new(transport));
+        let bind: SocketAddr = if addr.is_ipv6() {
+            "[::]:0".parse().map_err(|_| ClientError::Config("bind".into()))?
+        } else {
+            "0.0.0.0:0".parse().map_err(|_| ClientError::Config("bind".into()))?
+        };
+        let mut endpoint = quinn::Endpoint::client(bind)
+            .map_err(|e| ClientError::Config(format!("cannot open a UDP socket: {e}")))?;
+        endpoint.set_default_client_config(qc);
+        let connect_err = |reason: String| ClientError::Connect {
+            server: config.server.clone(),
+            reason,
+        };
+        let conn = endpoint
+            .connect(addr, &host)
+            .map_err(|e| connect_err(e.to_string()))?
+            .await
+            .map_err(|e| connect_err(describe_connection_error(&e)))?;
+        let (mut send, recv) = conn.open_bi().await?;
+        write_frame(&mut send, &StreamHeader { kind: StreamKind::Control }).await?;
+        let inner = Arc::new(Inner {
+            config: config.clone(),
+            endpoint,
+            conn,
+            control_send: tokio::sync::Mutex::new(send),
+            next_req: AtomicU32::new(1),
+            requests: Mutex::new(HashMap::new()),
+            chat_send: tokio::sync::Mutex::new(None),
+            sends: Mutex::new(HashMap::new()),
+            feed: Mutex::new(None),
+            fatal: Mutex::new(None),
+            session: Mutex::new(None),
+            tasks: Mutex::new(Vec::new()),
+        });
+        let reader = tokio::spawn(control_reader(Arc::downgrade(&inner), FrameReader::new(recv)));
+        lock(&inner.tasks).push(reader);
+        let client = Client { inner };
+        match client
+            .request(Request::Hello {
+                version: PROTOCOL_VERSION,
+                client: config.client_name.clone(),
+            })
+            .await?
+        {
+            Response::Welcome { .. } => Ok(client),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The underlying QUIC connection (stats, migration, tests).
+    pub fn connection(&self) -> &quinn::Connection {
+        &self.inner.conn
+    }
+
+    /// The underlying endpoint (for rebinding to a new socket).
+    pub fn endpoint(&self) -> &quinn::Endpoint {
+        &self.inner.endpoint
+    }
+
+    /// The authenticated session, if any.
+    pub fn session(&self) -> Option<SessionInfo> {
+        lock(&self.inner.session).clone()
+    }
+
+    /// Sends a control request and waits for its response.
+    pub async fn request(&self, request: Request) -> Result<Response, ClientError> {
+        self.check_open()?;
+        let req_id = self.inner.next_req.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        lock(&self.inner.requests).insert(req_id, tx);
+        let written = {
+            let mut send = self.inner.control_send.lock().await;
+            write_frame(&mut send, &ClientControl { req_id, request }).await
+        };
+        if let Err(e) = written {
+            lock(&self.inner.requests).remove(&req_id);
+            return Err(self.closed_error().unwrap_or(e));
+        }
+        match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
+            Ok(Ok(result)) => result.map_err(ClientError::Server),
+            Ok(Err(_)) => Err(self.closed_error().unwrap_or_else(|| ClientError::Closed("connection lost".into()))),
+            Err(_) => {
+                lock(&self.inner.requests).remove(&req_id);
+                Err(ClientError::Timeout(REQUEST_TIMEOUT.as_secs()))
+            }
+        }
+    }
+
+    fn check_open(&self) -> Result<(), ClientError> {
+        match self.closed_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Why the connection is unusable, if it is.
+    fn closed_error(&self) -> Option<ClientError> {
+        if let Some(err) = lock(&self.inner.fatal).clone() {
+            return Some(ClientError::Server(err));
+        }
+        self.inner.conn.close_reason().map(ClientError::from)
+    }
+
+    fn set_session(&self, session: &SessionInfo) {
+        *lock(&self.inner.session) = Some(session.clone());
+    }
+
+    /// Creates an account and logs this connection in. Returns the session
+    /// and the new device token (store it; it is shown once).
+    pub async fn register(&self, username: &str, password: &str, device_name: &str) -> Result<(SessionInfo, String), ClientError> {
+        let resp = self
+            .request(Request::Register {
+                username: username.into(),
+                password: password.into(),
+                device_name: device_name.into(),
+            })
+            .await?;
+        self.take_login(resp)
+    }
+
+    /// Logs in with a password, creating a new device.
+    pub async fn login(&self, username: &str, password: &str, device_name: &str) -> Result<(SessionInfo, String), ClientError> {
+        let resp = self
+            .request(Request::Login {
+                username: username.into(),
+                password: password.into(),
+                device_name: device_name.into(),
+            })
+            .await?;
+        self.take_login(resp)
+    }
+
+    fn take_login(&self, resp: Response) -> Result<(SessionInfo, String), ClientError> {
+        match resp {
+            Response::Authenticated {
+                session,
+                token: Some(token),
+            } => {
+                self.set_session(&session);
+                Ok((session, token))
+            }
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Authenticates with a device token.
+    pub async fn authenticate(&self, token: &str) -> Result<SessionInfo, ClientError> {
+        match self.request(Request::Authenticate { token: token.into() }).await? {
+            Response::Authenticated { session, .. } => {
+                self.set_session(&session);
+                Ok(session)
+            }
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Revokes this device's token; the server then closes the connection.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        self.expect_ok(Request::Logout).await
+    }
+
+    /// This user's active devices.
+    pub async fn devices(&self) -> Result<Vec<DeviceInfo>, ClientError> {
+        match self.request(Request::ListDevices).await? {
+            Response::Devices(d) => Ok(d),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Revokes one of this user's devices.
+    pub async fn revoke_device(&self, device_id: DeviceId) -> Result<(), ClientError> {
+        self.expect_ok(Request::RevokeDevice { device_id }).await
+    }
+
+    /// One page of events after `after`.
+    pub async fn sync_page(&self, after: u64, limit: u32) -> Result<(Vec<Event>, bool), ClientError> {
+        match self.request(Request::Sync { after, limit }).await? {
+            Response::SyncPage { events, has_more } => Ok((events, has_more)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Tells the server this device has every message up to `up_to_seq`.
+    pub async fn delivered(&self, conversation_id: ConversationId, up_to_seq: u64) -> Result<(), ClientError> {
+        self.expect_ok(Request::Delivered {
+            conversation_id,
+            up_to_seq,
+        })
+        .await
+    }
+
+    /// Marks a conversation read up to `up_to_seq`.
+    pub async fn mark_read(&self, conversation_id: ConversationId, up_to_seq: u64) -> Result<(), ClientError> {
+        self.expect_ok(Request::MarkRead {
+            conversation_id,
+            up_to_seq,
+        })
+        .await
+    }
+
+    /// A page of history, newest first.
+    pub async fn history(&self, conversation: ConversationRef, before_seq: Option<u64>, limit: u32) -> Result<HistoryPage, ClientError> {
+        match self
+            .request(Request::History {
+                conversation,
+                before_seq,
+                limit,
+            })
+            .await?
+        {
+            Response::History {
+                conversation_id,
+                messages,
+                has_more,
+            } => Ok(HistoryPage {
+                conversation_id,
+                messages,
+                has_more,
+            }),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The conversation list, most recent first.
+    pub async fn conversations(&self) -> Result<Vec<ConversationSummary>, ClientError> {
+        match self.request(Request::Conversations).await? {
+            Response::Conversations(c) => Ok(c),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Round trip to the server.
+    pub async fn ping(&self) -> Result<(), ClientError> {
+        match self.request(Request::Ping).await? {
+            Response::Pong => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn expect_ok(&self, request: Request) -> Result<(), ClientError> {
+        match self.request(request).await? {
+            Response::Ok => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Sends a text message to a user with a fresh UUIDv7 client id.
+    pub async fn send_text(&self, to: &str, text: &str) -> Result<SendAck, ClientError> {
+        self.send(SendMessage {
+            client_id: Uuid::now_v7(),
+            to: Recipient::User(to.to_string()),
+            body: MessageBody::Text(text.to_string()),
+        })
+        .await
+    }
+
+    /// Sends a message and waits for the server's ack (the message is then
+    /// durably stored). Resending the same `client_id` is safe.
+    pub async fn send(&self, msg: SendMessage) -> Result<SendAck, ClientError> {
+        self.check_open()?;
+        let client_id = msg.client_id;
+        let (tx, rx) = oneshot::channel();
+        lock(&self.inner.sends).insert(client_id, tx);
+        let written = async {
+            let mut chat = self.inner.chat_send.lock().await;
+            if chat.is_none() {
+                *chat = Some(self.open_chat().await?);
+            }
+            match chat.as_mut() {
+                Some(send) => write_frame(send, &ClientChat::Send(msg)).await,
+                None => Err(ClientError::Protocol("no chat stream".into())),
+            }
+        }
+        .await;
+        if let Err(e) = written {
+            lock(&self.inner.sends).remove(&client_id);
+            return Err(self.closed_error().unwrap_or(e));
+        }
+        match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
+            Ok(Ok(result)) => result.map_err(ClientError::Server),
+            Ok(Err(_)) => Err(self.closed_error().unwrap_or_else(|| ClientError::Closed("connection lost".into()))),
+            Err(_) => {
+                lock(&self.inner.sends).remove(&client_id);
+                Err(ClientError::Timeout(REQUEST_TIMEOUT.as_secs()))
+            }
+        }
+    }
+
+    async fn open_chat(&self) -> Result<quinn::SendStream, ClientError> {
+        let (mut send, recv) = self.inner.conn.open_bi().await?;
+        write_frame(&mut send, &StreamHeader { kind: StreamKind::Chat }).await?;
+        let reader = tokio::spawn(chat_reader(Arc::downgrade(&self.inner), FrameReader::new(recv)));
+        lock(&self.inner.tasks).push(reader);
+        Ok(send)
+    }
+
+    /// Makes sure the chat stream is open (so the server pushes messages on
+    /// it).
+    pub async fn open_chat_stream(&self) -> Result<(), ClientError> {
+        let mut chat = self.inner.chat_send.lock().await;
+        if chat.is_none() {
+            *chat = Some(self.open_chat().await?);
+        }
+        Ok(())
+    }
+
+    /// Starts the ordered event feed after `cursor` (0 for everything).
+    ///
+    /// The feed first catches up with a paged sync, then follows live
+    /// pushes; every event is yielded once, in seq order. With
+    /// `auto_delivered`, delivered receipts are sent for other users'
+    /// messages as they are yielded.
+    pub async fn subscribe(&self, cursor: u64) -> Result<EventStream, ClientError> {
+        self.open_chat_stream().await?;
+        let (feed_tx, feed_rx) = mpsc::unbounded_channel();
+        *lock(&self.inner.feed) = Some(feed_tx);
+        let (out_tx, out_rx) = mpsc::channel(1024);
+        let task = tokio::spawn(run_feed(self.clone_weak(), cursor, feed_rx, out_tx));
+        lock(&self.inner.tasks).push(task);
+        Ok(EventStream { rx: out_rx })
+    }
+
+    fn clone_weak(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    /// Closes the connection politely and waits briefly for the close to
+    /// reach the server.
+    pub async fn close(&self) {
+        self.inner.conn.close(close::NORMAL.into(), b"bye");
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.inner.endpoint.wait_idle()).await;
+    }
+
+    /// Waits until the connection is closed and says why.
+    pub async fn closed(&self) -> ClientError {
+        let e = self.inner.conn.closed().await;
+        self.closed_error().unwrap_or_else(|| e.into())
+    }
+}
+
+fn unexpected(resp: &Response) -> ClientError {
+    ClientError::Protocol(format!("unexpected response {resp:?}"))
+}
+
+/// The ordered event feed returned by [`Client::subscribe`].
+#[derive(Debug)]
+pub struct EventStream {
+    rx: mpsc::Receiver<Result<Event, ClientError>>,
+}
+
+impl EventStream {
+    /// The next event. `None` after the connection closed; an error if the
+    /// feed failed (for example a sync request failed).
+    pub async fn next(&mut self) -> Option<Result<Event, ClientError>> {
+        self.rx.recv().await
+    }
+}
+
+fn fail_all(inner: &Inner, err: &WireError) {
+    for (_, tx) in lock(&inner.requests).drain() {
+        let _ = tx.send(Err(err.clone()));
+    }
+    for (_, tx) in lock(&inner.sends).drain() {
+        let _ = tx.send(Err(err.clone()));
+    }
+}
+
+fn feed(inner: &Inner, item: Feed) {
+    if let Some(tx) = lock(&inner.feed).as_ref() {
+        let _ = tx.send(item);
+    }
+}
+
+async fn control_reader(weak: std::sync::Weak<Inner>, mut reader: FrameReader) {
+    loop {
+        let frame = reader.next::<ServerControl>().await;
+        let Some(inner) = weak.upgrade() else { return };
+        match frame {
+            Ok(Some(ServerControl::Response { req_id, result })) => {
+                if let Some(tx) = lock(&inner.requests).remove(&req_id) {
+                    let _ = tx.send(result);
+                }
+            }
+            Ok(Some(ServerControl::Event(event))) => feed(&inner, Feed::Event(event)),
+            Ok(Some(ServerControl::SyncHint { head })) => feed(&inner, Feed::Hint(head)),
+            Ok(Some(ServerControl::Error(err))) => {
+                tracing::debug!("server error on control stream: {err}");
+                *lock(&inner.fatal) = Some(err.clone());
+                fail_all(&inner, &err);
+            }
+            Ok(None) | Err(_) => {
+                // Drop pending requests: their receivers report the close.
+                lock(&inner.requests).clear();
+                lock(&inner.feed).take();
+                return;
+            }
+        }
+    }
+}
+
+async fn chat_reader(weak: std::sync::Weak<Inner>, mut reader: FrameReader) {
+    loop {
+        let frame = reader.next::<ServerChat>().await;
+        let Some(inner) = weak.upgrade() else { return };
+        match frame {
+            Ok(Some(ServerChat::Ack(ack))) => {
+                if let Some(tx) = lock(&inner.sends).remove(&ack.client_id) {
+                    let _ = tx.send(Ok(ack));
+                }
+            }
+            Ok(Some(ServerChat::Rejected { client_id, error })) => {
+                if let Some(tx) = lock(&inner.sends).remove(&client_id) {
+                    let _ = tx.send(Err(error));
+                }
+            }
+            Ok(Some(ServerChat::Event(event))) => feed(&inner, Feed::Event(event)),
+            Ok(Some(ServerChat::Error(err))) => {
+                *lock(&inner.fatal) = Some(err.clone());
+                fail_all(&inner, &err);
+            }
+            Ok(None) | Err(_) => {
+                lock(&inner.sends).clear();
+                return;
+            }
+        }
+    }
+}
+
+async fn run_feed(
+    weak: std::sync::Weak<Inner>,
+    cursor: u64,
+    mut feed_rx: mpsc::UnboundedReceiver<Feed>,
+    out: mpsc::Sender<Result<Event, ClientError>>,
+) {
+    let mut seq = Sequencer::new(cursor);
+    let mut need_sync = true;
+    loop {
+        if need_sync {
+            need_sync = false;
+            let Some(inner) = weak.upgrade() else { return };
+            let client = Client { inner };
+            loop {
+                match client.sync_page(seq.cursor(), SYNC_PAGE).await {
+                    Ok((events, has_more)) => {
+                        let last = events.last().map(|e| e.seq);
+                        for event in events {
+                            if !release(&client, &mut seq, event, &out).await {
+                                return;
+                            }
+                        }
+                        if !has_more || last.is_none() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = out.send(Err(e)).await;
+                        return;
+                    }
+                }
+            }
+        }
+        let item = if seq.has_gap() {
+            match tokio::time::timeout(GAP_TIMEOUT, feed_rx.recv()).await {
+                Ok(item) => item,
+                Err(_) => {
+                    need_sync = true;
+                    continue;
+                }
+            }
+        } else {
+            feed_rx.recv().await
+        };
+        let Some(item) = item else { return };
+        let Some(inner) = weak.upgrade() else { return };
+        let client = Client { inner };
+        match item {
+            Feed::Event(event) => {
+                if !release(&client, &mut seq, event, &out).await {
+                    return;
+                }
+            }
+            Feed::Hint(head) => need_sync = head > seq.cursor(),
+        }
+    }
+}
+
+/// Offers one event to the sequencer and forwards what it releases.
+async fn release(client: &Client, seq: &mut Sequencer, event: Event, out: &mpsc::Sender<Result<Event, ClientError>>) -> bool {
+    let me = client.session().map(|s| s.username);
+    let mut delivered: HashMap<ConversationId, u64> = HashMap::new();
+    for ready in seq.offer(event) {
+        if let EventBody::Message(m) = &ready.body {
+            if Some(&m.sender) != me.as_ref() {
+                let e = delivered.entry(m.conversation_id).or_default();
+                *e = (*e).max(m.seq);
+            }
+        }
+        if out.send(Ok(ready)).await.is_err() {
+            return false;
+        }
+    }
+    if client.inner.config.auto_delivered {
+        for (conversation_id, up_to) in delivered {
+            if let Err(e) = client.delivered(conversation_id, up_to).await {
+                tracing::debug!("delivered receipt failed: {e}");
+            }
+        }
+    }
+    true
+}

@@ -1,0 +1,98 @@
+//! [`ClientError`]: everything a client call can fail with.
+
+use quichat_proto::error::close;
+use quichat_proto::{ErrorCode, ProtoError, WireError};
+
+/// A failed client operation.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The client configuration is unusable (address, CA file, pin).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The QUIC/TLS handshake failed (unreachable server, untrusted
+    /// certificate, wrong ALPN).
+    #[error("cannot connect to {server}: {reason}")]
+    Connect {
+        /// Server address as given.
+        server: String,
+        /// Why.
+        reason: String,
+    },
+    /// The connection was closed or lost.
+    #[error("connection closed: {0}")]
+    Closed(String),
+    /// The server answered with a typed error.
+    #[error("{0}")]
+    Server(WireError),
+    /// The server sent something this client does not understand.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// No answer in time.
+    #[error("the server did not answer within {0} s")]
+    Timeout(u64),
+}
+
+impl ClientError {
+    /// The server's error code, when the server sent one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Server(e) => Some(e.code),
+            _ => None,
+        }
+    }
+}
+
+impl From<WireError> for ClientError {
+    fn from(e: WireError) -> Self {
+        ClientError::Server(e)
+    }
+}
+
+impl From<ProtoError> for ClientError {
+    fn from(e: ProtoError) -> Self {
+        ClientError::Protocol(e.to_string())
+    }
+}
+
+impl From<quinn::ConnectionError> for ClientError {
+    fn from(e: quinn::ConnectionError) -> Self {
+        ClientError::Closed(describe_connection_error(&e))
+    }
+}
+
+impl From<quinn::WriteError> for ClientError {
+    fn from(e: quinn::WriteError) -> Self {
+        match e {
+            quinn::WriteError::ConnectionLost(c) => c.into(),
+            other => ClientError::Closed(other.to_string()),
+        }
+    }
+}
+
+impl From<quinn::ReadError> for ClientError {
+    fn from(e: quinn::ReadError) -> Self {
+        match e {
+            quinn::ReadError::ConnectionLost(c) => c.into(),
+            other => ClientError::Closed(other.to_string()),
+        }
+    }
+}
+
+/// A readable description of why a connection ended.
+pub fn describe_connection_error(e: &quinn::ConnectionError) -> String {
+    match e {
+        quinn::ConnectionError::ApplicationClosed(a) => {
+            let code = a.error_code.into_inner();
+            let reason = String::from_utf8_lossy(&a.reason);
+            if reason.is_empty() {
+                format!("{} (code {code})", close::describe(code))
+            } else {
+                format!("{}: {reason} (code {code})", close::describe(code))
+            }
+        }
+        quinn::ConnectionError::TimedOut => "the server stopped responding (idle timeout)".into(),
+        quinn::ConnectionError::LocallyClosed => "closed by this client".into(),
+        other => other.to_string(),
+    }
+}
