@@ -266,3 +266,40 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A bare QUIC connection to the server, for speaking raw bytes.
+pub async fn raw_connect(server: &TestServer) -> Result<quinn::Connection> {
+    let tls = quichat_client::trust::tls_config(&Trust::CaPem(server.ca_pem.clone()))?;
+    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)?;
+    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse()?)?;
+    endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(crypto)));
+    Ok(endpoint.connect(server.addr, "localhost")?.await?)
+}
+
+/// Reads one frame of type `T` from a raw stream, failing after 10 s.
+pub async fn read_frame<T: serde::de::DeserializeOwned>(recv: &mut quinn::RecvStream) -> Result<T> {
+    let mut dec = quichat_client::proto::frame::FrameDecoder::new(quichat_client::proto::frame::MAX_FRAME);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(frame) = dec.next::<T>()? {
+            return Ok(frame);
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, recv.read_chunk(65536, true)).await {
+            Ok(Ok(Some(chunk))) => dec.push(&chunk.bytes),
+            Ok(Ok(None)) => anyhow::bail!("stream ended without a frame"),
+            Ok(Err(e)) => anyhow::bail!("stream failed: {e}"),
+            Err(_) => anyhow::bail!("no frame within 10 s"),
+        }
+    }
+}
+
+/// Waits for the connection to close and returns the application close
+/// code, failing after 10 s or on a non-application close.
+pub async fn close_code(conn: &quinn::Connection) -> Result<u64> {
+    match tokio::time::timeout(Duration::from_secs(10), conn.closed()).await {
+        Ok(quinn::ConnectionError::ApplicationClosed(a)) => Ok(a.error_code.into_inner()),
+        Ok(other) => anyhow::bail!("connection closed without an application code: {other}"),
+        Err(_) => anyhow::bail!("connection not closed within 10 s"),
+    }
+}

@@ -1,0 +1,268 @@
+//! Bad input is answered with typed errors, never a crash or a hang, and
+//! the server stays up for everyone else.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use quichat_client::proto::chat::ServerChat;
+use quichat_client::proto::control::{ClientControl, Request, ServerControl};
+use quichat_client::proto::error::close;
+use quichat_client::proto::frame::encode;
+use quichat_client::proto::stream::{StreamHeader, StreamKind};
+use quichat_client::proto::types::{MessageBody, Recipient, SendMessage, MAX_TEXT_BYTES};
+use quichat_client::proto::{ErrorCode, PROTOCOL_VERSION};
+use quichat_client::ClientError;
+use quichat_server::config::RateLimit;
+use quichat_tests::{close_code, on_both_backends, password_of, raw_connect, read_frame, Backend, TestServer};
+
+fn code_of<T: std::fmt::Debug>(r: Result<T, ClientError>) -> Option<ErrorCode> {
+    match r {
+        Err(e) => e.code(),
+        Ok(v) => panic!("expected an error, got {v:?}"),
+    }
+}
+
+async fn assert_server_still_serves(server: &TestServer) -> Result<()> {
+    let c = server.connect().await?;
+    c.ping().await?;
+    c.close().await;
+    Ok(())
+}
+
+async fn control_stream(conn: &quinn::Connection) -> Result<(quinn::SendStream, quinn::RecvStream)> {
+    let (mut send, recv) = conn.open_bi().await?;
+    send.write_all(&encode(&StreamHeader { kind: StreamKind::Control })?).await?;
+    Ok((send, recv))
+}
+
+async fn garbage_frames_get_typed_errors(backend: Backend) -> Result<()> {
+    let server = TestServer::start(backend).await?;
+
+    // Garbage instead of a stream header.
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = conn.open_bi().await?;
+    send.write_all(&[0, 0, 0, 5, 0xff, 0xfe, 0xfd, 0xfc, 0xfb]).await?;
+    let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::BadFrame, "{err:?}");
+    ensure!(close_code(&conn).await? == u64::from(close::PROTOCOL_ERROR));
+
+    // Garbage after a valid header and hello.
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = control_stream(&conn).await?;
+    let hello = ClientControl {
+        req_id: 1,
+        request: Request::Hello {
+            version: PROTOCOL_VERSION,
+            client: "raw".into(),
+        },
+    };
+    send.write_all(&encode(&hello)?).await?;
+    let welcome = read_frame::<ServerControl>(&mut recv).await?;
+    ensure!(matches!(welcome, ServerControl::Response { req_id: 1, result: Ok(_) }));
+    send.write_all(&[0, 0, 0, 3, 0x07, 0xff, 0xff]).await?;
+    let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::BadFrame && !err.message.is_empty());
+    ensure!(close_code(&conn).await? == u64::from(close::PROTOCOL_ERROR));
+
+    assert_server_still_serves(&server).await
+}
+
+async fn truncated_frame_is_reported(backend: Backend) -> Result<()> {
+    let server = TestServer::start(backend).await?;
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = control_stream(&conn).await?;
+    send.write_all(&[0, 0, 0, 100, 1, 2, 3, 4, 5]).await?;
+    send.finish()?;
+    let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::BadFrame && err.message.contains("ended"), "{err:?}");
+    ensure!(close_code(&conn).await? == u64::from(close::PROTOCOL_ERROR));
+    assert_server_still_serves(&server).await
+}
+
+async fn oversized_frame_is_refused_before_buffering(backend: Backend) -> Result<()> {
+    let server = TestServer::start(backend).await?;
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = control_stream(&conn).await?;
+    // Announce 64 MiB; send only the prefix.
+    send.write_all(&(64u32 << 20).to_be_bytes()).await?;
+    let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::FrameTooLarge, "{err:?}");
+    ensure!(close_code(&conn).await? == u64::from(close::FRAME_TOO_LARGE));
+    assert_server_still_serves(&server).await
+}
+
+async fn protocol_misuse_is_refused(backend: Backend) -> Result<()> {
+    let server = TestServer::start(backend).await?;
+
+    // Wrong protocol version.
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = control_stream(&conn).await?;
+    let hello = ClientControl {
+        req_id: 1,
+        request: Request::Hello {
+            version: PROTOCOL_VERSION + 100,
+            client: "future".into(),
+        },
+    };
+    send.write_all(&encode(&hello)?).await?;
+    let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::UnsupportedVersion, "{err:?}");
+
+    // A request before the hello.
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = control_stream(&conn).await?;
+    send.write_all(&encode(&ClientControl { req_id: 1, request: Request::Ping })?).await?;
+    let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::UnexpectedFrame, "{err:?}");
+
+    // A chat stream as the first stream.
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = conn.open_bi().await?;
+    send.write_all(&encode(&StreamHeader { kind: StreamKind::Chat })?).await?;
+    let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::UnexpectedFrame, "{err:?}");
+
+    // A chat stream before authentication.
+    let conn = raw_connect(&server).await?;
+    let (mut csend, mut crecv) = control_stream(&conn).await?;
+    let hello = ClientControl {
+        req_id: 1,
+        request: Request::Hello {
+            version: PROTOCOL_VERSION,
+            client: "raw".into(),
+        },
+    };
+    csend.write_all(&encode(&hello)?).await?;
+    read_frame::<ServerControl>(&mut crecv).await?;
+    let (mut send, mut recv) = conn.open_bi().await?;
+    send.write_all(&encode(&StreamHeader { kind: StreamKind::Chat })?).await?;
+    let ServerChat::Error(err) = read_frame::<ServerChat>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::Unauthenticated, "{err:?}");
+
+    // Requests that need a session, on an unauthenticated client.
+    let c = server.connect().await?;
+    ensure!(code_of(c.conversations().await) == Some(ErrorCode::Unauthenticated));
+    ensure!(code_of(c.sync_page(0, 10).await) == Some(ErrorCode::Unauthenticated));
+
+    assert_server_still_serves(&server).await
+}
+
+async fn account_errors_are_typed(backend: Backend) -> Result<()> {
+    let server = TestServer::start(backend).await?;
+    let (alice, alice_token) = server.register("alice").await?;
+
+    let c = server.connect().await?;
+    ensure!(code_of(c.register("alice", "another-password", "d").await) == Some(ErrorCode::UsernameTaken));
+    ensure!(code_of(c.register("ALICE", "another-password", "d").await) == Some(ErrorCode::UsernameTaken), "usernames are case-insensitive");
+    ensure!(code_of(c.register("x", "long-enough-pass", "d").await) == Some(ErrorCode::InvalidUsername));
+    ensure!(code_of(c.register("bad name", "long-enough-pass", "d").await) == Some(ErrorCode::InvalidUsername));
+    ensure!(code_of(c.register("newbie", "short", "d").await) == Some(ErrorCode::WeakPassword));
+    ensure!(code_of(c.login("alice", "wrong-password", "d").await) == Some(ErrorCode::WrongPassword));
+    ensure!(code_of(c.login("nobody", "whatever-pass", "d").await) == Some(ErrorCode::UnknownUser));
+    ensure!(code_of(c.authenticate("qct_not-a-real-token").await) == Some(ErrorCode::InvalidToken));
+    ensure!(code_of(c.authenticate("garbage").await) == Some(ErrorCode::InvalidToken));
+    // Still usable after all those errors.
+    c.login("alice", &password_of("alice"), "d").await?;
+    ensure!(code_of(c.login("alice", &password_of("alice"), "d").await) == Some(ErrorCode::UnexpectedFrame), "already authenticated");
+
+    // Message errors.
+    ensure!(code_of(alice.send_text("nobody", "hi").await) == Some(ErrorCode::UnknownUser));
+    ensure!(code_of(alice.send_text("alice", "me").await) == Some(ErrorCode::InvalidArgument));
+    ensure!(code_of(alice.send_text("alice", "   ").await) == Some(ErrorCode::InvalidMessage));
+    server.register("bob").await?;
+    let huge = SendMessage {
+        client_id: uuid::Uuid::now_v7(),
+        to: Recipient::User("bob".into()),
+        body: MessageBody::Text("x".repeat(MAX_TEXT_BYTES + 1)),
+    };
+    ensure!(code_of(alice.send(huge).await) == Some(ErrorCode::InvalidMessage));
+    // The token still works after errors on its connection.
+    server.resume(&alice_token).await?.ping().await?;
+    assert_server_still_serves(&server).await
+}
+
+async fn login_attempts_are_rate_limited(backend: Backend) -> Result<()> {
+    let server = TestServer::start_with(backend, |c| {
+        c.limits.login_per_user = RateLimit { burst: 3, per_minute: 1 };
+    })
+    .await?;
+    server.register("alice").await?;
+    let c = server.connect().await?;
+    for _ in 0..3 {
+        ensure!(code_of(c.login("alice", "wrong-password", "d").await) == Some(ErrorCode::WrongPassword));
+    }
+    let err = c.login("alice", &password_of("alice"), "d").await.unwrap_err();
+    let ClientError::Server(wire) = &err else { anyhow::bail!("expected a server error: {err}") };
+    ensure!(wire.code == ErrorCode::RateLimited, "{wire:?}");
+    ensure!(wire.retry_after_ms.is_some_and(|ms| ms > 1000), "{wire:?}");
+    // Other users are not affected.
+    server.register("bob").await?;
+    server.login("bob").await?;
+    Ok(())
+}
+
+async fn revoked_and_logged_out_devices_lose_access(backend: Backend) -> Result<()> {
+    let server = TestServer::start(backend).await?;
+    let (alice1, _) = server.register("alice").await?;
+    let (alice2, token2) = server.login("alice").await?;
+    let devices = alice1.devices().await?;
+    ensure!(devices.len() == 2 && devices.iter().filter(|d| d.current).count() == 1);
+    let other = devices.iter().find(|d| !d.current).unwrap().id;
+    alice1.revoke_device(other).await?;
+    let why = tokio::time::timeout(Duration::from_secs(10), alice2.closed()).await?;
+    ensure!(why.to_string().contains("device revoked"), "{why}");
+    let c = server.connect().await?;
+    ensure!(code_of(c.authenticate(&token2).await) == Some(ErrorCode::InvalidToken));
+    ensure!(code_of(alice1.revoke_device(other).await) == Some(ErrorCode::NotFound));
+    ensure!(alice1.devices().await?.len() == 1);
+
+    // Logout revokes this device's own token and closes the connection.
+    let (alice3, token3) = server.login("alice").await?;
+    alice3.logout().await?;
+    let c = server.connect().await?;
+    ensure!(code_of(c.authenticate(&token3).await) == Some(ErrorCode::InvalidToken));
+    Ok(())
+}
+
+async fn media_streams_are_refused_with_a_typed_error_for_now(backend: Backend) -> Result<()> {
+    let server = TestServer::start(backend).await?;
+    let (alice, _) = server.register("alice").await?;
+    let (mut send, mut recv) = alice.connection().open_bi().await?;
+    send.write_all(&encode(&StreamHeader { kind: StreamKind::Media })?).await?;
+    let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::UnexpectedFrame);
+    // The connection itself is fine.
+    alice.ping().await?;
+    Ok(())
+}
+
+on_both_backends!(
+    garbage_frames_get_typed_errors,
+    truncated_frame_is_reported,
+    oversized_frame_is_refused_before_buffering,
+    protocol_misuse_is_refused,
+    account_errors_are_typed,
+    login_attempts_are_rate_limited,
+    revoked_and_logged_out_devices_lose_access,
+    media_streams_are_refused_with_a_typed_error_for_now,
+);
