@@ -1,0 +1,210 @@
+//! The real `quichat-server` binary: `kill -9` during a burst of sends loses
+//! no acknowledged message, and SIGTERM shuts down gracefully.
+//!
+//! Runs on SQLite and on PostgreSQL (a fresh database per test, created via
+//! `QUICHAT_TEST_POSTGRES_URL`; `QUICHAT_TEST_SKIP_POSTGRES=1` opts out).
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, ensure, Context, Result};
+use quichat_client::proto::types::{ConversationRef, MessageBody, Recipient, SendAck, SendMessage};
+use quichat_client::{Client, ClientConfig, Trust};
+use sqlx::{Connection, Executor};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const PASSWORD: &str = "crash-test-password";
+
+struct Db {
+    url: String,
+    drop: Option<(String, String)>,
+}
+
+impl Db {
+    async fn create(postgres: bool, dir: &Path) -> Result<Db> {
+        if !postgres {
+            return Ok(Db {
+                url: format!("sqlite://{}?mode=rwc", dir.join("quichat.db").display()),
+                drop: None,
+            });
+        }
+        let admin = std::env::var("QUICHAT_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("quichat_test_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .with_context(|| format!("PostgreSQL required (QUICHAT_TEST_SKIP_POSTGRES=1 opts out): {admin}"))?;
+        conn.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+        conn.close().await?;
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+        Ok(Db {
+            url: format!("{base}/{name}"),
+            drop: Some((admin, name)),
+        })
+    }
+
+    async fn cleanup(mut self) -> Result<()> {
+        if let Some((admin, name)) = self.drop.take() {
+            let mut conn = sqlx::PgConnection::connect(&admin).await?;
+            conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+            conn.close().await?;
+        }
+        Ok(())
+    }
+}
+
+fn skip_postgres() -> bool {
+    std::env::var("QUICHAT_TEST_SKIP_POSTGRES").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Starts the binary and returns it with the address it printed.
+async fn spawn_server(dir: &Path, db: &str, listen: &str) -> Result<(Child, String)> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quichat-server"))
+        .args(["--listen", listen, "--data-dir"])
+        .arg(dir)
+        .args(["--database-url", db])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().context("stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .context("server did not start within 30 s")??
+        .context("server exited before printing its address")?;
+    let addr = first
+        .strip_prefix("quichat server listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .with_context(|| format!("unexpected first line: {first}"))?
+        .to_string();
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, addr))
+}
+
+async fn client(addr: &str, dir: &Path) -> Result<Client> {
+    let ca = dir.join("certs").join("ca.pem");
+    Ok(Client::connect(&ClientConfig::new(addr, Trust::CaFile(ca))).await?)
+}
+
+async fn kill_9_during_sends_loses_no_acked_message(postgres: bool) -> Result<()> {
+    if postgres && skip_postgres() {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let db = Db::create(postgres, dir.path()).await?;
+    let (mut server, addr) = spawn_server(dir.path(), &db.url, "127.0.0.1:0").await?;
+
+    let alice = client(&addr, dir.path()).await?;
+    let (_, alice_token) = alice.register("alice", PASSWORD, "t").await?;
+    let bob = client(&addr, dir.path()).await?;
+    bob.register("bob", PASSWORD, "t").await?;
+
+    let acked: Arc<Mutex<Vec<SendAck>>> = Arc::default();
+    let in_flight: Arc<Mutex<Option<SendMessage>>> = Arc::default();
+    let sender = tokio::spawn({
+        let (acked, in_flight, alice) = (acked.clone(), in_flight.clone(), alice.clone());
+        async move {
+            for i in 0.. {
+                let msg = SendMessage {
+                    client_id: uuid::Uuid::now_v7(),
+                    to: Recipient::User("bob".into()),
+                    body: MessageBody::Text(format!("burst {i}")),
+                };
+                *in_flight.lock().unwrap() = Some(msg.clone());
+                match alice.send(msg).await {
+                    Ok(ack) => acked.lock().unwrap().push(ack),
+                    Err(_) => return,
+                }
+            }
+        }
+    });
+    // Let a good number of sends be acknowledged, then kill -9 mid-burst.
+    for _ in 0..600 {
+        if acked.lock().unwrap().len() >= 40 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.start_kill()?; // SIGKILL
+    server.wait().await?;
+    // The send in flight at the kill never gets an answer; stop waiting.
+    sender.abort();
+    let _ = sender.await;
+    let acked = acked.lock().unwrap().clone();
+    ensure!(acked.len() >= 40, "only {} sends acked before the kill", acked.len());
+
+    // Restart on the same port, data dir and database.
+    let (mut server, addr) = spawn_server(dir.path(), &db.url, &addr).await?;
+    let bob = client(&addr, dir.path()).await?;
+    bob.login("bob", PASSWORD, "after-crash").await?;
+    let page = bob.history(ConversationRef::Direct("alice".into()), None, 500).await?;
+    let stored: HashSet<_> = page.messages.iter().map(|m| m.client_id).collect();
+    ensure!(stored.len() == page.messages.len(), "no duplicates");
+    for ack in &acked {
+        ensure!(stored.contains(&ack.client_id), "acked message {} lost", ack.seq);
+    }
+    // The message that was in flight at the kill can be resent safely.
+    let alice = client(&addr, dir.path()).await?;
+    alice.authenticate(&alice_token).await?;
+    let last = in_flight.lock().unwrap().clone().context("a send was in flight")?;
+    let was_stored = stored.contains(&last.client_id);
+    let ack = alice.send(last.clone()).await?;
+    ensure!(ack.duplicate == was_stored, "resend dedup: stored={was_stored} ack={ack:?}");
+    let page = bob.history(ConversationRef::Direct("alice".into()), None, 500).await?;
+    let copies = page.messages.iter().filter(|m| m.client_id == last.client_id).count();
+    ensure!(copies == 1, "in-flight message stored {copies} times");
+
+    server.start_kill()?;
+    server.wait().await?;
+    db.cleanup().await
+}
+
+async fn sigterm_shuts_down_gracefully(postgres: bool) -> Result<()> {
+    if postgres && skip_postgres() {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let db = Db::create(postgres, dir.path()).await?;
+    let (mut server, addr) = spawn_server(dir.path(), &db.url, "127.0.0.1:0").await?;
+    let alice = client(&addr, dir.path()).await?;
+    alice.register("alice", PASSWORD, "t").await?;
+    let pid = server.id().context("pid")?;
+    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+    ensure!(status.success());
+    let why = tokio::time::timeout(Duration::from_secs(20), alice.closed()).await?;
+    ensure!(why.to_string().contains("shutting down"), "client saw: {why}");
+    let exit = tokio::time::timeout(Duration::from_secs(20), server.wait()).await??;
+    if !exit.success() {
+        bail!("server exited with {exit}");
+    }
+    db.cleanup().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_sqlite() -> Result<()> {
+    kill_9_during_sends_loses_no_acked_message(false).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_postgres() -> Result<()> {
+    kill_9_during_sends_loses_no_acked_message(true).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_sqlite() -> Result<()> {
+    sigterm_shuts_down_gracefully(false).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_postgres() -> Result<()> {
+    sigterm_shuts_down_gracefully(true).await
+}
