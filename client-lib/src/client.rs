@@ -105,7 +105,12 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        for t in self.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        for t in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
             t.abort();
         }
     }
@@ -128,7 +133,10 @@ async fn resolve(server: &str) -> Result<(SocketAddr, String), ClientError> {
         .next()
         .ok_or_else(|| ClientError::Config(format!("'{server}' has no address")))?;
     let host = match server.rsplit_once(':') {
-        Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        Some((host, _)) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
         None => server.to_string(),
     };
     Ok((addr, host))
@@ -150,9 +158,13 @@ impl Client {
         ));
         qc.transport_config(Arc::new(transport));
         let bind: SocketAddr = if addr.is_ipv6() {
-            "[::]:0".parse().map_err(|_| ClientError::Config("bind".into()))?
+            "[::]:0"
+                .parse()
+                .map_err(|_| ClientError::Config("bind".into()))?
         } else {
-            "0.0.0.0:0".parse().map_err(|_| ClientError::Config("bind".into()))?
+            "0.0.0.0:0"
+                .parse()
+                .map_err(|_| ClientError::Config("bind".into()))?
         };
         let mut endpoint = quinn::Endpoint::client(bind)
             .map_err(|e| ClientError::Config(format!("cannot open a UDP socket: {e}")))?;
@@ -167,7 +179,13 @@ impl Client {
             .await
             .map_err(|e| connect_err(describe_connection_error(&e)))?;
         let (mut send, recv) = conn.open_bi().await?;
-        write_frame(&mut send, &StreamHeader { kind: StreamKind::Control }).await?;
+        write_frame(
+            &mut send,
+            &StreamHeader {
+                kind: StreamKind::Control,
+            },
+        )
+        .await?;
         let inner = Arc::new(Inner {
             config: config.clone(),
             endpoint,
@@ -182,7 +200,10 @@ impl Client {
             session: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
         });
-        let reader = tokio::spawn(control_reader(Arc::downgrade(&inner), FrameReader::new(recv)));
+        let reader = tokio::spawn(control_reader(
+            Arc::downgrade(&inner),
+            FrameReader::new(recv),
+        ));
         lock(&inner.tasks).push(reader);
         let client = Client { inner };
         match client
@@ -228,7 +249,9 @@ impl Client {
         }
         match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
             Ok(Ok(result)) => result.map_err(ClientError::Server),
-            Ok(Err(_)) => Err(self.closed_error().unwrap_or_else(|| ClientError::Closed("connection lost".into()))),
+            Ok(Err(_)) => Err(self
+                .closed_error()
+                .unwrap_or_else(|| ClientError::Closed("connection lost".into()))),
             Err(_) => {
                 lock(&self.inner.requests).remove(&req_id);
                 Err(ClientError::Timeout(REQUEST_TIMEOUT.as_secs()))
@@ -257,7 +280,12 @@ impl Client {
 
     /// Creates an account and logs this connection in. Returns the session
     /// and the new device token (store it; it is shown once).
-    pub async fn register(&self, username: &str, password: &str, device_name: &str) -> Result<(SessionInfo, String), ClientError> {
+    pub async fn register(
+        &self,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<(SessionInfo, String), ClientError> {
         let resp = self
             .request(Request::Register {
                 username: username.into(),
@@ -269,7 +297,12 @@ impl Client {
     }
 
     /// Logs in with a password, creating a new device.
-    pub async fn login(&self, username: &str, password: &str, device_name: &str) -> Result<(SessionInfo, String), ClientError> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<(SessionInfo, String), ClientError> {
         let resp = self
             .request(Request::Login {
                 username: username.into(),
@@ -295,7 +328,12 @@ impl Client {
 
     /// Authenticates with a device token.
     pub async fn authenticate(&self, token: &str) -> Result<SessionInfo, ClientError> {
-        match self.request(Request::Authenticate { token: token.into() }).await? {
+        match self
+            .request(Request::Authenticate {
+                token: token.into(),
+            })
+            .await?
+        {
             Response::Authenticated { session, .. } => {
                 self.set_session(&session);
                 Ok(session)
@@ -323,7 +361,11 @@ impl Client {
     }
 
     /// One page of events after `after`.
-    pub async fn sync_page(&self, after: u64, limit: u32) -> Result<(Vec<Event>, bool), ClientError> {
+    pub async fn sync_page(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool), ClientError> {
         match self.request(Request::Sync { after, limit }).await? {
             Response::SyncPage { events, has_more } => Ok((events, has_more)),
             other => Err(unexpected(&other)),
@@ -331,7 +373,11 @@ impl Client {
     }
 
     /// Tells the server this device has every message up to `up_to_seq`.
-    pub async fn delivered(&self, conversation_id: ConversationId, up_to_seq: u64) -> Result<(), ClientError> {
+    pub async fn delivered(
+        &self,
+        conversation_id: ConversationId,
+        up_to_seq: u64,
+    ) -> Result<(), ClientError> {
         self.expect_ok(Request::Delivered {
             conversation_id,
             up_to_seq,
@@ -340,7 +386,11 @@ impl Client {
     }
 
     /// Marks a conversation read up to `up_to_seq`.
-    pub async fn mark_read(&self, conversation_id: ConversationId, up_to_seq: u64) -> Result<(), ClientError> {
+    pub async fn mark_read(
+        &self,
+        conversation_id: ConversationId,
+        up_to_seq: u64,
+    ) -> Result<(), ClientError> {
         self.expect_ok(Request::MarkRead {
             conversation_id,
             up_to_seq,
@@ -349,7 +399,12 @@ impl Client {
     }
 
     /// A page of history, newest first.
-    pub async fn history(&self, conversation: ConversationRef, before_seq: Option<u64>, limit: u32) -> Result<HistoryPage, ClientError> {
+    pub async fn history(
+        &self,
+        conversation: ConversationRef,
+        before_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<HistoryPage, ClientError> {
         match self
             .request(Request::History {
                 conversation,
@@ -428,7 +483,9 @@ impl Client {
         }
         match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
             Ok(Ok(result)) => result.map_err(ClientError::Server),
-            Ok(Err(_)) => Err(self.closed_error().unwrap_or_else(|| ClientError::Closed("connection lost".into()))),
+            Ok(Err(_)) => Err(self
+                .closed_error()
+                .unwrap_or_else(|| ClientError::Closed("connection lost".into()))),
             Err(_) => {
                 lock(&self.inner.sends).remove(&client_id);
                 Err(ClientError::Timeout(REQUEST_TIMEOUT.as_secs()))
@@ -438,8 +495,17 @@ impl Client {
 
     async fn open_chat(&self) -> Result<quinn::SendStream, ClientError> {
         let (mut send, recv) = self.inner.conn.open_bi().await?;
-        write_frame(&mut send, &StreamHeader { kind: StreamKind::Chat }).await?;
-        let reader = tokio::spawn(chat_reader(Arc::downgrade(&self.inner), FrameReader::new(recv)));
+        write_frame(
+            &mut send,
+            &StreamHeader {
+                kind: StreamKind::Chat,
+            },
+        )
+        .await?;
+        let reader = tokio::spawn(chat_reader(
+            Arc::downgrade(&self.inner),
+            FrameReader::new(recv),
+        ));
         lock(&self.inner.tasks).push(reader);
         Ok(send)
     }
@@ -583,6 +649,8 @@ async fn run_feed(
     out: mpsc::Sender<Result<Event, ClientError>>,
 ) {
     let mut seq = Sequencer::new(cursor);
+    // Delivered watermarks not yet sent, coalesced while events keep coming.
+    let mut delivered: HashMap<ConversationId, u64> = HashMap::new();
     let mut need_sync = true;
     loop {
         if need_sync {
@@ -592,13 +660,14 @@ async fn run_feed(
             loop {
                 match client.sync_page(seq.cursor(), SYNC_PAGE).await {
                     Ok((events, has_more)) => {
-                        let last = events.last().map(|e| e.seq);
+                        let empty = events.is_empty();
                         for event in events {
-                            if !release(&client, &mut seq, event, &out).await {
+                            if !release(&client, &mut seq, event, &out, &mut delivered).await {
                                 return;
                             }
                         }
-                        if !has_more || last.is_none() {
+                        flush_delivered(&client, &mut delivered).await;
+                        if !has_more || empty {
                             break;
                         }
                     }
@@ -625,22 +694,31 @@ async fn run_feed(
         let client = Client { inner };
         match item {
             Feed::Event(event) => {
-                if !release(&client, &mut seq, event, &out).await {
+                if !release(&client, &mut seq, event, &out, &mut delivered).await {
                     return;
                 }
             }
             Feed::Hint(head) => need_sync = head > seq.cursor(),
         }
+        if feed_rx.is_empty() {
+            flush_delivered(&client, &mut delivered).await;
+        }
     }
 }
 
-/// Offers one event to the sequencer and forwards what it releases.
-async fn release(client: &Client, seq: &mut Sequencer, event: Event, out: &mpsc::Sender<Result<Event, ClientError>>) -> bool {
+/// Offers one event to the sequencer and forwards what it releases,
+/// noting delivered watermarks for other users' messages.
+async fn release(
+    client: &Client,
+    seq: &mut Sequencer,
+    event: Event,
+    out: &mpsc::Sender<Result<Event, ClientError>>,
+    delivered: &mut HashMap<ConversationId, u64>,
+) -> bool {
     let me = client.session().map(|s| s.username);
-    let mut delivered: HashMap<ConversationId, u64> = HashMap::new();
     for ready in seq.offer(event) {
         if let EventBody::Message(m) = &ready.body {
-            if Some(&m.sender) != me.as_ref() {
+            if client.inner.config.auto_delivered && Some(&m.sender) != me.as_ref() {
                 let e = delivered.entry(m.conversation_id).or_default();
                 *e = (*e).max(m.seq);
             }
@@ -649,12 +727,13 @@ async fn release(client: &Client, seq: &mut Sequencer, event: Event, out: &mpsc:
             return false;
         }
     }
-    if client.inner.config.auto_delivered {
-        for (conversation_id, up_to) in delivered {
-            if let Err(e) = client.delivered(conversation_id, up_to).await {
-                tracing::debug!("delivered receipt failed: {e}");
-            }
+    true
+}
+
+async fn flush_delivered(client: &Client, delivered: &mut HashMap<ConversationId, u64>) {
+    for (conversation_id, up_to) in delivered.drain() {
+        if let Err(e) = client.delivered(conversation_id, up_to).await {
+            tracing::debug!("delivered receipt failed: {e}");
         }
     }
-    true
 }

@@ -24,7 +24,7 @@ impl FrameReader {
     /// The next frame, or `None` at a clean end of stream.
     pub(crate) async fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ClientError> {
         loop {
-            if let Some(frame) = self.decoder.next::<T>()? {
+            if let Some(frame) = self.decoder.next_frame::<T>()? {
                 return Ok(Some(frame));
             }
             match self.recv.read_chunk(64 * 1024, true).await? {
@@ -39,7 +39,10 @@ impl FrameReader {
 }
 
 /// Encodes and writes one frame.
-pub(crate) async fn write_frame<T: Serialize>(send: &mut quinn::SendStream, value: &T) -> Result<(), ClientError> {
+pub(crate) async fn write_frame<T: Serialize>(
+    send: &mut quinn::SendStream,
+    value: &T,
+) -> Result<(), ClientError> {
     let bytes = frame::encode(value)?;
     send.write_all(&bytes).await?;
     Ok(())

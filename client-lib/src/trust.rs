@@ -46,7 +46,9 @@ fn roots_from_pem(pem: &[u8]) -> Result<RootCertStore, ClientError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ClientError::Config(format!("bad CA PEM: {e}")))?;
     if certs.is_empty() {
-        return Err(ClientError::Config("the CA file holds no certificate".into()));
+        return Err(ClientError::Config(
+            "the CA file holds no certificate".into(),
+        ));
     }
     for cert in certs {
         roots
@@ -95,7 +97,9 @@ struct PinVerifier {
 
 impl fmt::Debug for PinVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PinVerifier").field("pin", &hex::encode(self.pin)).finish()
+        f.debug_struct("PinVerifier")
+            .field("pin", &hex::encode(self.pin))
+            .finish()
     }
 }
 
@@ -123,9 +127,10 @@ impl ServerCertVerifier for PinVerifier {
         roots
             .add(ca.clone().into_owned())
             .map_err(|e| rustls::Error::General(format!("pinned CA unusable: {e}")))?;
-        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
-            .build()
-            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let verifier =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+                .build()
+                .map_err(|e| rustls::Error::General(e.to_string()))?;
         verifier.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
     }
 
@@ -144,7 +149,12 @@ impl ServerCertVerifier for PinVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

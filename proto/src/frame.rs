@@ -73,7 +73,7 @@ impl FrameDecoder {
     }
 
     /// Returns and decodes the next complete frame.
-    pub fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ProtoError> {
+    pub fn next_frame<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ProtoError> {
         match self.next_body()? {
             Some(body) => decode_body(&body).map(Some),
             None => Ok(None),
@@ -124,10 +124,10 @@ mod tests {
         let mut dec = FrameDecoder::new(MAX_FRAME);
         for b in &bytes[..bytes.len() - 1] {
             dec.push(std::slice::from_ref(b));
-            assert_eq!(dec.next::<ClientControl>().unwrap(), None);
+            assert_eq!(dec.next_frame::<ClientControl>().unwrap(), None);
         }
         dec.push(&bytes[bytes.len() - 1..]);
-        assert_eq!(dec.next::<ClientControl>().unwrap(), Some(frame));
+        assert_eq!(dec.next_frame::<ClientControl>().unwrap(), Some(frame));
         assert!(dec.finish().is_ok());
     }
 
@@ -146,7 +146,7 @@ mod tests {
         let mut dec = FrameDecoder::new(MAX_FRAME);
         dec.push(&[0, 0, 0, 3, 0xff, 0xff, 0xff]);
         assert!(matches!(
-            dec.next::<ClientControl>(),
+            dec.next_frame::<ClientControl>(),
             Err(ProtoError::Malformed(_))
         ));
     }
@@ -156,6 +156,9 @@ mod tests {
         let mut dec = FrameDecoder::new(MAX_FRAME);
         dec.push(&[0, 0, 0, 9, 1, 2]);
         assert_eq!(dec.next_body(), Ok(None));
-        assert_eq!(dec.finish(), Err(ProtoError::Truncated { have: 6, want: 9 }));
+        assert_eq!(
+            dec.finish(),
+            Err(ProtoError::Truncated { have: 6, want: 9 })
+        );
     }
 }

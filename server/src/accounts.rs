@@ -4,7 +4,9 @@
 //! p=1) on the blocking pool. Device tokens are 32 random bytes; only
 //! their SHA-256 is stored, which is enough for high-entropy secrets.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::Engine;
 use quichat_proto::types::{DeviceId, DeviceInfo, UserId};
@@ -139,7 +141,8 @@ impl Accounts {
 
     /// Looks up a user id by (normalized) username.
     pub async fn user_id(&self, username: &str) -> Result<UserId, ServiceError> {
-        let name = normalize_username(username).map_err(|_| ServiceError::UnknownUser(username.to_string()))?;
+        let name = normalize_username(username)
+            .map_err(|_| ServiceError::UnknownUser(username.to_string()))?;
         let row = sqlx::query("SELECT id FROM users WHERE username = $1")
             .bind(&name)
             .fetch_optional(self.store.pool())
@@ -201,7 +204,8 @@ impl Accounts {
         password: &str,
         device_name: &str,
     ) -> Result<(Session, String), ServiceError> {
-        let name = normalize_username(username).map_err(|_| ServiceError::UnknownUser(username.trim().to_string()))?;
+        let name = normalize_username(username)
+            .map_err(|_| ServiceError::UnknownUser(username.trim().to_string()))?;
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(ServiceError::WrongPassword);
         }
@@ -284,7 +288,11 @@ impl Accounts {
     }
 
     /// Revokes one of the caller's devices.
-    pub async fn revoke_device(&self, session: &Session, device_id: DeviceId) -> Result<(), ServiceError> {
+    pub async fn revoke_device(
+        &self,
+        session: &Session,
+        device_id: DeviceId,
+    ) -> Result<(), ServiceError> {
         let mut w = self.store.begin_write().await?;
         let done = sqlx::query(
             "UPDATE devices SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",

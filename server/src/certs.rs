@@ -73,7 +73,10 @@ pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, StartErro
 
 /// Loads the dev CA from `dir`, creating it if needed, and issues (or
 /// reuses) a server certificate for the given names.
-pub fn ensure_dev_identity(dir: &Path, extra_names: &[String]) -> Result<ServerIdentity, StartError> {
+pub fn ensure_dev_identity(
+    dir: &Path,
+    extra_names: &[String],
+) -> Result<ServerIdentity, StartError> {
     let err = |what: &str, e: &dyn std::fmt::Display| StartError::Certs(format!("{what}: {e}"));
     fs::create_dir_all(dir).map_err(|e| err(&format!("create {}", dir.display()), &e))?;
     let ca_path = dir.join("ca.pem");

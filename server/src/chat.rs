@@ -17,8 +17,13 @@ use crate::framed::FrameReader;
 /// Runs a chat stream until it ends.
 pub async fn run(ctx: Arc<ConnCtx>, out: mpsc::Sender<Out<ServerChat>>, mut reader: FrameReader) {
     let Some(session) = ctx.session().cloned() else {
-        let err = WireError::new(ErrorCode::Unauthenticated, "authenticate on the control stream before opening a chat stream");
-        let _ = out.send(fatal(err, close::AUTH_FAILED, ServerChat::Error)).await;
+        let err = WireError::new(
+            ErrorCode::Unauthenticated,
+            "authenticate on the control stream before opening a chat stream",
+        );
+        let _ = out
+            .send(fatal(err, close::AUTH_FAILED, ServerChat::Error))
+            .await;
         return;
     };
     *ctx.chat_out.lock().unwrap_or_else(|p| p.into_inner()) = Some(out.clone());
@@ -49,7 +54,11 @@ pub async fn run(ctx: Arc<ConnCtx>, out: mpsc::Sender<Out<ServerChat>>, mut read
                     ServerChat::Ack(ack)
                 }
                 Err(e) => {
-                    if matches!(e, crate::error::ServiceError::Store(_) | crate::error::ServiceError::Internal(_)) {
+                    if matches!(
+                        e,
+                        crate::error::ServiceError::Store(_)
+                            | crate::error::ServiceError::Internal(_)
+                    ) {
                         tracing::error!("send failed: {e}");
                     }
                     ServerChat::Rejected {

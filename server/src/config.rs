@@ -59,7 +59,10 @@ impl Config {
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
             Some(url) if !url.is_empty() => url.clone(),
-            _ => format!("sqlite://{}?mode=rwc", self.data_dir.join("quichat.db").display()),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("quichat.db").display()
+            ),
         }
     }
 }

@@ -93,7 +93,11 @@ impl ConnCtx {
 }
 
 /// Spawns the writer task for a stream's send half.
-pub fn spawn_writer<T>(tracker: &TaskTracker, conn: quinn::Connection, mut send: quinn::SendStream) -> mpsc::Sender<Out<T>>
+pub fn spawn_writer<T>(
+    tracker: &TaskTracker,
+    conn: quinn::Connection,
+    mut send: quinn::SendStream,
+) -> mpsc::Sender<Out<T>>
 where
     T: Serialize + Send + Sync + 'static,
 {
@@ -108,7 +112,11 @@ where
                             break;
                         }
                     }
-                    Out::FrameThenClose { frame, code, reason } => {
+                    Out::FrameThenClose {
+                        frame,
+                        code,
+                        reason,
+                    } => {
                         let _ = write_frame(&mut send, &frame).await;
                         let _ = send.finish();
                         let _ = tokio::time::timeout(FLUSH_TIMEOUT, send.stopped()).await;
@@ -153,7 +161,12 @@ pub fn fatal<T>(error: WireError, code: u32, to_frame: fn(WireError) -> T) -> Ou
 }
 
 /// Serves one incoming connection until it closes or the server stops.
-pub async fn handle(state: Arc<AppState>, incoming: quinn::Incoming, tracker: TaskTracker, shutdown: CancellationToken) {
+pub async fn handle(
+    state: Arc<AppState>,
+    incoming: quinn::Incoming,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+) {
     let remote = incoming.remote_address();
     let span = info_span!("conn", %remote);
     async move {
@@ -273,17 +286,21 @@ async fn accept_streams(ctx: Arc<ConnCtx>) {
                         let _ = out.send(Out::Frame(ServerMedia::Error(err))).await;
                     }
                     Ok(StreamKind::Control) => {
-                        let out = spawn_writer::<ServerControl>(&ctx.tracker, ctx.conn.clone(), send);
+                        let out =
+                            spawn_writer::<ServerControl>(&ctx.tracker, ctx.conn.clone(), send);
                         let err = WireError::new(
                             ErrorCode::UnexpectedFrame,
                             "a connection has exactly one control stream",
                         );
-                        let _ = out.send(fatal(err, close::PROTOCOL_ERROR, ServerControl::Error)).await;
+                        let _ = out
+                            .send(fatal(err, close::PROTOCOL_ERROR, ServerControl::Error))
+                            .await;
                     }
                     Err(Some((err, code))) => {
                         // Variant 0 is Error in every server enum, so any
                         // client can decode this whatever it meant to open.
-                        let out = spawn_writer::<ServerControl>(&ctx.tracker, ctx.conn.clone(), send);
+                        let out =
+                            spawn_writer::<ServerControl>(&ctx.tracker, ctx.conn.clone(), send);
                         let _ = out.send(fatal(err, code, ServerControl::Error)).await;
                     }
                     Err(None) => {}

@@ -46,13 +46,17 @@ pub async fn run(ctx: Arc<ConnCtx>, mut reader: FrameReader) {
         let ClientControl { req_id, request } = match frame {
             Ok(Some(f)) => f,
             Ok(None) => {
-                ctx.conn.close(close::NORMAL.into(), b"control stream finished");
+                ctx.conn
+                    .close(close::NORMAL.into(), b"control stream finished");
                 return;
             }
             Err(e) => {
                 if let Some((err, code)) = frame_error(&e) {
                     debug!("bad control frame: {}", err.message);
-                    let _ = ctx.control_out.send(fatal(err, code, ServerControl::Error)).await;
+                    let _ = ctx
+                        .control_out
+                        .send(fatal(err, code, ServerControl::Error))
+                        .await;
                 }
                 return;
             }
@@ -65,7 +69,10 @@ pub async fn run(ctx: Arc<ConnCtx>, mut reader: FrameReader) {
                             ErrorCode::UnsupportedVersion,
                             format!("client speaks protocol {version}; this server speaks {PROTOCOL_VERSION}"),
                         );
-                        let _ = ctx.control_out.send(fatal(err, close::PROTOCOL_ERROR, ServerControl::Error)).await;
+                        let _ = ctx
+                            .control_out
+                            .send(fatal(err, close::PROTOCOL_ERROR, ServerControl::Error))
+                            .await;
                         return;
                     }
                     debug!(client = %client.chars().take(64).collect::<String>(), "hello");
@@ -80,8 +87,14 @@ pub async fn run(ctx: Arc<ConnCtx>, mut reader: FrameReader) {
                     continue;
                 }
                 _ => {
-                    let err = WireError::new(ErrorCode::UnexpectedFrame, "the first request must be Hello");
-                    let _ = ctx.control_out.send(fatal(err, close::PROTOCOL_ERROR, ServerControl::Error)).await;
+                    let err = WireError::new(
+                        ErrorCode::UnexpectedFrame,
+                        "the first request must be Hello",
+                    );
+                    let _ = ctx
+                        .control_out
+                        .send(fatal(err, close::PROTOCOL_ERROR, ServerControl::Error))
+                        .await;
                     return;
                 }
             }
@@ -122,14 +135,20 @@ async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, Wire
     ctx.requests.check().map_err(|e| e.to_wire())?;
     let s = &ctx.state;
     match request {
-        Request::Hello { .. } => Err(WireError::new(ErrorCode::UnexpectedFrame, "hello was already received")),
+        Request::Hello { .. } => Err(WireError::new(
+            ErrorCode::UnexpectedFrame,
+            "hello was already received",
+        )),
         Request::Register {
             username,
             password,
             device_name,
         } => {
             not_yet_authenticated(ctx)?;
-            s.limits.auth_per_ip.check(&ctx.remote.ip()).map_err(|e| e.to_wire())?;
+            s.limits
+                .auth_per_ip
+                .check(&ctx.remote.ip())
+                .map_err(|e| e.to_wire())?;
             let (session, token) = s
                 .accounts
                 .register(&username, &password, &device_name)
@@ -143,7 +162,10 @@ async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, Wire
             device_name,
         } => {
             not_yet_authenticated(ctx)?;
-            s.limits.auth_per_ip.check(&ctx.remote.ip()).map_err(|e| e.to_wire())?;
+            s.limits
+                .auth_per_ip
+                .check(&ctx.remote.ip())
+                .map_err(|e| e.to_wire())?;
             s.limits
                 .login_per_user
                 .check(&username.trim().to_ascii_lowercase())
@@ -157,7 +179,11 @@ async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, Wire
         }
         Request::Authenticate { token } => {
             not_yet_authenticated(ctx)?;
-            let session = s.accounts.authenticate(&token).await.map_err(|e| e.to_wire())?;
+            let session = s
+                .accounts
+                .authenticate(&token)
+                .await
+                .map_err(|e| e.to_wire())?;
             establish(ctx, session, None).await
         }
         Request::Logout => {
@@ -170,7 +196,12 @@ async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, Wire
         }
         Request::ListDevices => {
             let session = require_session(ctx)?;
-            Ok(Response::Devices(s.accounts.list_devices(session).await.map_err(|e| e.to_wire())?))
+            Ok(Response::Devices(
+                s.accounts
+                    .list_devices(session)
+                    .await
+                    .map_err(|e| e.to_wire())?,
+            ))
         }
         Request::RevokeDevice { device_id } => {
             let session = require_session(ctx)?;
@@ -178,8 +209,12 @@ async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, Wire
                 .revoke_device(session, device_id)
                 .await
                 .map_err(|e| e.to_wire())?;
-            s.hub
-                .kick_device(session.user_id, device_id, close::LOGGED_OUT, "device revoked");
+            s.hub.kick_device(
+                session.user_id,
+                device_id,
+                close::LOGGED_OUT,
+                "device revoked",
+            );
             Ok(Response::Ok)
         }
         Request::Sync { after, limit } => {
@@ -237,7 +272,10 @@ async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, Wire
         Request::Conversations => {
             let session = require_session(ctx)?;
             Ok(Response::Conversations(
-                s.messages.conversations(session).await.map_err(|e| e.to_wire())?,
+                s.messages
+                    .conversations(session)
+                    .await
+                    .map_err(|e| e.to_wire())?,
             ))
         }
         Request::Ping => Ok(Response::Pong),
@@ -255,7 +293,11 @@ fn not_yet_authenticated(ctx: &ConnCtx) -> Result<(), WireError> {
 }
 
 /// Marks the connection authenticated and starts live pushes.
-async fn establish(ctx: &Arc<ConnCtx>, session: Session, token: Option<String>) -> Result<Response, WireError> {
+async fn establish(
+    ctx: &Arc<ConnCtx>,
+    session: Session,
+    token: Option<String>,
+) -> Result<Response, WireError> {
     // Register before reading the head: anything committed after this point
     // is pushed live, anything before is covered by the client's sync.
     let (registration, mut pushes) = ctx.state.hub.register(session.user_id, session.device_id);
@@ -272,7 +314,10 @@ async fn establish(ctx: &Arc<ConnCtx>, session: Session, token: Option<String>) 
         event_head,
     };
     if ctx.session.set(session).is_err() {
-        return Err(WireError::new(ErrorCode::UnexpectedFrame, "already authenticated"));
+        return Err(WireError::new(
+            ErrorCode::UnexpectedFrame,
+            "already authenticated",
+        ));
     }
     let pusher_ctx = ctx.clone();
     let user_id = info.user_id;
@@ -293,9 +338,10 @@ async fn establish(ctx: &Arc<ConnCtx>, session: Session, token: Option<String>) 
                     Push::Event(event) => {
                         let seq = event.seq;
                         let sent = match (&event.body, pusher_ctx.chat_out()) {
-                            (EventBody::Message(_), Some(chat)) => {
-                                chat.send(Out::Frame(ServerChat::Event(event))).await.is_ok()
-                            }
+                            (EventBody::Message(_), Some(chat)) => chat
+                                .send(Out::Frame(ServerChat::Event(event)))
+                                .await
+                                .is_ok(),
                             _ => pusher_ctx
                                 .control_out
                                 .send(Out::Frame(ServerControl::Event(event)))
@@ -319,5 +365,8 @@ async fn establish(ctx: &Arc<ConnCtx>, session: Session, token: Option<String>) 
         }
         .in_current_span(),
     );
-    Ok(Response::Authenticated { session: info, token })
+    Ok(Response::Authenticated {
+        session: info,
+        token,
+    })
 }

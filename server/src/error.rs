@@ -46,9 +46,9 @@ impl StoreError {
     /// caller should retry.
     pub fn is_retryable(&self) -> bool {
         match self {
-            StoreError::Db(e) => e.as_database_error().is_some_and(|d| {
-                matches!(d.code().as_deref(), Some("40001") | Some("40P01"))
-            }),
+            StoreError::Db(e) => e
+                .as_database_error()
+                .is_some_and(|d| matches!(d.code().as_deref(), Some("40001") | Some("40P01"))),
             _ => false,
         }
     }

@@ -58,16 +58,24 @@ pub async fn append(
     event: &NewEvent,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let row = sqlx::query("UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
-        .bind(user_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let row =
+        sqlx::query("UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
+            .bind(user_id)
+            .fetch_one(&mut **tx)
+            .await?;
     let seq = get_u64(&row, "event_seq")?;
     let (kind, conversation_id, message_id, actor_id, receipt_kind, up_to_seq) = match event {
         NewEvent::Message {
             conversation_id,
             message_id,
-        } => (KIND_MESSAGE, *conversation_id, Some(*message_id), None, None, None),
+        } => (
+            KIND_MESSAGE,
+            *conversation_id,
+            Some(*message_id),
+            None,
+            None,
+            None,
+        ),
         NewEvent::Receipt {
             conversation_id,
             actor_id,
@@ -128,7 +136,12 @@ impl Events {
 
     /// Events with seq > `after`, oldest first, at most `limit`; and whether
     /// more exist.
-    pub async fn sync(&self, user_id: UserId, after: u64, limit: u32) -> Result<(Vec<Event>, bool), ServiceError> {
+    pub async fn sync(
+        &self,
+        user_id: UserId,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool), ServiceError> {
         let limit = limit.clamp(1, quichat_proto::control::MAX_PAGE);
         let sql = format!(
             "SELECT e.seq AS e_seq, e.kind AS e_kind, e.conversation_id AS e_conversation_id, \
@@ -196,7 +209,9 @@ fn event_from_row(row: &AnyRow) -> Result<Event, ServiceError> {
             })
         }
         other => {
-            return Err(ServiceError::Internal(format!("unknown event kind {other} at seq {seq}")))
+            return Err(ServiceError::Internal(format!(
+                "unknown event kind {other} at seq {seq}"
+            )))
         }
     };
     Ok(Event { seq, body })

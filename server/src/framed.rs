@@ -35,7 +35,7 @@ impl FrameReader {
     /// The next frame, or `None` when the peer finished the stream cleanly.
     pub async fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ReadFrameError> {
         loop {
-            if let Some(frame) = self.decoder.next::<T>()? {
+            if let Some(frame) = self.decoder.next_frame::<T>()? {
                 return Ok(Some(frame));
             }
             match self.recv.read_chunk(64 * 1024, true).await? {
@@ -50,7 +50,10 @@ impl FrameReader {
 }
 
 /// Encodes and writes one frame.
-pub async fn write_frame<T: Serialize>(send: &mut quinn::SendStream, value: &T) -> Result<(), WriteFrameError> {
+pub async fn write_frame<T: Serialize>(
+    send: &mut quinn::SendStream,
+    value: &T,
+) -> Result<(), WriteFrameError> {
     let bytes = frame::encode(value)?;
     send.write_all(&bytes).await?;
     Ok(())

@@ -76,7 +76,11 @@ impl Hub {
     }
 
     /// Registers a device's connection and returns its push queue.
-    pub fn register(self: &Arc<Self>, user_id: UserId, device_id: DeviceId) -> (Registration, mpsc::Receiver<Push>) {
+    pub fn register(
+        self: &Arc<Self>,
+        user_id: UserId,
+        device_id: DeviceId,
+    ) -> (Registration, mpsc::Receiver<Push>) {
         let (tx, rx) = mpsc::channel(PUSH_QUEUE);
         let conn_id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let lagged = Arc::new(AtomicBool::new(false));

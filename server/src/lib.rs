@@ -93,7 +93,9 @@ impl Server {
         store.migrate().await?;
         let identity = match (&config.cert, &config.key) {
             (Some(cert), Some(key)) => certs::load_pem(cert, key)?,
-            (None, None) => certs::ensure_dev_identity(&config.data_dir.join("certs"), &config.hostnames)?,
+            (None, None) => {
+                certs::ensure_dev_identity(&config.data_dir.join("certs"), &config.hostnames)?
+            }
             _ => {
                 return Err(StartError::Certs(
                     "--cert and --key must be given together".into(),
@@ -101,9 +103,11 @@ impl Server {
             }
         };
         let server_config = transport::server_config(&identity, &config.transport)?;
-        let endpoint = quinn::Endpoint::server(server_config, config.listen).map_err(|source| StartError::Bind {
-            addr: config.listen,
-            source,
+        let endpoint = quinn::Endpoint::server(server_config, config.listen).map_err(|source| {
+            StartError::Bind {
+                addr: config.listen,
+                source,
+            }
         })?;
         let local_addr = endpoint.local_addr().map_err(|source| StartError::Bind {
             addr: config.listen,
@@ -122,7 +126,8 @@ impl Server {
         });
         let cancel = CancellationToken::new();
         let task = tokio::spawn(
-            run(endpoint, state.clone(), cancel.clone()).instrument(tracing::info_span!("server", addr = %local_addr)),
+            run(endpoint, state.clone(), cancel.clone())
+                .instrument(tracing::info_span!("server", addr = %local_addr)),
         );
         info!(%local_addr, database = %store::redact_url(&url), "server started");
         Ok(ServerHandle {
@@ -200,7 +205,10 @@ async fn run(endpoint: quinn::Endpoint, state: Arc<AppState>, cancel: Cancellati
     endpoint.set_server_config(None);
     cancel.cancel();
     tracker.close();
-    if tokio::time::timeout(Duration::from_secs(10), tracker.wait()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("some connection tasks did not finish within 10 s");
     }
     endpoint.close(close::SHUTTING_DOWN.into(), b"server shutting down");

@@ -21,16 +21,40 @@ struct Cli {
     #[arg(long, global = true, env = "QUICHAT_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// sqlite://PATH or postgres://... [default: <data-dir>/quichat.db].
-    #[arg(long, global = true, env = "QUICHAT_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "QUICHAT_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     database_url: Option<String>,
     /// Certificate chain (PEM) to use instead of the generated dev CA.
-    #[arg(long, global = true, env = "QUICHAT_CERT", value_name = "PEM", requires = "key")]
+    #[arg(
+        long,
+        global = true,
+        env = "QUICHAT_CERT",
+        value_name = "PEM",
+        requires = "key"
+    )]
     cert: Option<PathBuf>,
     /// Private key (PEM) for --cert.
-    #[arg(long, global = true, env = "QUICHAT_KEY", value_name = "PEM", requires = "cert")]
+    #[arg(
+        long,
+        global = true,
+        env = "QUICHAT_KEY",
+        value_name = "PEM",
+        requires = "cert"
+    )]
     key: Option<PathBuf>,
     /// Extra hostname or IP for the generated certificate (repeatable).
-    #[arg(long = "hostname", global = true, env = "QUICHAT_HOSTNAMES", value_delimiter = ',', value_name = "NAME")]
+    #[arg(
+        long = "hostname",
+        global = true,
+        env = "QUICHAT_HOSTNAMES",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
     hostnames: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -51,7 +75,8 @@ fn load_config(cli: &Cli) -> Result<Config> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read config file {}", path.display()))?;
-            toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?
+            toml::from_str(&text)
+                .with_context(|| format!("invalid config file {}", path.display()))?
         }
         None => Config::default(),
     };
@@ -120,12 +145,18 @@ async fn serve(config: Config) -> Result<()> {
             println!("  dev CA:          {}", ca.display());
             println!("  CA SHA-256:      {}", handle.fingerprint());
             println!("connect with:");
-            println!("  quichat --server {addr} --ca {} register <username>", ca.display());
+            println!(
+                "  quichat --server {addr} --ca {} register <username>",
+                ca.display()
+            );
             println!("  (or pin the CA: --pin {})", handle.fingerprint());
         }
         None => {
             println!("  cert SHA-256:    {}", handle.fingerprint());
-            println!("connect with:  quichat --server <host>:{} register <username>", addr.port());
+            println!(
+                "connect with:  quichat --server <host>:{} register <username>",
+                addr.port()
+            );
         }
     }
     wait_for_signal().await;

@@ -6,8 +6,8 @@
 
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::types::{
-    ConversationId, ConversationRef, ConversationSummary, Message, MessageBody, Recipient,
-    SendAck, SendMessage, UserId, MAX_TEXT_BYTES,
+    ConversationId, ConversationRef, ConversationSummary, Message, MessageBody, Recipient, SendAck,
+    SendMessage, UserId, MAX_TEXT_BYTES,
 };
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -41,7 +41,11 @@ pub fn message_from_row(row: &AnyRow) -> Result<Message, ServiceError> {
         sent_at_ms: row.try_get("m_created_at")?,
         body: match kind.as_str() {
             "text" => MessageBody::Text(body),
-            other => return Err(ServiceError::Internal(format!("unknown message kind {other}"))),
+            other => {
+                return Err(ServiceError::Internal(format!(
+                    "unknown message kind {other}"
+                )))
+            }
         },
     })
 }
@@ -91,7 +95,11 @@ impl Messages {
 
     /// Stores a message (or finds the earlier copy of a resend) and returns
     /// the ack and the events to fan out.
-    pub async fn send(&self, session: &Session, msg: &SendMessage) -> Result<(SendAck, Fanout), ServiceError> {
+    pub async fn send(
+        &self,
+        session: &Session,
+        msg: &SendMessage,
+    ) -> Result<(SendAck, Fanout), ServiceError> {
         validate_body(&msg.body)?;
         let Recipient::User(to_name) = &msg.to;
         let to_id = self.accounts.user_id(to_name).await?;
@@ -120,7 +128,11 @@ impl Messages {
         Err(ServiceError::Internal("send retries exhausted".into()))
     }
 
-    async fn find_sent(&self, sender: UserId, client_id: Uuid) -> Result<Option<SendAck>, ServiceError> {
+    async fn find_sent(
+        &self,
+        sender: UserId,
+        client_id: Uuid,
+    ) -> Result<Option<SendAck>, ServiceError> {
         let row = sqlx::query(
             "SELECT id, conversation_id, seq, created_at FROM messages \
              WHERE sender_id = $1 AND client_id = $2",
@@ -142,7 +154,12 @@ impl Messages {
         .transpose()
     }
 
-    async fn insert(&self, session: &Session, msg: &SendMessage, to_id: UserId) -> Result<(SendAck, Fanout), ServiceError> {
+    async fn insert(
+        &self,
+        session: &Session,
+        msg: &SendMessage,
+        to_id: UserId,
+    ) -> Result<(SendAck, Fanout), ServiceError> {
         let now = now_ms();
         let key = direct_key(session.user_id, to_id);
         let mut w = self.store.begin_write().await?;
@@ -242,7 +259,11 @@ impl Messages {
     /// Resolves a conversation reference for `session`. `Ok(None)` means a
     /// direct conversation that has no messages yet. A conversation the
     /// caller is not in is reported as not found.
-    pub async fn resolve(&self, session: &Session, conv: &ConversationRef) -> Result<Option<ConversationId>, ServiceError> {
+    pub async fn resolve(
+        &self,
+        session: &Session,
+        conv: &ConversationRef,
+    ) -> Result<Option<ConversationId>, ServiceError> {
         match conv {
             ConversationRef::Direct(name) => {
                 let other = self.accounts.user_id(name).await?;
@@ -260,7 +281,11 @@ impl Messages {
     }
 
     /// Fails with `NotFound` unless the caller is a member.
-    pub async fn require_member(&self, session: &Session, conversation_id: ConversationId) -> Result<(), ServiceError> {
+    pub async fn require_member(
+        &self,
+        session: &Session,
+        conversation_id: ConversationId,
+    ) -> Result<(), ServiceError> {
         let row = sqlx::query(
             "SELECT 1 AS one FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
         )
@@ -310,7 +335,10 @@ impl Messages {
     }
 
     /// The caller's conversations, most recent first (at most 200).
-    pub async fn conversations(&self, session: &Session) -> Result<Vec<ConversationSummary>, ServiceError> {
+    pub async fn conversations(
+        &self,
+        session: &Session,
+    ) -> Result<Vec<ConversationSummary>, ServiceError> {
         let rows = sqlx::query(
             "SELECT c.id AS id, c.last_seq AS last_seq, me.read_seq AS read_seq, o.username AS peer \
              FROM conversation_members me \

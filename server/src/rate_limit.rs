@@ -31,9 +31,11 @@ impl<K: Hash + Eq + Clone> Keyed<K> {
 
     /// Takes one token for `key`, or says how long to wait.
     pub fn check(&self, key: &K) -> Result<(), ServiceError> {
-        self.inner.check_key(key).map_err(|not_until| ServiceError::RateLimited {
-            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-        })
+        self.inner
+            .check_key(key)
+            .map_err(|not_until| ServiceError::RateLimited {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            })
     }
 
     /// Forgets keys whose buckets are full again (bounds memory).
@@ -58,9 +60,11 @@ impl Direct {
 
     /// Takes one token, or says how long to wait.
     pub fn check(&self) -> Result<(), ServiceError> {
-        self.inner.check().map_err(|not_until| ServiceError::RateLimited {
-            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-        })
+        self.inner
+            .check()
+            .map_err(|not_until| ServiceError::RateLimited {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            })
     }
 }
 

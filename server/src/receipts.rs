@@ -30,13 +30,25 @@ impl Receipts {
     }
 
     /// Records that a device of the caller has every message up to `up_to`.
-    pub async fn delivered(&self, session: &Session, conversation_id: ConversationId, up_to: u64) -> Result<Fanout, ServiceError> {
-        self.advance(session, conversation_id, up_to, ReceiptKind::Delivered).await
+    pub async fn delivered(
+        &self,
+        session: &Session,
+        conversation_id: ConversationId,
+        up_to: u64,
+    ) -> Result<Fanout, ServiceError> {
+        self.advance(session, conversation_id, up_to, ReceiptKind::Delivered)
+            .await
     }
 
     /// Records that the caller has read every message up to `up_to`.
-    pub async fn mark_read(&self, session: &Session, conversation_id: ConversationId, up_to: u64) -> Result<Fanout, ServiceError> {
-        self.advance(session, conversation_id, up_to, ReceiptKind::Read).await
+    pub async fn mark_read(
+        &self,
+        session: &Session,
+        conversation_id: ConversationId,
+        up_to: u64,
+    ) -> Result<Fanout, ServiceError> {
+        self.advance(session, conversation_id, up_to, ReceiptKind::Read)
+            .await
     }
 
     async fn advance(
@@ -46,7 +58,9 @@ impl Receipts {
         up_to: u64,
         kind: ReceiptKind,
     ) -> Result<Fanout, ServiceError> {
-        self.messages.require_member(session, conversation_id).await?;
+        self.messages
+            .require_member(session, conversation_id)
+            .await?;
         let row = sqlx::query("SELECT last_seq FROM conversations WHERE id = $1")
             .bind(conversation_id)
             .fetch_one(self.store.pool())
@@ -67,7 +81,10 @@ impl Receipts {
         .collect::<Result<_, _>>()?;
 
         for attempt in 0..3 {
-            match self.write(session, conversation_id, up_to, kind, &others).await {
+            match self
+                .write(session, conversation_id, up_to, kind, &others)
+                .await
+            {
                 Err(ServiceError::Store(e)) if e.is_retryable() && attempt < 2 => continue,
                 other => return other,
             }
@@ -137,7 +154,9 @@ impl Receipts {
                 .await
                 .map_err(StoreError::Db)?;
             let body = match event {
-                NewEvent::Receipt { kind, up_to_seq, .. } => EventBody::Receipt(Receipt {
+                NewEvent::Receipt {
+                    kind, up_to_seq, ..
+                } => EventBody::Receipt(Receipt {
                     conversation_id,
                     by: session.username.clone(),
                     kind,

@@ -196,7 +196,10 @@ mod tests {
     #[test]
     fn backends_by_scheme() {
         assert_eq!(backend_of("sqlite://a.db").ok(), Some(Backend::Sqlite));
-        assert_eq!(backend_of("postgresql://h/db").ok(), Some(Backend::Postgres));
+        assert_eq!(
+            backend_of("postgresql://h/db").ok(),
+            Some(Backend::Postgres)
+        );
         assert!(backend_of("mysql://h/db").is_err());
     }
 }

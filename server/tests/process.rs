@@ -37,12 +37,16 @@ impl Db {
         let admin = std::env::var("QUICHAT_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let name = format!("quichat_test_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .with_context(|| format!("PostgreSQL required (QUICHAT_TEST_SKIP_POSTGRES=1 opts out): {admin}"))?;
-        conn.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+        let mut conn = sqlx::PgConnection::connect(&admin).await.with_context(|| {
+            format!("PostgreSQL required (QUICHAT_TEST_SKIP_POSTGRES=1 opts out): {admin}")
+        })?;
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await?;
         conn.close().await?;
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin.clone());
         Ok(Db {
             url: format!("{base}/{name}"),
             drop: Some((admin, name)),
@@ -52,7 +56,8 @@ impl Db {
     async fn cleanup(mut self) -> Result<()> {
         if let Some((admin, name)) = self.drop.take() {
             let mut conn = sqlx::PgConnection::connect(&admin).await?;
-            conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+            conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await?;
             conn.close().await?;
         }
         Ok(())
@@ -140,27 +145,50 @@ async fn kill_9_during_sends_loses_no_acked_message(postgres: bool) -> Result<()
     sender.abort();
     let _ = sender.await;
     let acked = acked.lock().unwrap().clone();
-    ensure!(acked.len() >= 40, "only {} sends acked before the kill", acked.len());
+    ensure!(
+        acked.len() >= 40,
+        "only {} sends acked before the kill",
+        acked.len()
+    );
 
     // Restart on the same port, data dir and database.
     let (mut server, addr) = spawn_server(dir.path(), &db.url, &addr).await?;
     let bob = client(&addr, dir.path()).await?;
     bob.login("bob", PASSWORD, "after-crash").await?;
-    let page = bob.history(ConversationRef::Direct("alice".into()), None, 500).await?;
+    let page = bob
+        .history(ConversationRef::Direct("alice".into()), None, 500)
+        .await?;
     let stored: HashSet<_> = page.messages.iter().map(|m| m.client_id).collect();
     ensure!(stored.len() == page.messages.len(), "no duplicates");
     for ack in &acked {
-        ensure!(stored.contains(&ack.client_id), "acked message {} lost", ack.seq);
+        ensure!(
+            stored.contains(&ack.client_id),
+            "acked message {} lost",
+            ack.seq
+        );
     }
     // The message that was in flight at the kill can be resent safely.
     let alice = client(&addr, dir.path()).await?;
     alice.authenticate(&alice_token).await?;
-    let last = in_flight.lock().unwrap().clone().context("a send was in flight")?;
+    let last = in_flight
+        .lock()
+        .unwrap()
+        .clone()
+        .context("a send was in flight")?;
     let was_stored = stored.contains(&last.client_id);
     let ack = alice.send(last.clone()).await?;
-    ensure!(ack.duplicate == was_stored, "resend dedup: stored={was_stored} ack={ack:?}");
-    let page = bob.history(ConversationRef::Direct("alice".into()), None, 500).await?;
-    let copies = page.messages.iter().filter(|m| m.client_id == last.client_id).count();
+    ensure!(
+        ack.duplicate == was_stored,
+        "resend dedup: stored={was_stored} ack={ack:?}"
+    );
+    let page = bob
+        .history(ConversationRef::Direct("alice".into()), None, 500)
+        .await?;
+    let copies = page
+        .messages
+        .iter()
+        .filter(|m| m.client_id == last.client_id)
+        .count();
     ensure!(copies == 1, "in-flight message stored {copies} times");
 
     server.start_kill()?;
@@ -178,10 +206,15 @@ async fn sigterm_shuts_down_gracefully(postgres: bool) -> Result<()> {
     let alice = client(&addr, dir.path()).await?;
     alice.register("alice", PASSWORD, "t").await?;
     let pid = server.id().context("pid")?;
-    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()?;
     ensure!(status.success());
     let why = tokio::time::timeout(Duration::from_secs(20), alice.closed()).await?;
-    ensure!(why.to_string().contains("shutting down"), "client saw: {why}");
+    ensure!(
+        why.to_string().contains("shutting down"),
+        "client saw: {why}"
+    );
     let exit = tokio::time::timeout(Duration::from_secs(20), server.wait()).await??;
     if !exit.success() {
         bail!("server exited with {exit}");

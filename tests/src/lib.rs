@@ -75,9 +75,13 @@ impl TestDb {
                          or QUICHAT_TEST_SKIP_POSTGRES=1 to opt out); cannot connect to {admin}"
                     )
                 })?;
-                conn.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+                conn.execute(format!("CREATE DATABASE {name}").as_str())
+                    .await?;
                 conn.close().await?;
-                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .unwrap_or(admin.clone());
                 Ok(TestDb {
                     url: format!("{base}/{name}"),
                     pg: Some((admin, name)),
@@ -92,7 +96,9 @@ impl Drop for TestDb {
         if let Some((admin, name)) = self.pg.take() {
             // Drop on a separate thread with its own runtime: Drop cannot await.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
                 rt.block_on(async move {
                     let mut conn = sqlx::PgConnection::connect(&admin).await?;
                     conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
@@ -130,7 +136,10 @@ impl TestServer {
     }
 
     /// Starts a server after letting `tweak` adjust the config.
-    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Result<TestServer> {
+    pub async fn start_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Result<TestServer> {
         init_logging();
         let dir = Arc::new(tempfile::tempdir()?);
         let db = Arc::new(TestDb::create(backend, dir.path()).await?);
@@ -217,7 +226,10 @@ pub async fn next_event(feed: &mut EventStream) -> Result<Event> {
 }
 
 /// Waits for an event matching `pred`, skipping others, failing after 10 s.
-pub async fn wait_for(feed: &mut EventStream, mut pred: impl FnMut(&EventBody) -> bool) -> Result<Event> {
+pub async fn wait_for(
+    feed: &mut EventStream,
+    mut pred: impl FnMut(&EventBody) -> bool,
+) -> Result<Event> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -278,10 +290,11 @@ pub async fn raw_connect(server: &TestServer) -> Result<quinn::Connection> {
 
 /// Reads one frame of type `T` from a raw stream, failing after 10 s.
 pub async fn read_frame<T: serde::de::DeserializeOwned>(recv: &mut quinn::RecvStream) -> Result<T> {
-    let mut dec = quichat_client::proto::frame::FrameDecoder::new(quichat_client::proto::frame::MAX_FRAME);
+    let mut dec =
+        quichat_client::proto::frame::FrameDecoder::new(quichat_client::proto::frame::MAX_FRAME);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(frame) = dec.next::<T>()? {
+        if let Some(frame) = dec.next_frame::<T>()? {
             return Ok(frame);
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());

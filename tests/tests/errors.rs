@@ -15,7 +15,9 @@ use quichat_client::proto::types::{MessageBody, Recipient, SendMessage, MAX_TEXT
 use quichat_client::proto::{ErrorCode, PROTOCOL_VERSION};
 use quichat_client::ClientError;
 use quichat_server::config::RateLimit;
-use quichat_tests::{close_code, on_both_backends, password_of, raw_connect, read_frame, Backend, TestServer};
+use quichat_tests::{
+    close_code, on_both_backends, password_of, raw_connect, read_frame, Backend, TestServer,
+};
 
 fn code_of<T: std::fmt::Debug>(r: Result<T, ClientError>) -> Option<ErrorCode> {
     match r {
@@ -31,9 +33,14 @@ async fn assert_server_still_serves(server: &TestServer) -> Result<()> {
     Ok(())
 }
 
-async fn control_stream(conn: &quinn::Connection) -> Result<(quinn::SendStream, quinn::RecvStream)> {
+async fn control_stream(
+    conn: &quinn::Connection,
+) -> Result<(quinn::SendStream, quinn::RecvStream)> {
     let (mut send, recv) = conn.open_bi().await?;
-    send.write_all(&encode(&StreamHeader { kind: StreamKind::Control })?).await?;
+    send.write_all(&encode(&StreamHeader {
+        kind: StreamKind::Control,
+    })?)
+    .await?;
     Ok((send, recv))
 }
 
@@ -43,7 +50,8 @@ async fn garbage_frames_get_typed_errors(backend: Backend) -> Result<()> {
     // Garbage instead of a stream header.
     let conn = raw_connect(&server).await?;
     let (mut send, mut recv) = conn.open_bi().await?;
-    send.write_all(&[0, 0, 0, 5, 0xff, 0xfe, 0xfd, 0xfc, 0xfb]).await?;
+    send.write_all(&[0, 0, 0, 5, 0xff, 0xfe, 0xfd, 0xfc, 0xfb])
+        .await?;
     let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
         anyhow::bail!("expected an error frame")
     };
@@ -62,7 +70,13 @@ async fn garbage_frames_get_typed_errors(backend: Backend) -> Result<()> {
     };
     send.write_all(&encode(&hello)?).await?;
     let welcome = read_frame::<ServerControl>(&mut recv).await?;
-    ensure!(matches!(welcome, ServerControl::Response { req_id: 1, result: Ok(_) }));
+    ensure!(matches!(
+        welcome,
+        ServerControl::Response {
+            req_id: 1,
+            result: Ok(_)
+        }
+    ));
     send.write_all(&[0, 0, 0, 3, 0x07, 0xff, 0xff]).await?;
     let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
         anyhow::bail!("expected an error frame")
@@ -82,7 +96,10 @@ async fn truncated_frame_is_reported(backend: Backend) -> Result<()> {
     let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
         anyhow::bail!("expected an error frame")
     };
-    ensure!(err.code == ErrorCode::BadFrame && err.message.contains("ended"), "{err:?}");
+    ensure!(
+        err.code == ErrorCode::BadFrame && err.message.contains("ended"),
+        "{err:?}"
+    );
     ensure!(close_code(&conn).await? == u64::from(close::PROTOCOL_ERROR));
     assert_server_still_serves(&server).await
 }
@@ -123,7 +140,11 @@ async fn protocol_misuse_is_refused(backend: Backend) -> Result<()> {
     // A request before the hello.
     let conn = raw_connect(&server).await?;
     let (mut send, mut recv) = control_stream(&conn).await?;
-    send.write_all(&encode(&ClientControl { req_id: 1, request: Request::Ping })?).await?;
+    send.write_all(&encode(&ClientControl {
+        req_id: 1,
+        request: Request::Ping,
+    })?)
+    .await?;
     let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
         anyhow::bail!("expected an error frame")
     };
@@ -132,7 +153,10 @@ async fn protocol_misuse_is_refused(backend: Backend) -> Result<()> {
     // A chat stream as the first stream.
     let conn = raw_connect(&server).await?;
     let (mut send, mut recv) = conn.open_bi().await?;
-    send.write_all(&encode(&StreamHeader { kind: StreamKind::Chat })?).await?;
+    send.write_all(&encode(&StreamHeader {
+        kind: StreamKind::Chat,
+    })?)
+    .await?;
     let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
         anyhow::bail!("expected an error frame")
     };
@@ -151,7 +175,10 @@ async fn protocol_misuse_is_refused(backend: Backend) -> Result<()> {
     csend.write_all(&encode(&hello)?).await?;
     read_frame::<ServerControl>(&mut crecv).await?;
     let (mut send, mut recv) = conn.open_bi().await?;
-    send.write_all(&encode(&StreamHeader { kind: StreamKind::Chat })?).await?;
+    send.write_all(&encode(&StreamHeader {
+        kind: StreamKind::Chat,
+    })?)
+    .await?;
     let ServerChat::Error(err) = read_frame::<ServerChat>(&mut recv).await? else {
         anyhow::bail!("expected an error frame")
     };
@@ -170,18 +197,36 @@ async fn account_errors_are_typed(backend: Backend) -> Result<()> {
     let (alice, alice_token) = server.register("alice").await?;
 
     let c = server.connect().await?;
-    ensure!(code_of(c.register("alice", "another-password", "d").await) == Some(ErrorCode::UsernameTaken));
-    ensure!(code_of(c.register("ALICE", "another-password", "d").await) == Some(ErrorCode::UsernameTaken), "usernames are case-insensitive");
-    ensure!(code_of(c.register("x", "long-enough-pass", "d").await) == Some(ErrorCode::InvalidUsername));
-    ensure!(code_of(c.register("bad name", "long-enough-pass", "d").await) == Some(ErrorCode::InvalidUsername));
+    ensure!(
+        code_of(c.register("alice", "another-password", "d").await)
+            == Some(ErrorCode::UsernameTaken)
+    );
+    ensure!(
+        code_of(c.register("ALICE", "another-password", "d").await)
+            == Some(ErrorCode::UsernameTaken),
+        "usernames are case-insensitive"
+    );
+    ensure!(
+        code_of(c.register("x", "long-enough-pass", "d").await) == Some(ErrorCode::InvalidUsername)
+    );
+    ensure!(
+        code_of(c.register("bad name", "long-enough-pass", "d").await)
+            == Some(ErrorCode::InvalidUsername)
+    );
     ensure!(code_of(c.register("newbie", "short", "d").await) == Some(ErrorCode::WeakPassword));
-    ensure!(code_of(c.login("alice", "wrong-password", "d").await) == Some(ErrorCode::WrongPassword));
+    ensure!(
+        code_of(c.login("alice", "wrong-password", "d").await) == Some(ErrorCode::WrongPassword)
+    );
     ensure!(code_of(c.login("nobody", "whatever-pass", "d").await) == Some(ErrorCode::UnknownUser));
     ensure!(code_of(c.authenticate("qct_not-a-real-token").await) == Some(ErrorCode::InvalidToken));
     ensure!(code_of(c.authenticate("garbage").await) == Some(ErrorCode::InvalidToken));
     // Still usable after all those errors.
     c.login("alice", &password_of("alice"), "d").await?;
-    ensure!(code_of(c.login("alice", &password_of("alice"), "d").await) == Some(ErrorCode::UnexpectedFrame), "already authenticated");
+    ensure!(
+        code_of(c.login("alice", &password_of("alice"), "d").await)
+            == Some(ErrorCode::UnexpectedFrame),
+        "already authenticated"
+    );
 
     // Message errors.
     ensure!(code_of(alice.send_text("nobody", "hi").await) == Some(ErrorCode::UnknownUser));
@@ -201,16 +246,27 @@ async fn account_errors_are_typed(backend: Backend) -> Result<()> {
 
 async fn login_attempts_are_rate_limited(backend: Backend) -> Result<()> {
     let server = TestServer::start_with(backend, |c| {
-        c.limits.login_per_user = RateLimit { burst: 3, per_minute: 1 };
+        c.limits.login_per_user = RateLimit {
+            burst: 3,
+            per_minute: 1,
+        };
     })
     .await?;
     server.register("alice").await?;
     let c = server.connect().await?;
     for _ in 0..3 {
-        ensure!(code_of(c.login("alice", "wrong-password", "d").await) == Some(ErrorCode::WrongPassword));
+        ensure!(
+            code_of(c.login("alice", "wrong-password", "d").await)
+                == Some(ErrorCode::WrongPassword)
+        );
     }
-    let err = c.login("alice", &password_of("alice"), "d").await.unwrap_err();
-    let ClientError::Server(wire) = &err else { anyhow::bail!("expected a server error: {err}") };
+    let err = c
+        .login("alice", &password_of("alice"), "d")
+        .await
+        .unwrap_err();
+    let ClientError::Server(wire) = &err else {
+        anyhow::bail!("expected a server error: {err}")
+    };
     ensure!(wire.code == ErrorCode::RateLimited, "{wire:?}");
     ensure!(wire.retry_after_ms.is_some_and(|ms| ms > 1000), "{wire:?}");
     // Other users are not affected.
@@ -246,7 +302,10 @@ async fn media_streams_are_refused_with_a_typed_error_for_now(backend: Backend) 
     let server = TestServer::start(backend).await?;
     let (alice, _) = server.register("alice").await?;
     let (mut send, mut recv) = alice.connection().open_bi().await?;
-    send.write_all(&encode(&StreamHeader { kind: StreamKind::Media })?).await?;
+    send.write_all(&encode(&StreamHeader {
+        kind: StreamKind::Media,
+    })?)
+    .await?;
     let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
         anyhow::bail!("expected an error frame")
     };

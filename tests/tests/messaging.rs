@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::{ensure, Result};
 use quichat_client::proto::event::EventBody;
-use quichat_client::proto::types::{ConversationRef, MessageBody, ReceiptKind, Recipient, SendMessage};
+use quichat_client::proto::types::{
+    ConversationRef, MessageBody, ReceiptKind, Recipient, SendMessage,
+};
 use quichat_tests::{assert_quiet, next_event, on_both_backends, wait_for, Backend, TestServer};
 use uuid::Uuid;
 
@@ -32,7 +34,10 @@ async fn send_ack_delivered_read(backend: Backend) -> Result<()> {
     let mut bob_feed = bob.subscribe(0).await?;
 
     let ack = alice.send_text("bob", "hello bob").await?;
-    ensure!(ack.seq == 1 && !ack.duplicate, "first message gets seq 1: {ack:?}");
+    ensure!(
+        ack.seq == 1 && !ack.duplicate,
+        "first message gets seq 1: {ack:?}"
+    );
 
     // Bob's device receives it; its client acks delivery automatically.
     let got = next_event(&mut bob_feed).await?;
@@ -41,12 +46,16 @@ async fn send_ack_delivered_read(backend: Backend) -> Result<()> {
     let own = next_event(&mut alice_feed).await?;
     ensure!(text(&own.body) == Some("hello bob"));
     let delivered = wait_for(&mut alice_feed, receipt(ReceiptKind::Delivered, 1)).await?;
-    let EventBody::Receipt(r) = &delivered.body else { unreachable!() };
+    let EventBody::Receipt(r) = &delivered.body else {
+        unreachable!()
+    };
     ensure!(r.by == "bob" && r.conversation_id == ack.conversation_id);
 
     bob.mark_read(ack.conversation_id, ack.seq).await?;
     let read = wait_for(&mut alice_feed, receipt(ReceiptKind::Read, 1)).await?;
-    let EventBody::Receipt(r) = &read.body else { unreachable!() };
+    let EventBody::Receipt(r) = &read.body else {
+        unreachable!()
+    };
     ensure!(r.by == "bob" && r.up_to_seq == 1);
     Ok(())
 }
@@ -66,7 +75,10 @@ async fn offline_recipient_catches_up_in_order(backend: Backend) -> Result<()> {
     let mut bob_feed = bob.subscribe(0).await?;
     for i in 0..25 {
         let e = next_event(&mut bob_feed).await?;
-        ensure!(text(&e.body) == Some(format!("msg {i}").as_str()), "out of order at {i}: {e:?}");
+        ensure!(
+            text(&e.body) == Some(format!("msg {i}").as_str()),
+            "out of order at {i}: {e:?}"
+        );
     }
     assert_quiet(&mut bob_feed, Duration::from_millis(300)).await?;
     // Bob's device acked delivery; the receipt reaches alice.
@@ -107,17 +119,24 @@ async fn multi_device_sync(backend: Backend) -> Result<()> {
     let ack = alice1.send_text("bob", "from my phone").await?;
     // Alice's other device sees the sent message.
     let e = next_event(&mut a2).await?;
-    let EventBody::Message(m) = &e.body else { anyhow::bail!("expected message, got {e:?}") };
+    let EventBody::Message(m) = &e.body else {
+        anyhow::bail!("expected message, got {e:?}")
+    };
     ensure!(m.sender == "alice" && m.to == Recipient::User("bob".into()) && m.seq == ack.seq);
     // Bob reads on device 1; device 2 sees the read position.
     ensure!(text(&next_event(&mut b2).await?.body) == Some("from my phone"));
     bob1.mark_read(ack.conversation_id, ack.seq).await?;
     let e = wait_for(&mut b2, |b| matches!(b, EventBody::ReadPosition(_))).await?;
-    let EventBody::ReadPosition(p) = e.body else { unreachable!() };
+    let EventBody::ReadPosition(p) = e.body else {
+        unreachable!()
+    };
     ensure!(p.conversation_id == ack.conversation_id && p.up_to_seq == ack.seq);
     // Unread count on bob's conversation list reflects the read position.
     let convs = bob2.conversations().await?;
-    ensure!(convs.len() == 1 && convs[0].unread == 0 && convs[0].read_seq == 1, "{convs:?}");
+    ensure!(
+        convs.len() == 1 && convs[0].unread == 0 && convs[0].read_seq == 1,
+        "{convs:?}"
+    );
     Ok(())
 }
 
@@ -139,7 +158,9 @@ async fn resend_with_same_client_id_is_not_duplicated(backend: Backend) -> Resul
     let third = alice2.send(msg).await?;
     ensure!(third.duplicate && third.message_id == first.message_id);
 
-    let page = bob.history(ConversationRef::Direct("alice".into()), None, 50).await?;
+    let page = bob
+        .history(ConversationRef::Direct("alice".into()), None, 50)
+        .await?;
     ensure!(page.messages.len() == 1, "stored once: {:?}", page.messages);
     let mut feed = bob.subscribe(0).await?;
     ensure!(text(&next_event(&mut feed).await?.body) == Some("only once"));
@@ -158,27 +179,55 @@ async fn history_pages_and_conversation_list(backend: Backend) -> Result<()> {
     bob.send_text("alice", "reply").await?;
     alice.send_text("carol", "hi carol").await?;
 
-    let first = bob.history(ConversationRef::Direct("alice".into()), None, 5).await?;
+    let first = bob
+        .history(ConversationRef::Direct("alice".into()), None, 5)
+        .await?;
     let seqs: Vec<u64> = first.messages.iter().map(|m| m.seq).collect();
-    ensure!(seqs == vec![13, 12, 11, 10, 9] && first.has_more, "{seqs:?}");
-    let second = bob.history(ConversationRef::Direct("alice".into()), Some(9), 100).await?;
+    ensure!(
+        seqs == vec![13, 12, 11, 10, 9] && first.has_more,
+        "{seqs:?}"
+    );
+    let second = bob
+        .history(ConversationRef::Direct("alice".into()), Some(9), 100)
+        .await?;
     let seqs: Vec<u64> = second.messages.iter().map(|m| m.seq).collect();
-    ensure!(seqs == (1..=8).rev().collect::<Vec<_>>() && !second.has_more, "{seqs:?}");
+    ensure!(
+        seqs == (1..=8).rev().collect::<Vec<_>>() && !second.has_more,
+        "{seqs:?}"
+    );
 
     let convs = bob.conversations().await?;
-    ensure!(convs.len() == 1 && convs[0].unread == 12 && convs[0].last_seq == 13, "{convs:?}");
+    ensure!(
+        convs.len() == 1 && convs[0].unread == 12 && convs[0].last_seq == 13,
+        "{convs:?}"
+    );
     let convs = alice.conversations().await?;
     ensure!(convs.len() == 2, "{convs:?}");
-    ensure!(convs[0].peer == Recipient::User("carol".into()), "most recent first: {convs:?}");
-    ensure!(convs[1].unread == 1, "bob's reply is unread for alice: {convs:?}");
+    ensure!(
+        convs[0].peer == Recipient::User("carol".into()),
+        "most recent first: {convs:?}"
+    );
+    ensure!(
+        convs[1].unread == 1,
+        "bob's reply is unread for alice: {convs:?}"
+    );
 
     // Carol cannot read alice and bob's conversation by id.
     let carol = server.login("carol").await?.0;
     let id = convs[1].id;
-    let err = carol.history(ConversationRef::Id(id), None, 10).await.unwrap_err();
-    ensure!(err.code() == Some(quichat_client::proto::ErrorCode::NotFound), "{err}");
+    let err = carol
+        .history(ConversationRef::Id(id), None, 10)
+        .await
+        .unwrap_err();
+    ensure!(
+        err.code() == Some(quichat_client::proto::ErrorCode::NotFound),
+        "{err}"
+    );
     let err = carol.mark_read(id, 5).await.unwrap_err();
-    ensure!(err.code() == Some(quichat_client::proto::ErrorCode::NotFound), "{err}");
+    ensure!(
+        err.code() == Some(quichat_client::proto::ErrorCode::NotFound),
+        "{err}"
+    );
     Ok(())
 }
 
@@ -193,12 +242,16 @@ async fn acked_messages_survive_restart(backend: Backend) -> Result<()> {
     server.restart().await?;
     // Old tokens still work; history and sync have every acked message.
     let bob = server.resume(&bob_token).await?;
-    let page = bob.history(ConversationRef::Direct("alice".into()), None, 100).await?;
+    let page = bob
+        .history(ConversationRef::Direct("alice".into()), None, 100)
+        .await?;
     ensure!(page.messages.len() == 20);
     let mut feed = bob.subscribe(0).await?;
     for ack in &acked {
         let e = next_event(&mut feed).await?;
-        let EventBody::Message(m) = e.body else { anyhow::bail!("expected message") };
+        let EventBody::Message(m) = e.body else {
+            anyhow::bail!("expected message")
+        };
         ensure!(m.client_id == ack.client_id && m.seq == ack.seq);
     }
     let alice = server.resume(&alice_token).await?;

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the whole quichat test suite: unit tests, end-to-end tests over real
+# QUIC on loopback, on SQLite and on PostgreSQL.
+#
+# PostgreSQL: tests create (and drop) one fresh database per test through
+# QUICHAT_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+# Set QUICHAT_TEST_SKIP_POSTGRES=1 to opt out explicitly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export QUICHAT_TEST_POSTGRES_URL="${QUICHAT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+if [[ -z "${QUICHAT_TEST_SKIP_POSTGRES:-}" ]] && command -v pg_isready >/dev/null 2>&1; then
+  if ! pg_isready -q -d "$QUICHAT_TEST_POSTGRES_URL"; then
+    echo "error: PostgreSQL is not reachable at $QUICHAT_TEST_POSTGRES_URL" >&2
+    echo "       start it, point QUICHAT_TEST_POSTGRES_URL elsewhere, or set QUICHAT_TEST_SKIP_POSTGRES=1" >&2
+    exit 1
+  fi
+fi
+
+exec cargo test --workspace --locked "$@"
