@@ -247,13 +247,23 @@ impl Client {
             lock(&self.inner.requests).remove(&req_id);
             return Err(self.closed_error().unwrap_or(e));
         }
+        self.await_reply(rx, &self.inner.requests, req_id).await
+    }
+
+    /// Waits for the reply registered under `key` in `pending`.
+    async fn await_reply<K: std::hash::Hash + Eq, V>(
+        &self,
+        rx: oneshot::Receiver<Result<V, WireError>>,
+        pending: &Pending<K, V>,
+        key: K,
+    ) -> Result<V, ClientError> {
         match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
             Ok(Ok(result)) => result.map_err(ClientError::Server),
             Ok(Err(_)) => Err(self
                 .closed_error()
                 .unwrap_or_else(|| ClientError::Closed("connection lost".into()))),
             Err(_) => {
-                lock(&self.inner.requests).remove(&req_id);
+                lock(pending).remove(&key);
                 Err(ClientError::Timeout(REQUEST_TIMEOUT.as_secs()))
             }
         }
@@ -481,16 +491,7 @@ impl Client {
             lock(&self.inner.sends).remove(&client_id);
             return Err(self.closed_error().unwrap_or(e));
         }
-        match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
-            Ok(Ok(result)) => result.map_err(ClientError::Server),
-            Ok(Err(_)) => Err(self
-                .closed_error()
-                .unwrap_or_else(|| ClientError::Closed("connection lost".into()))),
-            Err(_) => {
-                lock(&self.inner.sends).remove(&client_id);
-                Err(ClientError::Timeout(REQUEST_TIMEOUT.as_secs()))
-            }
-        }
+        self.await_reply(rx, &self.inner.sends, client_id).await
     }
 
     async fn open_chat(&self) -> Result<quinn::SendStream, ClientError> {

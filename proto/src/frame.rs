@@ -161,4 +161,42 @@ mod tests {
             Err(ProtoError::Truncated { have: 6, want: 9 })
         );
     }
+
+    /// Poor man's fuzzing (no extra dependency): many random byte strings,
+    /// fed in random chunk sizes, must decode or fail, never panic.
+    #[test]
+    fn random_bytes_never_panic() {
+        use crate::chat::{ClientChat, ServerChat};
+        use crate::control::ServerControl;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..5000 {
+            let len = (rand() % 64) as usize;
+            let mut bytes: Vec<u8> = (0..len).map(|_| rand() as u8).collect();
+            // Mostly plausible lengths, so bodies actually get decoded.
+            if bytes.len() >= 4 && rand() % 4 != 0 {
+                let body = (bytes.len() - 4) as u32;
+                bytes[..4].copy_from_slice(&body.to_be_bytes());
+            }
+            let mut dec = FrameDecoder::new(1024);
+            let mut rest = &bytes[..];
+            while !rest.is_empty() {
+                let n = 1 + (rand() as usize % rest.len());
+                dec.push(&rest[..n]);
+                rest = &rest[n..];
+            }
+            if let Ok(Some(body)) = dec.next_body() {
+                let _ = decode_body::<ClientControl>(&body);
+                let _ = decode_body::<ClientChat>(&body);
+                let _ = decode_body::<ServerControl>(&body);
+                let _ = decode_body::<ServerChat>(&body);
+            }
+            let _ = dec.finish();
+        }
+    }
 }

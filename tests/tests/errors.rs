@@ -44,23 +44,9 @@ async fn control_stream(
     Ok((send, recv))
 }
 
-async fn garbage_frames_get_typed_errors(backend: Backend) -> Result<()> {
-    let server = TestServer::start(backend).await?;
-
-    // Garbage instead of a stream header.
-    let conn = raw_connect(&server).await?;
-    let (mut send, mut recv) = conn.open_bi().await?;
-    send.write_all(&[0, 0, 0, 5, 0xff, 0xfe, 0xfd, 0xfc, 0xfb])
-        .await?;
-    let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
-        anyhow::bail!("expected an error frame")
-    };
-    ensure!(err.code == ErrorCode::BadFrame, "{err:?}");
-    ensure!(close_code(&conn).await? == u64::from(close::PROTOCOL_ERROR));
-
-    // Garbage after a valid header and hello.
-    let conn = raw_connect(&server).await?;
-    let (mut send, mut recv) = control_stream(&conn).await?;
+/// Opens a control stream and completes the hello.
+async fn hello(conn: &quinn::Connection) -> Result<(quinn::SendStream, quinn::RecvStream)> {
+    let (mut send, mut recv) = control_stream(conn).await?;
     let hello = ClientControl {
         req_id: 1,
         request: Request::Hello {
@@ -77,6 +63,26 @@ async fn garbage_frames_get_typed_errors(backend: Backend) -> Result<()> {
             result: Ok(_)
         }
     ));
+    Ok((send, recv))
+}
+
+async fn garbage_frames_get_typed_errors(backend: Backend) -> Result<()> {
+    let server = TestServer::start(backend).await?;
+
+    // Garbage instead of a stream header.
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = conn.open_bi().await?;
+    send.write_all(&[0, 0, 0, 5, 0xff, 0xfe, 0xfd, 0xfc, 0xfb])
+        .await?;
+    let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::BadFrame, "{err:?}");
+    ensure!(close_code(&conn).await? == u64::from(close::PROTOCOL_ERROR));
+
+    // Garbage after a valid header and hello.
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = hello(&conn).await?;
     send.write_all(&[0, 0, 0, 3, 0x07, 0xff, 0xff]).await?;
     let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
         anyhow::bail!("expected an error frame")
@@ -124,14 +130,14 @@ async fn protocol_misuse_is_refused(backend: Backend) -> Result<()> {
     // Wrong protocol version.
     let conn = raw_connect(&server).await?;
     let (mut send, mut recv) = control_stream(&conn).await?;
-    let hello = ClientControl {
+    let future_hello = ClientControl {
         req_id: 1,
         request: Request::Hello {
             version: PROTOCOL_VERSION + 100,
             client: "future".into(),
         },
     };
-    send.write_all(&encode(&hello)?).await?;
+    send.write_all(&encode(&future_hello)?).await?;
     let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
         anyhow::bail!("expected an error frame")
     };
@@ -164,16 +170,7 @@ async fn protocol_misuse_is_refused(backend: Backend) -> Result<()> {
 
     // A chat stream before authentication.
     let conn = raw_connect(&server).await?;
-    let (mut csend, mut crecv) = control_stream(&conn).await?;
-    let hello = ClientControl {
-        req_id: 1,
-        request: Request::Hello {
-            version: PROTOCOL_VERSION,
-            client: "raw".into(),
-        },
-    };
-    csend.write_all(&encode(&hello)?).await?;
-    read_frame::<ServerControl>(&mut crecv).await?;
+    let _control = hello(&conn).await?;
     let (mut send, mut recv) = conn.open_bi().await?;
     send.write_all(&encode(&StreamHeader {
         kind: StreamKind::Chat,
