@@ -261,7 +261,7 @@ impl Client {
             Ok(Ok(result)) => result.map_err(ClientError::Server),
             Ok(Err(_)) => Err(self
                 .closed_error()
-                .unwrap_or_else(|| ClientError::Closed("connection lost".into()))),
+                .unwrap_or_else(|| ClientError::closed("connection lost"))),
             Err(_) => {
                 lock(pending).remove(&key);
                 Err(ClientError::Timeout(REQUEST_TIMEOUT.as_secs()))

@@ -20,8 +20,14 @@ pub enum ClientError {
         reason: String,
     },
     /// The connection was closed or lost.
-    #[error("connection closed: {0}")]
-    Closed(String),
+    #[error("connection closed: {reason}")]
+    Closed {
+        /// The QUIC application close code (see
+        /// [`quichat_proto::error::close`]), when the peer sent one.
+        code: Option<u64>,
+        /// Readable explanation.
+        reason: String,
+    },
     /// The server answered with a typed error.
     #[error("{0}")]
     Server(WireError),
@@ -55,9 +61,26 @@ impl From<ProtoError> for ClientError {
     }
 }
 
+impl ClientError {
+    /// A closed-connection error without a close code.
+    pub fn closed(reason: impl Into<String>) -> Self {
+        ClientError::Closed {
+            code: None,
+            reason: reason.into(),
+        }
+    }
+}
+
 impl From<quinn::ConnectionError> for ClientError {
     fn from(e: quinn::ConnectionError) -> Self {
-        ClientError::Closed(describe_connection_error(&e))
+        let code = match &e {
+            quinn::ConnectionError::ApplicationClosed(a) => Some(a.error_code.into_inner()),
+            _ => None,
+        };
+        ClientError::Closed {
+            code,
+            reason: describe_connection_error(&e),
+        }
     }
 }
 
@@ -65,7 +88,7 @@ impl From<quinn::WriteError> for ClientError {
     fn from(e: quinn::WriteError) -> Self {
         match e {
             quinn::WriteError::ConnectionLost(c) => c.into(),
-            other => ClientError::Closed(other.to_string()),
+            other => ClientError::closed(other.to_string()),
         }
     }
 }
@@ -74,7 +97,7 @@ impl From<quinn::ReadError> for ClientError {
     fn from(e: quinn::ReadError) -> Self {
         match e {
             quinn::ReadError::ConnectionLost(c) => c.into(),
-            other => ClientError::Closed(other.to_string()),
+            other => ClientError::closed(other.to_string()),
         }
     }
 }
@@ -85,7 +108,7 @@ pub fn describe_connection_error(e: &quinn::ConnectionError) -> String {
         quinn::ConnectionError::ApplicationClosed(a) => {
             let code = a.error_code.into_inner();
             let reason = String::from_utf8_lossy(&a.reason);
-            if reason.is_empty() {
+            if reason.is_empty() || reason == close::describe(code) {
                 format!("{} (code {code})", close::describe(code))
             } else {
                 format!("{}: {reason} (code {code})", close::describe(code))

@@ -1,0 +1,192 @@
+//! Command-line syntax: global options and subcommands (clap derive).
+//!
+//! Everything here is declarative; the commands themselves live in
+//! [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::builder::BoolishValueParser;
+use clap::{Args, Parser, Subcommand};
+use quichat_proto::control::MAX_PAGE;
+use quichat_proto::types::DeviceId;
+
+/// quichat: chat with people on a self-hosted quichat server.
+///
+/// Log in once per profile (`register` or `login`); the profile keeps the
+/// server, the trust anchor and the device token, so later commands need
+/// no options.
+#[derive(Debug, Parser)]
+#[command(name = "quichat", version, propagate_version = true)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted by every command (before or after the command name).
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOpts {
+    /// Server address [default: the profile's server, else 127.0.0.1:4433]
+    #[arg(long, global = true, env = "QUICHAT_SERVER", value_name = "HOST:PORT")]
+    pub server: Option<String>,
+
+    /// Trust the server certificate if it is signed by the CA in this PEM
+    /// file [default: the profile's trust anchor, else
+    /// ./quichat-data/certs/ca.pem if it exists]
+    #[arg(
+        long,
+        global = true,
+        env = "QUICHAT_CA",
+        value_name = "PATH",
+        conflicts_with = "pin"
+    )]
+    pub ca: Option<PathBuf>,
+
+    /// Trust the server certificate if its SHA-256 fingerprint (or that of
+    /// its CA) is this hex string (colons allowed)
+    #[arg(long, global = true, env = "QUICHAT_PIN", value_name = "SHA256HEX")]
+    pub pin: Option<String>,
+
+    /// Profile holding the login state (letters, digits, '-', '_')
+    #[arg(
+        long,
+        global = true,
+        env = "QUICHAT_PROFILE",
+        value_name = "NAME",
+        default_value = "default"
+    )]
+    pub profile: String,
+
+    /// Machine-readable output: one JSON object per line on stdout
+    #[arg(long, global = true, env = "QUICHAT_JSON", value_parser = BoolishValueParser::new())]
+    pub json: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an account and log this profile in as it
+    Register(AuthArgs),
+    /// Log this profile in (creates a new device for the account)
+    Login(AuthArgs),
+    /// Revoke this profile's device token and forget it
+    Logout,
+    /// Show who this profile is logged in as
+    Whoami,
+    /// List this account's devices, or revoke one
+    Devices {
+        /// What to do with the devices (default: list them).
+        #[command(subcommand)]
+        action: Option<DevicesAction>,
+    },
+    /// Send a text message to a user
+    Send {
+        /// Recipient's username
+        user: String,
+        /// Message text; several words are joined with spaces (put `--`
+        /// before text that starts with '-')
+        #[arg(required = true, value_name = "TEXT")]
+        text: Vec<String>,
+    },
+    /// Show the conversation with a user, oldest message first
+    History {
+        /// The other user's username
+        user: String,
+        /// How many messages to show
+        #[arg(long, default_value_t = 20, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PAGE)))]
+        limit: u32,
+        /// Only messages with a sequence number below SEQ (page backwards)
+        #[arg(long, value_name = "SEQ")]
+        before: Option<u64>,
+    },
+    /// List conversations with unread counts and the latest message
+    Chats,
+    /// Mark the conversation with a user read up to its latest message
+    Read {
+        /// The other user's username
+        user: String,
+    },
+    /// Print messages, receipts and read positions as they arrive
+    ///
+    /// Starts after the last event printed by a previous `listen` of this
+    /// profile, so nothing is missed and nothing is printed twice. Runs
+    /// until Ctrl-C (exit 0) or until the connection closes (exit 1).
+    Listen {
+        /// Print everything from the beginning of the account's history
+        #[arg(long)]
+        from_start: bool,
+    },
+}
+
+/// Arguments of `register` and `login`.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// Username (3-32 characters of a-z, 0-9, '_', '.', '-', starting with a
+    /// letter; case-insensitive)
+    pub user: String,
+
+    /// Read the password from the first line of stdin instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Name of this device as shown by `quichat devices` [default:
+    /// quichat-cli@HOSTNAME]
+    #[arg(long, env = "QUICHAT_DEVICE_NAME", value_name = "NAME")]
+    pub device_name: Option<String>,
+}
+
+/// Subcommands of `devices`.
+#[derive(Debug, Subcommand)]
+pub enum DevicesAction {
+    /// List the devices (the default)
+    List,
+    /// Revoke a device: its token stops working and it is disconnected
+    Revoke {
+        /// Device id, as shown by `quichat devices`
+        id: DeviceId,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_work_after_the_command() {
+        let cli = Cli::try_parse_from([
+            "quichat",
+            "send",
+            "bob",
+            "hello",
+            "there",
+            "--json",
+            "--profile",
+            "p2",
+        ])
+        .expect("parses");
+        assert!(cli.global.json);
+        assert_eq!(cli.global.profile, "p2");
+        match cli.command {
+            Command::Send { user, text } => {
+                assert_eq!(user, "bob");
+                assert_eq!(text.join(" "), "hello there");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ca_and_pin_conflict() {
+        assert!(Cli::try_parse_from(["quichat", "--ca", "x", "--pin", "ab", "whoami"]).is_err());
+    }
+}

@@ -1,0 +1,119 @@
+//! Writing results to stdout: a human line or one JSON object per line,
+//! flushed after every line (the output is read from pipes), plus the
+//! time formats and sanitising shared by the renderers.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Local, SecondsFormat, Utc};
+use serde::Serialize;
+
+/// Where results go, in the chosen format.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    json: bool,
+}
+
+impl Printer {
+    /// A printer for human (`json == false`) or JSON output.
+    pub fn new(json: bool) -> Self {
+        Printer { json }
+    }
+
+    /// Prints one result: `human` as is, or `json` as one compact line.
+    pub fn emit(&self, human: &str, json: &impl Serialize) -> Result<()> {
+        if self.json {
+            let line = serde_json::to_string(json).context("cannot encode JSON output")?;
+            write_line(&line)
+        } else {
+            write_line(human)
+        }
+    }
+
+    /// Prints a line for people only (nothing with `--json`).
+    pub fn note(&self, human: &str) -> Result<()> {
+        if self.json {
+            Ok(())
+        } else {
+            write_line(human)
+        }
+    }
+}
+
+/// Writes one line to stdout and flushes. Errors (a closed pipe) are
+/// returned rather than panicking like `println!`.
+pub fn write_line(line: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")
+}
+
+/// Unix milliseconds as local `YYYY-MM-DD HH:MM:SS`.
+pub fn local_time(ms: i64) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(t) => t
+            .with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+        None => format!("@{ms}ms"),
+    }
+}
+
+/// Unix milliseconds as RFC 3339 UTC with milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+        None => DateTime::<Utc>::UNIX_EPOCH.to_rfc3339_opts(SecondsFormat::Millis, true),
+    }
+}
+
+/// Makes text from other people safe for a terminal: control characters
+/// (escape sequences could rewrite the screen) become `\u{..}` escapes and
+/// line breaks are indented so that each message stays visually one block.
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\n    "),
+            '\t' => out.push('\t'),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `sanitize`, on one line, cut to `max` characters with an ellipsis.
+pub fn preview(text: &str, max: usize) -> String {
+    let one_line: String = text
+        .chars()
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .collect();
+    let mut cut: String = one_line.chars().take(max).collect();
+    if one_line.chars().count() > max {
+        cut.push('…');
+    }
+    sanitize(&cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_format() {
+        assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        let local = local_time(1_700_000_000_123);
+        assert_eq!(local.len(), "2023-11-14 22:13:20".len());
+        assert!(local.starts_with("2023-11-1"));
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(sanitize("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(sanitize("one\ntwo"), "one\n    two");
+        assert_eq!(preview("hello\nworld", 5), "hello…");
+        assert_eq!(preview("héllo", 10), "héllo");
+    }
+}

@@ -1,0 +1,712 @@
+//! End-to-end tests of the `quichat` binary against a real server started
+//! in this process (SQLite in a temporary directory, port 0).
+//!
+//! Each user gets its own `QUICHAT_HOME`; every child process and every
+//! wait has a timeout so that a bug fails a test instead of hanging it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use quichat_server::{Config, Server, ServerHandle};
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::time::timeout;
+
+const BIN: &str = env!("CARGO_BIN_EXE_quichat");
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Variables of the developer's environment that would change the CLI's
+/// behaviour.
+const CLI_ENV: &[&str] = &[
+    "QUICHAT_SERVER",
+    "QUICHAT_CA",
+    "QUICHAT_PIN",
+    "QUICHAT_PROFILE",
+    "QUICHAT_JSON",
+    "QUICHAT_DEVICE_NAME",
+];
+
+struct TestServer {
+    handle: ServerHandle,
+    addr: String,
+    ca: PathBuf,
+    _dir: TempDir,
+}
+
+impl TestServer {
+    async fn start() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
+        let handle = Server::start(config).await.unwrap();
+        let ca = handle.ca_path().expect("dev CA generated").clone();
+        TestServer {
+            addr: handle.local_addr().to_string(),
+            ca,
+            handle,
+            _dir: dir,
+        }
+    }
+
+    fn user(&self, name: &'static str) -> User {
+        User {
+            name,
+            home: tempfile::tempdir().unwrap(),
+            server: self.addr.clone(),
+            ca: self.ca.clone(),
+        }
+    }
+
+    async fn stop(self) {
+        timeout(WAIT, self.handle.stop()).await.unwrap();
+    }
+}
+
+fn password_of(name: &str) -> String {
+    format!("{name}-correct-horse")
+}
+
+/// One person: a `QUICHAT_HOME` of their own.
+struct User {
+    name: &'static str,
+    home: TempDir,
+    server: String,
+    ca: PathBuf,
+}
+
+/// A finished command: status, stdout parsed as JSON lines, stderr.
+#[derive(Debug)]
+struct Run {
+    output: Output,
+    lines: Vec<Value>,
+    stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+        let lines = stdout
+            .lines()
+            .map(|l| {
+                assert!(l.starts_with(r#"{"type":""#), "type comes first: {l}");
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l:?}"))
+            })
+            .collect();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        Run {
+            output,
+            lines,
+            stderr,
+        }
+    }
+
+    fn success(&self) -> bool {
+        self.output.status.success()
+    }
+
+    /// The single `{"type":"error"}` line of a failed command.
+    fn error(&self) -> &Value {
+        assert!(!self.success(), "expected a failure: {self:?}");
+        assert_eq!(self.output.status.code(), Some(1), "{self:?}");
+        assert!(
+            self.stderr.contains("quichat: error: "),
+            "stderr: {}",
+            self.stderr
+        );
+        assert_eq!(self.lines.len(), 1, "{self:?}");
+        assert_eq!(self.lines[0]["type"], "error");
+        &self.lines[0]
+    }
+}
+
+impl User {
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// The binary with this user's home and no trust options.
+    fn bare_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        for var in CLI_ENV {
+            cmd.env_remove(var);
+        }
+        cmd.env("QUICHAT_HOME", self.home())
+            .current_dir(self.home())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// The binary with `--server`, `--ca` and `--json`.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut all = vec![
+            "--server",
+            &self.server,
+            "--ca",
+            self.ca.to_str().unwrap(),
+            "--json",
+        ];
+        all.extend_from_slice(args);
+        self.bare_command(&all)
+    }
+
+    async fn run_command(mut cmd: Command, stdin: Option<&str>) -> Run {
+        if stdin.is_some() {
+            cmd.stdin(Stdio::piped());
+        }
+        let mut child = cmd.spawn().unwrap();
+        if let Some(input) = stdin {
+            let mut pipe = child.stdin.take().unwrap();
+            pipe.write_all(input.as_bytes()).await.unwrap();
+            drop(pipe);
+        }
+        let output = timeout(WAIT, child.wait_with_output())
+            .await
+            .expect("command timed out")
+            .unwrap();
+        Run::from(output)
+    }
+
+    async fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        Self::run_command(self.command(args), stdin).await
+    }
+
+    /// Runs a command that must succeed; returns its JSON lines.
+    async fn ok(&self, args: &[&str]) -> Vec<Value> {
+        let run = self.run(args, None).await;
+        assert!(run.success(), "{args:?} failed: {run:?}");
+        run.lines
+    }
+
+    /// Runs a command that must fail; returns its error line.
+    async fn fails(&self, args: &[&str]) -> Value {
+        let run = self.run(args, None).await;
+        run.error().clone()
+    }
+
+    async fn register(&self) -> Value {
+        let pw = format!("{}\n", password_of(self.name));
+        let run = self
+            .run(&["register", self.name, "--password-stdin"], Some(&pw))
+            .await;
+        assert!(run.success(), "register failed: {run:?}");
+        assert_eq!(run.lines.len(), 1);
+        let session = run.lines[0].clone();
+        assert_eq!(session["type"], "session");
+        assert_eq!(session["username"], self.name);
+        assert!(session["device_id"].as_i64().unwrap() > 0);
+        assert!(session.get("token").is_none());
+        session
+    }
+
+    async fn listen(&self, args: &[&str]) -> Listener {
+        let mut all = vec!["listen"];
+        all.extend_from_slice(args);
+        let mut child = self.command(&all).spawn().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+        // The banner comes once the feed is subscribed and signals are
+        // handled.
+        let banner = timeout(WAIT, async {
+            loop {
+                match stderr.next_line().await.unwrap() {
+                    Some(line) if line.starts_with("listening as ") => return line,
+                    Some(_) => continue,
+                    None => panic!("listen exited before subscribing"),
+                }
+            }
+        })
+        .await
+        .expect("no listen banner");
+        assert!(banner.contains(self.name), "{banner}");
+        let stderr_rest = tokio::spawn(async move {
+            let mut rest = String::new();
+            while let Ok(Some(line)) = stderr.next_line().await {
+                rest.push_str(&line);
+                rest.push('\n');
+            }
+            rest
+        });
+        Listener {
+            child,
+            stdout,
+            stderr_rest,
+        }
+    }
+
+    fn profile_text(&self, name: &str) -> String {
+        std::fs::read_to_string(self.home().join("profiles").join(format!("{name}.toml"))).unwrap()
+    }
+}
+
+/// A running `listen --json`.
+struct Listener {
+    child: Child,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr_rest: tokio::task::JoinHandle<String>,
+}
+
+impl Listener {
+    async fn next(&mut self) -> Option<Value> {
+        let line = timeout(WAIT, self.stdout.next_line())
+            .await
+            .expect("no output from listen")
+            .unwrap()?;
+        assert!(line.starts_with(r#"{"type":""#), "type comes first: {line}");
+        Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}")))
+    }
+
+    /// Reads lines until one matches; fails after `WAIT` in total.
+    async fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let found = timeout(WAIT, async {
+            loop {
+                match self.stdout.next_line().await.unwrap() {
+                    Some(line) => {
+                        let v: Value = serde_json::from_str(&line).unwrap();
+                        if pred(&v) {
+                            return v;
+                        }
+                    }
+                    None => panic!("listen ended before printing {what}"),
+                }
+            }
+        })
+        .await;
+        found.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+    }
+
+    /// Asserts that nothing is printed for `quiet`.
+    async fn assert_quiet(&mut self, quiet: Duration) {
+        if let Ok(line) = timeout(quiet, self.stdout.next_line()).await {
+            panic!("unexpected output from listen: {line:?}");
+        }
+    }
+
+    /// Stops it like Ctrl-C would (SIGTERM), expects a clean exit and
+    /// returns what it printed after the last read line.
+    async fn stop(mut self) -> Vec<Value> {
+        let pid = self.child.id().unwrap().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut rest = Vec::new();
+        while let Some(v) = self.next().await {
+            rest.push(v);
+        }
+        let status = timeout(WAIT, self.child.wait()).await.unwrap().unwrap();
+        let stderr = timeout(WAIT, self.stderr_rest).await.unwrap().unwrap();
+        assert!(status.success(), "listen exited with {status}: {stderr}");
+        rest
+    }
+
+    /// Waits for it to exit on its own; returns the status and stderr.
+    async fn exited(mut self) -> (std::process::ExitStatus, String, Vec<Value>) {
+        let mut rest = Vec::new();
+        while let Some(v) = self.next().await {
+            rest.push(v);
+        }
+        let status = timeout(WAIT, self.child.wait()).await.unwrap().unwrap();
+        let stderr = timeout(WAIT, self.stderr_rest).await.unwrap().unwrap();
+        (status, stderr, rest)
+    }
+}
+
+fn is_message(v: &Value, text: &str) -> bool {
+    v["type"] == "message" && v["text"] == text
+}
+
+fn is_receipt(v: &Value, kind: &str) -> bool {
+    v["type"] == "receipt" && v["kind"] == kind
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_users_chat_with_receipts() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let a = alice.register().await;
+    let b = bob.register().await;
+    assert_ne!(a["user_id"], b["user_id"]);
+
+    let ack = alice.ok(&["send", "bob", "hi"]).await;
+    assert_eq!(ack.len(), 1);
+    let ack = &ack[0];
+    assert_eq!(ack["type"], "ack");
+    assert_eq!(ack["to"], "bob");
+    assert_eq!(ack["seq"], 1);
+    assert_eq!(ack["duplicate"], false);
+    assert!(ack["sent_at"].as_str().unwrap().ends_with('Z'));
+    let conversation = ack["conversation_id"].clone();
+
+    let mut listen = alice.listen(&[]).await;
+    // Alice's own message is in her feed too.
+    let own = listen
+        .wait_for("alice's message", |v| is_message(v, "hi"))
+        .await;
+    assert_eq!(own["from"], "alice");
+    assert!(own["event_seq"].as_u64().unwrap() > 0);
+
+    let chats = bob.ok(&["chats"]).await;
+    assert_eq!(chats.len(), 1);
+    assert_eq!(chats[0]["type"], "chat");
+    assert_eq!(chats[0]["peer"], "alice");
+    assert_eq!(chats[0]["unread"], 1);
+    assert_eq!(chats[0]["last_message"]["text"], "hi");
+
+    let history = bob.ok(&["history", "alice"]).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    let m = &history[0];
+    assert_eq!(m["type"], "message");
+    assert_eq!(m["from"], "alice");
+    assert_eq!(m["to"], "bob");
+    assert_eq!(m["text"], "hi");
+    assert_eq!(m["kind"], "text");
+    assert_eq!(m["seq"], 1);
+    assert_eq!(m["conversation_id"], conversation);
+    assert_eq!(m["client_id"], ack["client_id"]);
+
+    let delivered = listen
+        .wait_for("a delivered receipt", |v| is_receipt(v, "delivered"))
+        .await;
+    assert_eq!(delivered["by"], "bob");
+    assert_eq!(delivered["up_to_seq"], 1);
+    assert_eq!(delivered["conversation_id"], conversation);
+
+    let read = bob.ok(&["read", "alice"]).await;
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0]["type"], "read");
+    assert_eq!(read[0]["up_to_seq"], 1);
+    assert_eq!(read[0]["conversation_id"], conversation);
+
+    let receipt = listen
+        .wait_for("a read receipt", |v| is_receipt(v, "read"))
+        .await;
+    assert_eq!(receipt["by"], "bob");
+    assert_eq!(receipt["up_to_seq"], 1);
+
+    let chats = bob.ok(&["chats"]).await;
+    assert_eq!(chats[0]["unread"], 0);
+    assert_eq!(chats[0]["read_seq"], 1);
+
+    // A reply, and several words joined with spaces.
+    let reply = bob.ok(&["send", "alice", "hello", "there"]).await;
+    assert_eq!(reply[0]["seq"], 2);
+    let got = listen
+        .wait_for("bob's reply", |v| is_message(v, "hello there"))
+        .await;
+    assert_eq!(got["from"], "bob");
+
+    listen.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_have_codes() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    alice.register().await;
+
+    let mallory = server.user("mallory");
+    let wrong = mallory
+        .run(
+            &["login", "alice", "--password-stdin"],
+            Some("not-the-password\n"),
+        )
+        .await;
+    let err = wrong.error();
+    assert_eq!(err["code"], "wrong_password");
+    assert!(!err["message"].as_str().unwrap().is_empty());
+
+    let unknown = mallory
+        .run(
+            &["login", "nosuchuser", "--password-stdin"],
+            Some("whatever-pw\n"),
+        )
+        .await;
+    assert_eq!(unknown.error()["code"], "unknown_user");
+
+    assert_eq!(
+        alice.fails(&["send", "nosuchuser", "x"]).await["code"],
+        "unknown_user"
+    );
+
+    // Taken username and weak password.
+    let taken = mallory
+        .run(
+            &["register", "alice", "--password-stdin"],
+            Some("long-enough-pw\n"),
+        )
+        .await;
+    assert_eq!(taken.error()["code"], "username_taken");
+    let weak = mallory
+        .run(
+            &["register", "mallory", "--password-stdin"],
+            Some("short\n"),
+        )
+        .await;
+    assert_eq!(weak.error()["code"], "weak_password");
+
+    // Nothing was saved for mallory, so there is no session.
+    let err = mallory.fails(&["whoami"]).await;
+    assert_eq!(err["code"], "not_logged_in");
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("run `quichat login USER`"));
+
+    // Without --ca, --pin, a saved anchor or ./quichat-data/certs/ca.pem
+    // the CLI refuses to connect.
+    let bare = mallory.bare_command(&[
+        "--server",
+        &server.addr,
+        "--json",
+        "login",
+        "alice",
+        "--password-stdin",
+    ]);
+    let run = User::run_command(bare, Some("x\n")).await;
+    let err = run.error();
+    assert_eq!(err["code"], "no_trust_anchor");
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("pass --ca PATH or --pin FINGERPRINT"));
+
+    // A wrong pin fails the handshake.
+    let pinned = mallory.bare_command(&[
+        "--server",
+        &server.addr,
+        "--pin",
+        &"ab".repeat(32),
+        "--json",
+        "login",
+        "alice",
+        "--password-stdin",
+    ]);
+    let run = User::run_command(pinned, Some(&format!("{}\n", password_of("alice")))).await;
+    assert_eq!(run.error()["code"], "connect");
+
+    // The right pin works and is saved in the profile.
+    let pinned = mallory.bare_command(&[
+        "--server",
+        &server.addr,
+        "--pin",
+        server.handle.fingerprint(),
+        "--json",
+        "login",
+        "alice",
+        "--password-stdin",
+    ]);
+    let run = User::run_command(pinned, Some(&format!("{}\n", password_of("alice")))).await;
+    assert!(run.success(), "{run:?}");
+    let who = User::run_command(mallory.bare_command(&["--json", "whoami"]), None).await;
+    assert!(who.success(), "{who:?}");
+    assert_eq!(who.lines[0]["username"], "alice");
+
+    // Usage errors exit with 2.
+    let usage = alice.run(&["history"], None).await;
+    assert_eq!(usage.output.status.code(), Some(2), "{usage:?}");
+    assert_eq!(usage.lines[0]["code"], "usage");
+    assert!(usage.lines[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("<USER>"));
+    let bad_profile = alice.run(&["--profile", "../x", "whoami"], None).await;
+    assert_eq!(bad_profile.error()["code"], "invalid_profile");
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_resumes_from_its_cursor() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    alice.register().await;
+    bob.register().await;
+
+    bob.ok(&["send", "alice", "one"]).await;
+    let mut listen = alice.listen(&[]).await;
+    let first = listen.next().await.unwrap();
+    assert!(is_message(&first, "one"), "{first}");
+    let first_seq = first["event_seq"].as_u64().unwrap();
+    assert!(listen.stop().await.is_empty());
+
+    let profile = alice.profile_text("default");
+    assert!(
+        profile.contains(&format!("cursor = {first_seq}")),
+        "{profile}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let path = alice.home().join("profiles/default.toml");
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    bob.ok(&["send", "alice", "two"]).await;
+    bob.ok(&["send", "alice", "three"]).await;
+
+    let mut listen = alice.listen(&[]).await;
+    let two = listen.next().await.unwrap();
+    assert!(is_message(&two, "two"), "{two}");
+    let three = listen.next().await.unwrap();
+    assert!(is_message(&three, "three"), "{three}");
+    assert!(three["event_seq"].as_u64().unwrap() > two["event_seq"].as_u64().unwrap());
+    assert!(two["event_seq"].as_u64().unwrap() > first_seq);
+    // While listening, a new message arrives live.
+    bob.ok(&["send", "alice", "four"]).await;
+    let four = listen.next().await.unwrap();
+    assert!(is_message(&four, "four"), "{four}");
+    assert!(listen.stop().await.is_empty());
+
+    // Nothing new: a third run prints nothing.
+    let mut listen = alice.listen(&[]).await;
+    listen.assert_quiet(Duration::from_millis(800)).await;
+    assert!(listen.stop().await.is_empty());
+
+    // --from-start prints everything again, in order.
+    let mut listen = alice.listen(&["--from-start"]).await;
+    for text in ["one", "two", "three", "four"] {
+        let v = listen.next().await.unwrap();
+        assert!(is_message(&v, text), "expected {text}: {v}");
+    }
+    listen.stop().await;
+
+    // The listener delivered the messages: bob got receipts.
+    let mut bob_listen = bob.listen(&[]).await;
+    let receipt = bob_listen
+        .wait_for("a delivered receipt up to #4", |v| {
+            is_receipt(v, "delivered") && v["up_to_seq"] == 4
+        })
+        .await;
+    assert_eq!(receipt["by"], "alice");
+    bob_listen.stop().await;
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_devices_and_logout() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let session = alice.register().await;
+
+    let who = alice.ok(&["whoami"]).await;
+    assert_eq!(who[0]["type"], "session");
+    assert_eq!(who[0]["username"], "alice");
+    assert_eq!(who[0]["device_id"], session["device_id"]);
+
+    // A second device in another profile of the same home.
+    let pw = format!("{}\n", password_of("alice"));
+    let laptop = alice
+        .run(
+            &[
+                "--profile",
+                "laptop",
+                "login",
+                "ALICE",
+                "--password-stdin",
+                "--device-name",
+                "laptop",
+            ],
+            Some(&pw),
+        )
+        .await;
+    assert!(laptop.success(), "{laptop:?}");
+    let laptop_device = laptop.lines[0]["device_id"].as_i64().unwrap();
+    assert_eq!(laptop.lines[0]["username"], "alice");
+
+    let devices = alice.ok(&["devices"]).await;
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    assert!(devices.iter().all(|d| d["type"] == "device"));
+    let current: Vec<_> = devices.iter().filter(|d| d["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["id"], session["device_id"]);
+    let other = devices.iter().find(|d| d["id"] == laptop_device).unwrap();
+    assert_eq!(other["name"], "laptop");
+    assert!(other["created_at"].as_str().unwrap().ends_with('Z'));
+
+    // Revoking the laptop disconnects its listener and kills its token.
+    let listen = alice.listen(&["--profile", "laptop"]).await;
+    let revoked = alice
+        .ok(&["devices", "revoke", &laptop_device.to_string()])
+        .await;
+    assert_eq!(revoked[0]["type"], "revoked");
+    assert_eq!(revoked[0]["device_id"], laptop_device);
+    let (status, stderr, rest) = listen.exited().await;
+    assert!(!status.success(), "listen should fail when revoked");
+    assert!(stderr.contains("quichat: error: "), "{stderr}");
+    let err = rest.last().unwrap();
+    assert_eq!(err["type"], "error", "{rest:?}");
+    assert_eq!(err["code"], "closed", "{rest:?}");
+    let err = alice.fails(&["--profile", "laptop", "whoami"]).await;
+    assert_eq!(err["code"], "invalid_token");
+
+    // Logout revokes this device and forgets the token.
+    let out = alice.ok(&["logout"]).await;
+    assert_eq!(out[0]["type"], "logout");
+    assert!(!alice.profile_text("default").contains("token ="));
+    assert_eq!(alice.fails(&["whoami"]).await["code"], "not_logged_in");
+
+    // Logging in again works with the saved server and trust anchor.
+    let again = User::run_command(
+        alice.bare_command(&["--json", "login", "alice", "--password-stdin"]),
+        Some(&pw),
+    )
+    .await;
+    assert!(again.success(), "{again:?}");
+
+    server.stop().await;
+}
+
+#[test]
+fn help_works() {
+    let top = std::process::Command::new(BIN)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(top.status.success());
+    let text = String::from_utf8(top.stdout).unwrap();
+    for word in [
+        "Usage",
+        "register",
+        "listen",
+        "--server",
+        "--json",
+        "--profile",
+    ] {
+        assert!(text.contains(word), "top-level help lacks {word}: {text}");
+    }
+    let send = std::process::Command::new(BIN)
+        .args(["send", "--help"])
+        .output()
+        .unwrap();
+    assert!(send.status.success());
+    let text = String::from_utf8(send.stdout).unwrap();
+    assert!(text.contains("TEXT"), "{text}");
+    assert!(text.contains("--ca"), "global options are listed: {text}");
+    let listen = std::process::Command::new(BIN)
+        .args(["help", "listen"])
+        .output()
+        .unwrap();
+    assert!(listen.status.success());
+    assert!(String::from_utf8(listen.stdout)
+        .unwrap()
+        .contains("--from-start"));
+}
