@@ -5,6 +5,12 @@
 # PostgreSQL: tests create (and drop) one fresh database per test through
 # QUICHAT_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 # Set QUICHAT_TEST_SKIP_POSTGRES=1 to opt out explicitly.
+#
+# S3: media tests also run against a real S3 server. Unless
+# QUICHAT_TEST_S3_ENDPOINT is already set (your own S3/MinIO, with
+# QUICHAT_TEST_S3_{REGION,BUCKET,ACCESS_KEY_ID,SECRET_ACCESS_KEY}), this
+# starts a single-node Garage with scripts/garage-up.sh (needs
+# `cargo install garage --locked`). Set QUICHAT_TEST_SKIP_S3=1 to opt out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +22,11 @@ if [[ -z "${QUICHAT_TEST_SKIP_POSTGRES:-}" ]] && command -v pg_isready >/dev/nul
     echo "       start it, point QUICHAT_TEST_POSTGRES_URL elsewhere, or set QUICHAT_TEST_SKIP_POSTGRES=1" >&2
     exit 1
   fi
+fi
+
+if [[ -z "${QUICHAT_TEST_SKIP_S3:-}" && -z "${QUICHAT_TEST_S3_ENDPOINT:-}" ]]; then
+  env_lines="$(scripts/garage-up.sh)"
+  eval "$env_lines"
 fi
 
 exec cargo test --workspace --locked "$@"

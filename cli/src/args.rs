@@ -6,8 +6,9 @@
 use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use quichat_proto::control::MAX_PAGE;
+use quichat_proto::media::{MediaId, MediaKind};
 use quichat_proto::types::DeviceId;
 
 /// quichat: chat with people on a self-hosted quichat server.
@@ -91,6 +92,33 @@ pub enum Command {
         #[arg(required = true, value_name = "TEXT")]
         text: Vec<String>,
     },
+    /// Upload a file and send it to a user
+    ///
+    /// The kind (image, video, audio, file) is guessed from the content
+    /// and the file name unless `--kind` says otherwise. An interrupted
+    /// upload resumes when the same file is sent again; a file the server
+    /// already has is not uploaded twice.
+    SendFile(SendFileArgs),
+    /// Upload a picture and send it to a user (`send-file --kind image`)
+    SendImage(MediaArgs),
+    /// Upload a video and send it to a user (`send-file --kind video`)
+    SendVideo(MediaArgs),
+    /// Upload an audio file and send it to a user (`send-file --kind audio`)
+    SendAudio(MediaArgs),
+    /// Download a file that was sent in a conversation
+    ///
+    /// Writes to the file's name in the current directory unless `-o`
+    /// names another path. If that file already holds the beginning of
+    /// the media (an interrupted download), the download resumes; the
+    /// result is checked against the media's SHA-256.
+    Download {
+        /// Media id, as shown by `history` (`id ...`) or in the JSON `media.id`
+        #[arg(value_name = "MEDIA_ID")]
+        media_id: MediaId,
+        /// Where to write it (a directory means: the file's name in it)
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
     /// Show the conversation with a user, oldest message first
     History {
         /// The other user's username
@@ -139,6 +167,57 @@ pub struct AuthArgs {
     pub device_name: Option<String>,
 }
 
+/// Arguments shared by `send-file` and its fixed-kind aliases.
+#[derive(Debug, Args)]
+pub struct MediaArgs {
+    /// Recipient's username
+    pub user: String,
+    /// The file to send
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Text shown with the file
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub caption: String,
+}
+
+/// Arguments of `send-file`.
+#[derive(Debug, Args)]
+pub struct SendFileArgs {
+    /// Recipient, file and caption.
+    #[command(flatten)]
+    pub media: MediaArgs,
+    /// Kind of media [default: guessed from the content and the file name]
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+}
+
+/// `--kind` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    /// A picture (the server makes a thumbnail)
+    Image,
+    /// A video
+    Video,
+    /// An audio file
+    Audio,
+    /// A recorded voice note
+    Voice,
+    /// Anything else
+    File,
+}
+
+impl From<KindArg> for MediaKind {
+    fn from(k: KindArg) -> MediaKind {
+        match k {
+            KindArg::Image => MediaKind::Image,
+            KindArg::Video => MediaKind::Video,
+            KindArg::Audio => MediaKind::Audio,
+            KindArg::Voice => MediaKind::Voice,
+            KindArg::File => MediaKind::File,
+        }
+    }
+}
+
 /// Subcommands of `devices`.
 #[derive(Debug, Subcommand)]
 pub enum DevicesAction {
@@ -183,6 +262,51 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn media_commands_parse() {
+        let cli = Cli::try_parse_from([
+            "quichat",
+            "send-file",
+            "bob",
+            "a.pdf",
+            "--caption",
+            "the report",
+            "--kind",
+            "voice",
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::SendFile(a) => {
+                assert_eq!(a.media.user, "bob");
+                assert_eq!(a.media.path, PathBuf::from("a.pdf"));
+                assert_eq!(a.media.caption, "the report");
+                assert_eq!(a.kind.map(MediaKind::from), Some(MediaKind::Voice));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // The aliases fix the kind.
+        assert!(
+            Cli::try_parse_from(["quichat", "send-image", "bob", "a.png", "--kind", "file"])
+                .is_err()
+        );
+        let cli = Cli::try_parse_from([
+            "quichat",
+            "download",
+            "0190a5b2-0000-7000-8000-000000000001",
+            "-o",
+            "x.bin",
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::Download { media_id, output } => {
+                assert_eq!(media_id.to_string(), "0190a5b2-0000-7000-8000-000000000001");
+                assert_eq!(output, Some(PathBuf::from("x.bin")));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["quichat", "download", "not-a-uuid"]).is_err());
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub fn client_code(e: &ClientError) -> &'static str {
         ClientError::Connect { .. } => "connect",
         ClientError::Closed { .. } => "closed",
         ClientError::Protocol(_) => "protocol",
+        ClientError::Io { .. } => "file",
+        ClientError::Integrity(_) => "hash_mismatch",
         ClientError::Timeout(_) => "timeout",
         _ => "client",
     }

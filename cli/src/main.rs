@@ -11,6 +11,7 @@ mod error;
 mod output;
 mod password;
 mod profile;
+mod progress;
 mod render;
 mod session;
 

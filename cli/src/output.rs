@@ -97,6 +97,32 @@ pub fn preview(text: &str, max: usize) -> String {
     sanitize(&cut)
 }
 
+/// A byte count for people: `512 B`, `1.2 KiB`, `2.0 MiB`, `1.5 GiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1023.95 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// A duration for people: `0:07`, `3:25`, `1:02:03`.
+pub fn human_duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +141,19 @@ mod tests {
         assert_eq!(sanitize("one\ntwo"), "one\n    two");
         assert_eq!(preview("hello\nworld", 5), "hello…");
         assert_eq!(preview("héllo", 10), "héllo");
+    }
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1024), "1.0 KiB");
+        assert_eq!(human_size(1_258_291), "1.2 MiB");
+        assert_eq!(human_size(2 * 1024 * 1024), "2.0 MiB");
+        assert_eq!(human_size(1024 * 1024 - 1), "1.0 MiB");
+        assert_eq!(human_size(2 * 1024 * 1024 * 1024), "2.0 GiB");
+        assert_eq!(human_duration(7_400), "0:07");
+        assert_eq!(human_duration(205_000), "3:25");
+        assert_eq!(human_duration(3_723_000), "1:02:03");
     }
 }

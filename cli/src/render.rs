@@ -5,7 +5,11 @@
 //! lines use local time and escape control characters in text that other
 //! people wrote.
 
+use std::path::Path;
+
+use quichat_client::{DownloadOutcome, UploadOutcome};
 use quichat_proto::event::{Event, EventBody};
+use quichat_proto::media::{MediaId, MediaInfo};
 use quichat_proto::types::{
     ConversationId, ConversationSummary, DeviceId, DeviceInfo, Message, MessageBody, MessageId,
     ReadPosition, Receipt, ReceiptKind, Recipient, SendAck, SessionInfo, UserId,
@@ -13,10 +17,13 @@ use quichat_proto::types::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::output::{local_time, preview, rfc3339, sanitize};
+use crate::output::{human_duration, human_size, local_time, preview, rfc3339, sanitize};
 
 /// Width of message previews in `chats`.
 const PREVIEW_CHARS: usize = 60;
+
+/// Longest file name shown in human output.
+const FILENAME_CHARS: usize = 80;
 
 /// The username a recipient names.
 pub fn recipient_name(to: &Recipient) -> &str {
@@ -156,8 +163,13 @@ impl AckLine {
 
     /// `sent to bob: #3 in conversation 1 at 2026-11-22 20:31:05`.
     pub fn human(to: &str, ack: &SendAck) -> String {
+        format!("sent {}", Self::details(to, ack))
+    }
+
+    /// `to bob: #3 in conversation 1 at 2026-11-22 20:31:05`.
+    fn details(to: &str, ack: &SendAck) -> String {
         format!(
-            "sent to {to}: #{} in conversation {} at {}{}",
+            "to {to}: #{} in conversation {} at {}{}",
             ack.seq,
             ack.conversation_id,
             local_time(ack.sent_at_ms),
@@ -167,6 +179,143 @@ impl AckLine {
                 ""
             }
         )
+    }
+}
+
+/// The `media` object of JSON lines: a media object's metadata.
+#[derive(Debug, Serialize)]
+pub struct MediaJson {
+    id: MediaId,
+    kind: &'static str,
+    size: u64,
+    sha256: String,
+    mime: String,
+    filename: String,
+    width: Option<u32>,
+    height: Option<u32>,
+    duration_ms: Option<u64>,
+    has_thumbnail: bool,
+}
+
+impl MediaJson {
+    /// From the server's media info.
+    pub fn new(m: &MediaInfo) -> Self {
+        MediaJson {
+            id: m.id,
+            kind: m.kind.as_str(),
+            size: m.size,
+            sha256: hex::encode(m.sha256),
+            mime: m.mime.clone(),
+            filename: m.filename.clone(),
+            width: m.width,
+            height: m.height,
+            duration_ms: m.duration_ms,
+            has_thumbnail: m.has_thumbnail,
+        }
+    }
+}
+
+/// `image photo.jpg, 1.2 MiB, 800×600, id 0190...`: what a media message
+/// shows, with the full id so that it can be copied into `download`.
+pub fn media_label(m: &MediaInfo) -> String {
+    let mut label = format!(
+        "{} {}, {}",
+        m.kind.as_str(),
+        preview(&m.filename, FILENAME_CHARS),
+        human_size(m.size)
+    );
+    if let (Some(w), Some(h)) = (m.width, m.height) {
+        label.push_str(&format!(", {w}×{h}"));
+    }
+    if let Some(ms) = m.duration_ms {
+        label.push_str(&format!(", {}", human_duration(ms)));
+    }
+    label.push_str(&format!(", id {}", m.id));
+    label
+}
+
+/// `{"type":"ack"}` of `send-file`: the message ack plus the upload.
+#[derive(Debug, Serialize)]
+pub struct MediaAckLine {
+    #[serde(flatten)]
+    ack: AckLine,
+    media: MediaJson,
+    deduplicated: bool,
+    resumed_from: u64,
+    bytes_sent: u64,
+}
+
+impl MediaAckLine {
+    /// From the upload and the ack of the message that carries it.
+    pub fn new(to: &str, upload: &UploadOutcome, ack: &SendAck) -> Self {
+        MediaAckLine {
+            ack: AckLine::new(to, ack),
+            media: MediaJson::new(&upload.media),
+            deduplicated: upload.deduplicated,
+            resumed_from: upload.resumed_from,
+            bytes_sent: upload.bytes_sent,
+        }
+    }
+
+    /// `sent report.pdf (2.0 MiB) to bob: #5 in conversation 1 at ...`,
+    /// plus how the upload went when not from scratch.
+    pub fn human(to: &str, upload: &UploadOutcome, ack: &SendAck) -> String {
+        let how = if upload.deduplicated {
+            " (already on the server, nothing uploaded)".to_string()
+        } else if upload.resumed_from > 0 {
+            format!(" (resumed at {})", human_size(upload.resumed_from))
+        } else {
+            String::new()
+        };
+        format!(
+            "sent {} ({}) {}{how}",
+            preview(&upload.media.filename, FILENAME_CHARS),
+            human_size(upload.media.size),
+            AckLine::details(to, ack)
+        )
+    }
+}
+
+/// `{"type":"download"}`: a media file was downloaded (or was already
+/// complete).
+#[derive(Debug, Serialize)]
+pub struct DownloadLine {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    media: MediaJson,
+    path: String,
+    resumed_from: u64,
+    bytes_received: u64,
+}
+
+impl DownloadLine {
+    /// From the finished download to `path`.
+    pub fn new(d: &DownloadOutcome, path: &Path) -> Self {
+        DownloadLine {
+            ty: "download",
+            media: MediaJson::new(&d.media),
+            path: path.display().to_string(),
+            resumed_from: d.resumed_from,
+            bytes_received: d.bytes_received,
+        }
+    }
+
+    /// `downloaded photo.jpg (1.2 MiB) to ./photo.jpg`, or, when the file
+    /// was there already, `photo.jpg (1.2 MiB) is already complete in
+    /// ./photo.jpg (checked)`.
+    pub fn human(d: &DownloadOutcome, path: &Path, was_complete: bool) -> String {
+        let name = preview(&d.media.filename, FILENAME_CHARS);
+        let size = human_size(d.media.size);
+        let path = preview(&path.display().to_string(), usize::MAX);
+        if was_complete {
+            return format!("{name} ({size}) is already complete in {path} (checked)");
+        }
+        let resumed = if d.resumed_from > 0 {
+            format!(" (resumed at {})", human_size(d.resumed_from))
+        } else {
+            String::new()
+        };
+        format!("downloaded {name} ({size}) to {path}{resumed}")
     }
 }
 
@@ -187,6 +336,10 @@ pub struct MessageLine {
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media: Option<MediaJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    caption: Option<String>,
 }
 
 impl MessageLine {
@@ -205,14 +358,30 @@ impl MessageLine {
             kind: m.body.kind(),
             text: match &m.body {
                 MessageBody::Text(t) => Some(t.clone()),
+                MessageBody::Media { .. } => None,
+            },
+            media: match &m.body {
+                MessageBody::Media { media, .. } => Some(MediaJson::new(media)),
+                MessageBody::Text(_) => None,
+            },
+            caption: match &m.body {
+                MessageBody::Media { caption, .. } => Some(caption.clone()),
+                MessageBody::Text(_) => None,
             },
         }
     }
 
-    /// `[2026-11-22 20:31:05] #3 alice: hello`.
+    /// `[2026-11-22 20:31:05] #3 alice: hello`, or for media
+    /// `... alice: [image photo.jpg, 1.2 MiB, 800×600, id 0190...] caption`.
     pub fn human(m: &Message) -> String {
         let content = match &m.body {
             MessageBody::Text(t) => sanitize(t),
+            MessageBody::Media { media, caption } if caption.is_empty() => {
+                format!("[{}]", media_label(media))
+            }
+            MessageBody::Media { media, caption } => {
+                format!("[{}] {}", media_label(media), sanitize(caption))
+            }
         };
         format!(
             "[{}] #{} {}: {content}",
@@ -261,6 +430,14 @@ impl ChatLine {
             Some(m) => {
                 let text = match &m.body {
                     MessageBody::Text(t) => preview(t, PREVIEW_CHARS),
+                    MessageBody::Media { media, caption } => {
+                        let tag = format!("[{} {}]", media.kind.as_str(), media.filename);
+                        if caption.is_empty() {
+                            preview(&tag, PREVIEW_CHARS)
+                        } else {
+                            preview(&format!("{tag} {caption}"), PREVIEW_CHARS)
+                        }
+                    }
                 };
                 format!("[{}] {}: {text}", local_time(m.sent_at_ms), m.sender)
             }
@@ -385,7 +562,7 @@ impl<'a> ErrorLine<'a> {
 #[serde(untagged)]
 pub enum EventLine {
     /// A message (with `event_seq`).
-    Message(MessageLine),
+    Message(Box<MessageLine>),
     /// A delivered or read receipt.
     Receipt(ReceiptLine),
     /// The user's own read position.
@@ -405,7 +582,7 @@ pub fn event(event: &Event, me: &str) -> (String, EventLine) {
             };
             (
                 format!("@{peer} {}", MessageLine::human(m)),
-                EventLine::Message(MessageLine::new(m, Some(seq))),
+                EventLine::Message(Box::new(MessageLine::new(m, Some(seq)))),
             )
         }
         EventBody::Receipt(r) => (
@@ -450,6 +627,116 @@ mod tests {
         let line = serde_json::to_string(&MessageLine::new(&msg("a", "b", "c"), Some(4))).unwrap();
         assert!(
             line.starts_with(r#"{"type":"message","event_seq":4,"#),
+            "{line}"
+        );
+    }
+
+    fn photo() -> MediaInfo {
+        MediaInfo {
+            id: Uuid::nil(),
+            kind: quichat_proto::media::MediaKind::Image,
+            size: 1_258_291,
+            sha256: [0xab; 32],
+            mime: "image/jpeg".into(),
+            filename: "photo.jpg".into(),
+            width: Some(800),
+            height: Some(600),
+            duration_ms: None,
+            has_thumbnail: true,
+        }
+    }
+
+    #[test]
+    fn media_messages() {
+        let mut m = msg("alice", "bob", "");
+        m.body = MessageBody::Media {
+            media: Box::new(photo()),
+            caption: "look\u{1b}".into(),
+        };
+        let human = MessageLine::human(&m);
+        assert!(
+            human.ends_with(&format!(
+                "#3 alice: [image photo.jpg, 1.2 MiB, 800×600, id {}] look\\u{{1b}}",
+                Uuid::nil()
+            )),
+            "{human}"
+        );
+        let v = serde_json::to_value(MessageLine::new(&m, None)).unwrap();
+        assert_eq!(v["kind"], "image");
+        assert!(v.get("text").is_none());
+        assert_eq!(v["caption"], "look\u{1b}");
+        assert_eq!(v["media"]["id"], Uuid::nil().to_string());
+        assert_eq!(v["media"]["sha256"], "ab".repeat(32));
+        assert_eq!(v["media"]["width"], 800);
+        assert!(v["media"]["duration_ms"].is_null());
+        assert_eq!(v["media"]["has_thumbnail"], true);
+        let text = serde_json::to_value(MessageLine::new(&msg("a", "b", "c"), None)).unwrap();
+        assert!(text.get("media").is_none() && text.get("caption").is_none());
+
+        let chat = ConversationSummary {
+            id: 1,
+            peer: Recipient::User("alice".into()),
+            unread: 0,
+            last_seq: 3,
+            read_seq: 3,
+            last_message: Some(m),
+        };
+        assert!(
+            ChatLine::human(&chat).ends_with("alice: [image photo.jpg] look\\u{1b}"),
+            "{}",
+            ChatLine::human(&chat)
+        );
+    }
+
+    #[test]
+    fn media_acks_and_downloads() {
+        let ack = SendAck {
+            client_id: Uuid::nil(),
+            message_id: 7,
+            conversation_id: 1,
+            seq: 5,
+            sent_at_ms: 1_700_000_000_000,
+            duplicate: false,
+        };
+        let upload = UploadOutcome {
+            media: photo(),
+            deduplicated: true,
+            resumed_from: 0,
+            bytes_sent: 0,
+        };
+        let human = MediaAckLine::human("bob", &upload, &ack);
+        assert!(
+            human.starts_with("sent photo.jpg (1.2 MiB) to bob: #5 in conversation 1 at "),
+            "{human}"
+        );
+        assert!(human.ends_with(" (already on the server, nothing uploaded)"));
+        let line = serde_json::to_string(&MediaAckLine::new("bob", &upload, &ack)).unwrap();
+        assert!(line.starts_with(r#"{"type":"ack","to":"bob","#), "{line}");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["seq"], 5);
+        assert_eq!(v["deduplicated"], true);
+        assert_eq!(v["media"]["kind"], "image");
+
+        let resumed = UploadOutcome {
+            deduplicated: false,
+            resumed_from: 12 * 1024 * 1024,
+            ..upload
+        };
+        assert!(MediaAckLine::human("bob", &resumed, &ack).ends_with(" (resumed at 12.0 MiB)"));
+
+        let d = DownloadOutcome {
+            media: photo(),
+            resumed_from: 0,
+            bytes_received: 1_258_291,
+        };
+        let path = Path::new("./photo.jpg");
+        assert_eq!(
+            DownloadLine::human(&d, path, false),
+            "downloaded photo.jpg (1.2 MiB) to ./photo.jpg"
+        );
+        let line = serde_json::to_string(&DownloadLine::new(&d, path)).unwrap();
+        assert!(
+            line.starts_with(r#"{"type":"download","media":{"#),
             "{line}"
         );
     }

@@ -40,12 +40,18 @@ struct TestServer {
 
 impl TestServer {
     async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose configuration `tweak` changed first.
+    async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().join("data"),
             ..Config::default()
         };
+        tweak(&mut config);
         let handle = Server::start(config).await.unwrap();
         let ca = handle.ca_path().expect("dev CA generated").clone();
         TestServer {
@@ -687,6 +693,9 @@ fn help_works() {
         "Usage",
         "register",
         "listen",
+        "send-file",
+        "send-image",
+        "download",
         "--server",
         "--json",
         "--profile",
@@ -709,4 +718,242 @@ fn help_works() {
     assert!(String::from_utf8(listen.stdout)
         .unwrap()
         .contains("--from-start"));
+}
+
+/// `len` pseudo-random bytes (xorshift; different seeds, different files).
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Writes `bytes` to `dir/name` and returns the path as a string.
+fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_are_sent_listed_downloaded_and_deduplicated() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let carol = server.user("carol");
+    alice.register().await;
+    bob.register().await;
+    carol.register().await;
+
+    let bytes = random_bytes(3 * 1024 * 1024 + 123, 7);
+    let size = bytes.len() as u64;
+    let file = write_file(alice.home(), "report.bin", &bytes);
+
+    let ack = alice
+        .ok(&["send-file", "bob", &file, "--caption", "hi"])
+        .await;
+    assert_eq!(ack.len(), 1, "{ack:?}");
+    let ack = &ack[0];
+    assert_eq!(ack["type"], "ack");
+    assert_eq!(ack["to"], "bob");
+    assert_eq!(ack["seq"], 1);
+    assert_eq!(ack["duplicate"], false);
+    assert_eq!(ack["deduplicated"], false);
+    assert_eq!(ack["resumed_from"], 0);
+    assert_eq!(ack["bytes_sent"], size);
+    let media = &ack["media"];
+    assert_eq!(media["kind"], "file");
+    assert_eq!(media["size"], size);
+    assert_eq!(media["filename"], "report.bin");
+    assert_eq!(media["sha256"].as_str().unwrap().len(), 64);
+    assert!(media["width"].is_null());
+    assert_eq!(media["has_thumbnail"], false);
+    let id = media["id"].as_str().unwrap().to_string();
+
+    // Bob sees a file message with the same media.
+    let history = bob.ok(&["history", "alice"]).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    let m = &history[0];
+    assert_eq!(m["type"], "message");
+    assert_eq!(m["kind"], "file");
+    assert_eq!(m["caption"], "hi");
+    assert!(m.get("text").is_none(), "{m}");
+    assert_eq!(m["media"], *media);
+    let chats = bob.ok(&["chats"]).await;
+    assert_eq!(chats[0]["last_message"]["media"]["id"], id.as_str());
+
+    // The human lines show the kind, name, size and full id.
+    let mut cmd = bob.bare_command(&[
+        "--server",
+        &server.addr,
+        "--ca",
+        server.ca.to_str().unwrap(),
+        "history",
+        "alice",
+    ]);
+    let human = timeout(WAIT, cmd.output()).await.unwrap().unwrap();
+    assert!(human.status.success(), "{human:?}");
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(
+        text.contains(&format!("alice: [file report.bin, 3.0 MiB, id {id}] hi")),
+        "{text}"
+    );
+
+    // Download with -o: identical bytes.
+    let out = bob.home().join("copy.bin");
+    let got = bob
+        .ok(&["download", &id, "-o", out.to_str().unwrap()])
+        .await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["type"], "download");
+    assert_eq!(got[0]["media"], *media);
+    assert_eq!(got[0]["path"], out.to_str().unwrap());
+    assert_eq!(got[0]["resumed_from"], 0);
+    assert_eq!(got[0]["bytes_received"], size);
+    assert!(
+        std::fs::read(&out).unwrap() == bytes,
+        "downloaded bytes differ"
+    );
+
+    // Again: the file is complete, nothing is transferred.
+    let again = bob
+        .ok(&["download", &id, "-o", out.to_str().unwrap()])
+        .await;
+    assert_eq!(again[0]["resumed_from"], size);
+    assert_eq!(again[0]["bytes_received"], 0);
+
+    // Without -o: the media's name in the current directory.
+    let default = bob.ok(&["download", &id]).await;
+    assert_eq!(default[0]["path"], "./report.bin");
+    assert!(std::fs::read(bob.home().join("report.bin")).unwrap() == bytes);
+
+    // A file larger than the media is not overwritten.
+    let big = write_file(bob.home(), "big.bin", &random_bytes(size as usize + 1, 3));
+    let err = bob.fails(&["download", &id, "-o", &big]).await;
+    assert_eq!(err["code"], "file_exists", "{err}");
+
+    // Sending the same file again uploads nothing.
+    let again = alice.ok(&["send-file", "bob", &file]).await;
+    assert_eq!(again[0]["deduplicated"], true, "{again:?}");
+    assert_eq!(again[0]["bytes_sent"], 0);
+    assert_eq!(again[0]["seq"], 2);
+    assert_eq!(again[0]["media"]["sha256"], media["sha256"]);
+
+    // Carol is in no conversation where it was shared.
+    let err = carol.fails(&["download", &id]).await;
+    assert_eq!(err["code"], "not_found", "{err}");
+    assert!(!carol.home().join("report.bin").exists());
+
+    // A missing file is reported before anything is sent.
+    let missing = alice.home().join("nope.bin");
+    let err = alice
+        .fails(&["send-file", "bob", missing.to_str().unwrap()])
+        .await;
+    assert_eq!(err["code"], "file", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("cannot open"),
+        "{err}"
+    );
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_get_dimensions_and_thumbnails() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    alice.register().await;
+    bob.register().await;
+
+    let path = alice.home().join("pic.png");
+    image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, ((x + y) * 2) as u8])
+    })
+    .save(&path)
+    .unwrap();
+    let ack = alice
+        .ok(&[
+            "send-image",
+            "bob",
+            path.to_str().unwrap(),
+            "--caption",
+            "look",
+        ])
+        .await;
+    assert_eq!(ack[0]["media"]["kind"], "image", "{ack:?}");
+
+    let history = bob.ok(&["history", "alice"]).await;
+    let m = &history[0];
+    assert_eq!(m["kind"], "image", "{m}");
+    assert_eq!(m["caption"], "look");
+    assert_eq!(m["media"]["width"], 64);
+    assert_eq!(m["media"]["height"], 48);
+    assert_eq!(m["media"]["has_thumbnail"], true);
+    assert_eq!(m["media"]["mime"], "image/png");
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_over_the_limit_are_refused() {
+    let server = TestServer::start_with(|c| c.media.max_upload_bytes = 1024).await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    alice.register().await;
+    bob.register().await;
+
+    let file = write_file(alice.home(), "big.bin", &random_bytes(4096, 11));
+    let err = alice.fails(&["send-file", "bob", &file]).await;
+    assert_eq!(err["code"], "too_large", "{err}");
+    // Nothing was sent.
+    let history = bob.ok(&["history", "alice"]).await;
+    assert!(history.is_empty(), "{history:?}");
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_resume_from_a_partial_file() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    alice.register().await;
+    bob.register().await;
+
+    let bytes = random_bytes(1024 * 1024 + 77, 5);
+    let size = bytes.len() as u64;
+    let file = write_file(alice.home(), "data.bin", &bytes);
+    let ack = alice.ok(&["send-file", "bob", &file]).await;
+    let id = ack[0]["media"]["id"].as_str().unwrap().to_string();
+
+    let half = bytes.len() / 2;
+    let out = write_file(bob.home(), "partial.bin", &bytes[..half]);
+    let got = bob.ok(&["download", &id, "-o", &out]).await;
+    assert_eq!(got[0]["resumed_from"], half as u64, "{got:?}");
+    assert_eq!(got[0]["bytes_received"], size - half as u64);
+    assert!(
+        std::fs::read(&out).unwrap() == bytes,
+        "resumed bytes differ"
+    );
+
+    // A partial file with other content fails the check after the
+    // download, with advice.
+    let mut wrong = bytes[..half].to_vec();
+    wrong[10] ^= 0xff;
+    let bad = write_file(bob.home(), "bad.bin", &wrong);
+    let err = bob.fails(&["download", &id, "-o", &bad]).await;
+    assert_eq!(err["code"], "hash_mismatch", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("delete it"),
+        "{err}"
+    );
+
+    server.stop().await;
 }

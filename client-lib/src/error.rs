@@ -34,6 +34,17 @@ pub enum ClientError {
     /// The server sent something this client does not understand.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// A local file could not be read or written.
+    #[error("{context}: {reason}")]
+    Io {
+        /// What was being done (usually with a path).
+        context: String,
+        /// Why.
+        reason: String,
+    },
+    /// Downloaded bytes do not match the media's size or SHA-256.
+    #[error("integrity check failed: {0}")]
+    Integrity(String),
     /// No answer in time.
     #[error("the server did not answer within {0} s")]
     Timeout(u64),

@@ -38,6 +38,14 @@ impl FrameReader {
     }
 }
 
+impl FrameReader {
+    /// Splits into the stream and any bytes read past the last frame.
+    pub(crate) fn into_parts(mut self) -> (quinn::RecvStream, Vec<u8>) {
+        let rest = self.decoder.take_buffered();
+        (self.recv, rest)
+    }
+}
+
 /// Encodes and writes one frame.
 pub(crate) async fn write_frame<T: Serialize>(
     send: &mut quinn::SendStream,

@@ -15,10 +15,12 @@
 mod client;
 pub mod error;
 mod framed;
+pub mod media;
 pub mod sequencer;
 pub mod trust;
 
 pub use client::{Client, ClientConfig, EventStream, HistoryPage};
 pub use error::ClientError;
+pub use media::{DownloadOutcome, UploadOutcome, UploadSpec};
 pub use quichat_proto as proto;
 pub use trust::Trust;

@@ -32,10 +32,3 @@ pub enum ServerChat {
     /// A pushed message event.
     Event(Event),
 }
-
-/// Frames on media streams (reserved; the media work fills this in).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ServerMedia {
-    /// The transfer failed.
-    Error(WireError),
-}

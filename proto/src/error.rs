@@ -72,6 +72,14 @@ pub enum ErrorCode {
     ShuttingDown,
     /// Something failed on the server; the request may be retried.
     Internal,
+    /// A file is larger than the server's maximum upload size.
+    TooLarge,
+    /// The upload would exceed the user's storage quota.
+    QuotaExceeded,
+    /// The uploaded bytes do not match the announced size or SHA-256.
+    HashMismatch,
+    /// An upload ended before all bytes arrived; resume it.
+    Incomplete,
 }
 
 impl ErrorCode {
@@ -96,6 +104,10 @@ impl ErrorCode {
             ErrorCode::InvalidArgument => "invalid_argument",
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::Internal => "internal",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
+            ErrorCode::HashMismatch => "hash_mismatch",
+            ErrorCode::Incomplete => "incomplete",
         }
     }
 }

@@ -97,6 +97,12 @@ impl FrameDecoder {
         })
     }
 
+    /// Takes the bytes buffered after the last returned frame (for streams
+    /// that switch from frames to a raw body).
+    pub fn take_buffered(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
+    }
+
     /// Bytes buffered but not yet returned as frames.
     pub fn buffered(&self) -> usize {
         self.buf.len()

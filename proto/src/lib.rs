@@ -11,13 +11,14 @@
 //!   [`control::ServerControl`] responses and events (receipts, read positions);
 //! - the **chat** stream carries [`chat::ClientChat`] sends and
 //!   [`chat::ServerChat`] acks and pushed messages;
-//! - **media** streams are reserved for transfers.
+//! - **media** streams carry one upload or download each ([`media`]).
 
 pub mod chat;
 pub mod control;
 pub mod error;
 pub mod event;
 pub mod frame;
+pub mod media;
 pub mod stream;
 pub mod types;
 

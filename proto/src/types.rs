@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::media::MediaInfo;
+
 /// Server-assigned user id.
 pub type UserId = i64;
 /// Server-assigned conversation id.
@@ -31,18 +33,28 @@ pub enum ConversationRef {
     Id(ConversationId),
 }
 
-/// What a message carries. New kinds (media, voice) are appended here.
+/// What a message carries. New kinds are appended here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MessageBody {
     /// Plain UTF-8 text.
     Text(String),
+    /// An uploaded file, image, video, audio file or voice note.
+    Media {
+        /// The media. When sending, only `id` matters: the server fills in
+        /// the rest from what it stored. Boxed to keep messages small.
+        media: Box<MediaInfo>,
+        /// Optional caption (may be empty).
+        caption: String,
+    },
 }
 
 impl MessageBody {
-    /// Short name of the kind, used in storage and CLI output.
+    /// Short name of the kind, used in storage and CLI output: `text`, or
+    /// the media kind (`image`, `video`, `audio`, `voice`, `file`).
     pub fn kind(&self) -> &'static str {
         match self {
             MessageBody::Text(_) => "text",
+            MessageBody::Media { media, .. } => media.kind.as_str(),
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct Config {
     pub transport: TransportConfig,
     /// Abuse protection.
     pub limits: LimitsConfig,
+    /// Media storage and upload limits.
+    pub media: MediaConfig,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             db_max_connections: 16,
             transport: TransportConfig::default(),
             limits: LimitsConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -64,6 +67,72 @@ impl Config {
                 self.data_dir.join("quichat.db").display()
             ),
         }
+    }
+}
+
+/// Where media bytes go and how big uploads may be.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// `file:///abs/dir` or `s3://bucket[/prefix]`. Empty means
+    /// `file://<data_dir>/media`.
+    pub url: Option<String>,
+    /// S3 endpoint for MinIO/Garage (e.g. `http://127.0.0.1:3900`); empty
+    /// for AWS.
+    pub s3_endpoint: Option<String>,
+    /// S3 region (`garage` for Garage).
+    pub s3_region: String,
+    /// Allow plain HTTP to the S3 endpoint (local MinIO/Garage only).
+    pub s3_allow_http: bool,
+    /// Access key id; falls back to `AWS_ACCESS_KEY_ID`.
+    pub s3_access_key_id: Option<String>,
+    /// Secret key; falls back to `AWS_SECRET_ACCESS_KEY`. Never logged.
+    pub s3_secret_access_key: Option<String>,
+    /// Multipart part size in bytes: the most an upload buffers in memory.
+    /// At least 5 MiB on S3.
+    pub part_size: u64,
+    /// Largest file accepted (bytes).
+    pub max_upload_bytes: u64,
+    /// Bytes each user may store (sum of their uploads).
+    pub quota_bytes: u64,
+    /// Unfinished uploads idle for this long are aborted (seconds).
+    pub upload_ttl_secs: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            url: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_allow_http: false,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            part_size: 8 * 1024 * 1024,
+            max_upload_bytes: 2 * 1024 * 1024 * 1024,
+            quota_bytes: 20 * 1024 * 1024 * 1024,
+            upload_ttl_secs: 24 * 3600,
+        }
+    }
+}
+
+impl std::fmt::Debug for MediaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaConfig")
+            .field("url", &self.url)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
+            .field("s3_allow_http", &self.s3_allow_http)
+            .field("s3_access_key_id", &self.s3_access_key_id)
+            .field(
+                "s3_secret_access_key",
+                &self.s3_secret_access_key.as_ref().map(|_| "***"),
+            )
+            .field("part_size", &self.part_size)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("quota_bytes", &self.quota_bytes)
+            .field("upload_ttl_secs", &self.upload_ttl_secs)
+            .finish()
     }
 }
 
@@ -92,9 +161,9 @@ impl Default for TransportConfig {
         TransportConfig {
             idle_timeout_secs: 60,
             keep_alive_secs: 0,
-            stream_receive_window: 256 * 1024,
-            receive_window: 1024 * 1024,
-            send_window: 1024 * 1024,
+            stream_receive_window: 1024 * 1024,
+            receive_window: 4 * 1024 * 1024,
+            send_window: 4 * 1024 * 1024,
             max_concurrent_bidi_streams: 16,
         }
     }
@@ -166,6 +235,14 @@ mod tests {
         assert_eq!(cfg.listen, Config::default().listen);
         assert_eq!(cfg.transport, TransportConfig::default());
         assert_eq!(cfg.limits, LimitsConfig::default());
+        assert_eq!(cfg.media, MediaConfig::default());
+    }
+
+    #[test]
+    fn secrets_are_not_in_debug_output() {
+        let mut cfg = Config::default();
+        cfg.media.s3_secret_access_key = Some("very-secret".into());
+        assert!(!format!("{cfg:?}").contains("very-secret"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use quichat_proto::chat::{ServerChat, ServerMedia};
+use quichat_proto::chat::ServerChat;
 use quichat_proto::control::ServerControl;
 use quichat_proto::error::close;
 use quichat_proto::frame::MAX_FRAME;
@@ -277,14 +277,7 @@ async fn accept_streams(ctx: Arc<ConnCtx>) {
                         let out = spawn_writer::<ServerChat>(&ctx.tracker, ctx.conn.clone(), send);
                         crate::chat::run(ctx, out, reader).await;
                     }
-                    Ok(StreamKind::Media) => {
-                        let out = spawn_writer::<ServerMedia>(&ctx.tracker, ctx.conn.clone(), send);
-                        let err = WireError::new(
-                            ErrorCode::UnexpectedFrame,
-                            "media transfers are not available on this server yet",
-                        );
-                        let _ = out.send(Out::Frame(ServerMedia::Error(err))).await;
-                    }
+                    Ok(StreamKind::Media) => crate::media::run_stream(ctx, send, reader).await,
                     Ok(StreamKind::Control) => {
                         let out =
                             spawn_writer::<ServerControl>(&ctx.tracker, ctx.conn.clone(), send);

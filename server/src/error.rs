@@ -94,9 +94,24 @@ pub enum ServiceError {
     /// Bad argument.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A file is over the size limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// An upload would exceed the quota.
+    #[error("{0}")]
+    QuotaExceeded(String),
+    /// Uploaded bytes do not match the announced size or hash.
+    #[error("{0}")]
+    HashMismatch(String),
+    /// An upload stopped early; it can be resumed.
+    #[error("{0}")]
+    Incomplete(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The object store failed.
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
     /// Something else failed on the server.
     #[error("internal error: {0}")]
     Internal(String),
@@ -117,10 +132,16 @@ impl ServiceError {
             ServiceError::Forbidden(_) => ErrorCode::Forbidden,
             ServiceError::InvalidMessage(_) => ErrorCode::InvalidMessage,
             ServiceError::InvalidArgument(_) => ErrorCode::InvalidArgument,
-            ServiceError::Store(_) | ServiceError::Internal(_) => ErrorCode::Internal,
+            ServiceError::TooLarge(_) => ErrorCode::TooLarge,
+            ServiceError::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
+            ServiceError::HashMismatch(_) => ErrorCode::HashMismatch,
+            ServiceError::Incomplete(_) => ErrorCode::Incomplete,
+            ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::Media(_) => {
+                ErrorCode::Internal
+            }
         };
         let message = match self {
-            ServiceError::Store(_) | ServiceError::Internal(_) => {
+            ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::Media(_) => {
                 "the server could not complete the request; try again".to_string()
             }
             other => other.to_string(),
@@ -146,6 +167,9 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The media store could not be set up.
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
     /// Certificates could not be generated or loaded.
     #[error("certificates: {0}")]
     Certs(String),

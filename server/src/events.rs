@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::error::ServiceError;
-use crate::messages::{message_from_row, MESSAGE_COLUMNS};
+use crate::messages::{message_from_row, MESSAGE_COLUMNS, MESSAGE_JOINS};
 use crate::store::{get_u64, to_i64, Store};
 
 const KIND_MESSAGE: i64 = 1;
@@ -149,9 +149,7 @@ impl Events {
              e.created_at AS e_created_at, a.username AS e_actor, {MESSAGE_COLUMNS} \
              FROM events e \
              LEFT JOIN users a ON a.id = e.actor_id \
-             LEFT JOIN messages m ON m.id = e.message_id \
-             LEFT JOIN users s ON s.id = m.sender_id \
-             LEFT JOIN users r ON r.id = m.to_user_id \
+             LEFT JOIN messages m ON m.id = e.message_id {MESSAGE_JOINS} \
              WHERE e.user_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3"
         );
         let rows = sqlx::query(&sql)

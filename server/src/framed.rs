@@ -49,6 +49,15 @@ impl FrameReader {
     }
 }
 
+impl FrameReader {
+    /// Splits into the stream and any bytes already read past the last
+    /// frame (for streams that continue with a raw body).
+    pub fn into_parts(mut self) -> (quinn::RecvStream, Vec<u8>) {
+        let rest = self.decoder.take_buffered();
+        (self.recv, rest)
+    }
+}
+
 /// Encodes and writes one frame.
 pub async fn write_frame<T: Serialize>(
     send: &mut quinn::SendStream,

@@ -21,6 +21,7 @@ pub mod error;
 pub mod events;
 pub mod framed;
 pub mod hub;
+pub mod media;
 pub mod messages;
 pub mod rate_limit;
 pub mod receipts;
@@ -66,6 +67,12 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Rate limiters.
     pub limits: RateLimits,
+    /// Media bytes.
+    pub media_store: media::MediaStore,
+    /// Media metadata.
+    pub media_meta: media::MediaMeta,
+    /// Uploads in progress.
+    pub uploads: media::Uploads,
 }
 
 /// Entry point of the library.
@@ -113,9 +120,22 @@ impl Server {
             addr: config.listen,
             source,
         })?;
+        let media_store = media::MediaStore::from_config(&config.media, &config.data_dir)?;
+        let media_meta = media::MediaMeta::new(store.clone());
         let accounts = Accounts::new(store.clone());
-        let messages = Messages::new(store.clone(), accounts.clone());
+        let messages = Messages::new(store.clone(), accounts.clone(), media_meta.clone());
+        let uploads = media::Uploads::new(
+            media_store.clone(),
+            media_meta.clone(),
+            accounts.clone(),
+            messages.clone(),
+            config.media.clone(),
+        );
+        info!(media = %media_store.description(), "media store ready");
         let state = Arc::new(AppState {
+            media_store,
+            media_meta,
+            uploads,
             receipts: Receipts::new(store.clone(), messages.clone()),
             events: Events::new(store.clone()),
             hub: Arc::new(Hub::default()),
@@ -197,7 +217,10 @@ async fn run(endpoint: quinn::Endpoint, state: Arc<AppState>, cancel: Cancellati
                 }
                 None => break,
             },
-            _ = prune.tick() => state.limits.prune(),
+            _ = prune.tick() => {
+                state.limits.prune();
+                state.uploads.sweep().await;
+            }
             _ = cancel.cancelled() => break,
         }
     }
@@ -212,6 +235,7 @@ async fn run(endpoint: quinn::Endpoint, state: Arc<AppState>, cancel: Cancellati
         tracing::warn!("some connection tasks did not finish within 10 s");
     }
     endpoint.close(close::SHUTTING_DOWN.into(), b"server shutting down");
+    state.uploads.abort_all().await;
     endpoint.wait_idle().await;
     state.store.close().await;
     info!("shutdown complete");

@@ -56,6 +56,18 @@ struct Cli {
         value_name = "NAME"
     )]
     hostnames: Vec<String>,
+    /// Media store: file:///dir or s3://bucket[/prefix] [default: file://<data-dir>/media].
+    #[arg(long, global = true, env = "QUICHAT_MEDIA_URL", value_name = "URL")]
+    media_url: Option<String>,
+    /// S3 endpoint for MinIO/Garage (omit for AWS).
+    #[arg(long, global = true, env = "QUICHAT_S3_ENDPOINT", value_name = "URL")]
+    s3_endpoint: Option<String>,
+    /// S3 region [default: us-east-1].
+    #[arg(long, global = true, env = "QUICHAT_S3_REGION", value_name = "NAME")]
+    s3_region: Option<String>,
+    /// Allow plain HTTP to the S3 endpoint (local MinIO/Garage).
+    #[arg(long, global = true, env = "QUICHAT_S3_ALLOW_HTTP")]
+    s3_allow_http: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -98,6 +110,18 @@ fn load_config(cli: &Cli) -> Result<Config> {
     if !cli.hostnames.is_empty() {
         config.hostnames = cli.hostnames.clone();
     }
+    if let Some(v) = &cli.media_url {
+        config.media.url = Some(v.clone());
+    }
+    if let Some(v) = &cli.s3_endpoint {
+        config.media.s3_endpoint = Some(v.clone());
+    }
+    if let Some(v) = &cli.s3_region {
+        config.media.s3_region = v.clone();
+    }
+    if cli.s3_allow_http {
+        config.media.s3_allow_http = true;
+    }
     Ok(config)
 }
 
@@ -129,7 +153,14 @@ async fn real_main() -> Result<()> {
             Ok(())
         }
         Command::PrintConfig => {
-            print!("{}", toml::to_string_pretty(&config)?);
+            let mut shown = config.clone();
+            if shown.media.s3_secret_access_key.is_some() {
+                shown.media.s3_secret_access_key = Some("***".into());
+            }
+            if let Some(url) = &shown.database_url {
+                shown.database_url = Some(quichat_server::store::redact_url(url));
+            }
+            print!("{}", toml::to_string_pretty(&shown)?);
             Ok(())
         }
     }
@@ -140,6 +171,10 @@ async fn serve(config: Config) -> Result<()> {
     let addr = handle.local_addr();
     println!("quichat server listening on {addr} (QUIC, ALPN quichat/1)");
     println!("  database:        {}", handle.database());
+    println!(
+        "  media:           {}",
+        handle.state().media_store.description()
+    );
     match handle.ca_path() {
         Some(ca) => {
             println!("  dev CA:          {}", ca.display());

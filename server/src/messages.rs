@@ -5,6 +5,7 @@
 //! a resend an idempotent no-op that returns the original ack.
 
 use quichat_proto::event::{Event, EventBody};
+use quichat_proto::media::MediaKind;
 use quichat_proto::types::{
     ConversationId, ConversationRef, ConversationSummary, Message, MessageBody, Recipient, SendAck,
     SendMessage, UserId, MAX_TEXT_BYTES,
@@ -16,13 +17,27 @@ use uuid::Uuid;
 use crate::accounts::{Accounts, Session};
 use crate::error::{ServiceError, StoreError};
 use crate::events::{append, NewEvent};
+use crate::media::meta::{media_columns, media_from_row};
+use crate::media::MediaMeta;
 use crate::store::{get_u64, now_ms, to_i64, Store};
 
-/// Columns (aliased `m_*`) that [`message_from_row`] reads. Queries join
-/// `messages m`, `users s` (sender) and `users r` (recipient).
-pub const MESSAGE_COLUMNS: &str = "m.id AS m_id, m.conversation_id AS m_conversation_id, \
+/// Columns (aliased `m_*` and `md_*`) that [`message_from_row`] reads,
+/// from `messages m` joined with [`MESSAGE_JOINS`].
+pub const MESSAGE_COLUMNS: &str = concat!(
+    "m.id AS m_id, m.conversation_id AS m_conversation_id, \
      m.seq AS m_seq, s.username AS m_sender, m.client_id AS m_client_id, \
-     r.username AS m_to, m.created_at AS m_created_at, m.kind AS m_kind, m.body AS m_body";
+     r.username AS m_to, m.created_at AS m_created_at, m.kind AS m_kind, m.body AS m_body, ",
+    media_columns!()
+);
+
+/// Joins that [`MESSAGE_COLUMNS`] needs after `messages m`.
+pub const MESSAGE_JOINS: &str = "LEFT JOIN users s ON s.id = m.sender_id \
+     LEFT JOIN users r ON r.id = m.to_user_id \
+     LEFT JOIN media md ON md.id = m.media_id \
+     LEFT JOIN media_objects mo ON mo.sha256 = md.sha256";
+
+/// Longest caption of a media message, in bytes.
+pub const MAX_CAPTION_BYTES: usize = 4096;
 
 /// Builds a [`Message`] from a row holding [`MESSAGE_COLUMNS`].
 pub fn message_from_row(row: &AnyRow) -> Result<Message, ServiceError> {
@@ -41,6 +56,10 @@ pub fn message_from_row(row: &AnyRow) -> Result<Message, ServiceError> {
         sent_at_ms: row.try_get("m_created_at")?,
         body: match kind.as_str() {
             "text" => MessageBody::Text(body),
+            other if MediaKind::parse(other).is_some() => MessageBody::Media {
+                media: Box::new(media_from_row(row)?),
+                caption: body,
+            },
             other => {
                 return Err(ServiceError::Internal(format!(
                     "unknown message kind {other}"
@@ -52,6 +71,14 @@ pub fn message_from_row(row: &AnyRow) -> Result<Message, ServiceError> {
 
 fn validate_body(body: &MessageBody) -> Result<(), ServiceError> {
     match body {
+        MessageBody::Media { caption, .. } => {
+            if caption.len() > MAX_CAPTION_BYTES {
+                return Err(ServiceError::InvalidMessage(format!(
+                    "caption is {} bytes; the limit is {MAX_CAPTION_BYTES}",
+                    caption.len()
+                )));
+            }
+        }
         MessageBody::Text(text) => {
             if text.trim().is_empty() {
                 return Err(ServiceError::InvalidMessage("message text is empty".into()));
@@ -67,9 +94,15 @@ fn validate_body(body: &MessageBody) -> Result<(), ServiceError> {
     Ok(())
 }
 
-fn body_columns(body: &MessageBody) -> (&'static str, &str) {
+/// `(kind, body, media_id)` columns for a message body.
+fn body_columns(body: &MessageBody) -> (&'static str, &str, Option<String>) {
     match body {
-        MessageBody::Text(t) => ("text", t.as_str()),
+        MessageBody::Text(t) => ("text", t.as_str(), None),
+        MessageBody::Media { media, caption } => (
+            media.kind.as_str(),
+            caption.as_str(),
+            Some(media.id.to_string()),
+        ),
     }
 }
 
@@ -85,12 +118,17 @@ pub type Fanout = Vec<(UserId, Event)>;
 pub struct Messages {
     store: Store,
     accounts: Accounts,
+    media: MediaMeta,
 }
 
 impl Messages {
     /// Wraps the store.
-    pub fn new(store: Store, accounts: Accounts) -> Self {
-        Messages { store, accounts }
+    pub fn new(store: Store, accounts: Accounts, media: MediaMeta) -> Self {
+        Messages {
+            store,
+            accounts,
+            media,
+        }
     }
 
     /// Stores a message (or finds the earlier copy of a resend) and returns
@@ -111,6 +149,20 @@ impl Messages {
         if let Some(ack) = self.find_sent(session.user_id, msg.client_id).await? {
             return Ok((ack, Vec::new()));
         }
+        // A media message may only refer to media the sender can see; the
+        // stored metadata, not the client's copy, goes into the message.
+        let mut msg = msg.clone();
+        if let MessageBody::Media { media, .. } = &mut msg.body {
+            let located = self
+                .media
+                .visible(session.user_id, media.id)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::NotFound(format!("media {} not found; upload it first", media.id))
+                })?;
+            **media = located.info;
+        }
+        let msg = &msg;
         for attempt in 0..3 {
             match self.insert(session, msg, to_id).await {
                 Ok(done) => return Ok(done),
@@ -197,10 +249,11 @@ impl Messages {
             .await
             .map_err(StoreError::Db)?;
         }
-        let (kind, body) = body_columns(&msg.body);
+        let (kind, body, media_id) = body_columns(&msg.body);
         let row = sqlx::query(
             "INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, to_user_id, \
-             client_id, kind, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             client_id, kind, body, created_at, media_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(conversation_id)
         .bind(to_i64(seq))
@@ -211,6 +264,7 @@ impl Messages {
         .bind(kind)
         .bind(body)
         .bind(now)
+        .bind(media_id)
         .fetch_one(&mut *w.tx)
         .await
         .map_err(StoreError::Db)?;
@@ -315,8 +369,7 @@ impl Messages {
         let limit = limit.clamp(1, quichat_proto::control::MAX_PAGE);
         let before = before_seq.map(to_i64).unwrap_or(i64::MAX);
         let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m \
-             JOIN users s ON s.id = m.sender_id LEFT JOIN users r ON r.id = m.to_user_id \
+            "SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS} \
              WHERE m.conversation_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
         );
         let rows = sqlx::query(&sql)
@@ -364,8 +417,7 @@ impl Messages {
             .fetch_one(self.store.pool())
             .await?;
             let sql = format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages m \
-                 JOIN users s ON s.id = m.sender_id LEFT JOIN users r ON r.id = m.to_user_id \
+                "SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS} \
                  WHERE m.conversation_id = $1 AND m.seq = $2"
             );
             let last = sqlx::query(&sql)

@@ -33,6 +33,45 @@ pub enum Backend {
     Postgres,
 }
 
+/// Where media bytes go in a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaBackend {
+    /// A local directory in the test's data dir.
+    Local,
+    /// The Garage (or other S3) server named by `QUICHAT_TEST_S3_*`, under
+    /// a fresh prefix per test.
+    S3,
+}
+
+/// True when S3 tests were explicitly switched off.
+pub fn s3_skipped() -> bool {
+    std::env::var("QUICHAT_TEST_SKIP_S3").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Points `config.media` at the test S3 server (see `scripts/garage-up.sh`,
+/// which `scripts/test.sh` runs), under a unique prefix.
+pub fn use_s3(config: &mut Config) -> Result<()> {
+    let var = |name: &str| {
+        std::env::var(name).with_context(|| {
+            format!(
+                "{name} is not set: run the tests through scripts/test.sh (which starts Garage), \
+                 or `eval \"$(scripts/garage-up.sh)\"` first; QUICHAT_TEST_SKIP_S3=1 opts out"
+            )
+        })
+    };
+    config.media.url = Some(format!(
+        "s3://{}/test-{}",
+        var("QUICHAT_TEST_S3_BUCKET")?,
+        uuid::Uuid::now_v7().simple()
+    ));
+    config.media.s3_endpoint = Some(var("QUICHAT_TEST_S3_ENDPOINT")?);
+    config.media.s3_region = var("QUICHAT_TEST_S3_REGION")?;
+    config.media.s3_access_key_id = Some(var("QUICHAT_TEST_S3_ACCESS_KEY_ID")?);
+    config.media.s3_secret_access_key = Some(var("QUICHAT_TEST_S3_SECRET_ACCESS_KEY")?);
+    config.media.s3_allow_http = true;
+    Ok(())
+}
+
 /// True when PostgreSQL tests were explicitly switched off.
 pub fn postgres_skipped() -> bool {
     std::env::var("QUICHAT_TEST_SKIP_POSTGRES").is_ok_and(|v| !v.is_empty() && v != "0")
@@ -133,6 +172,29 @@ impl TestServer {
     /// Starts a server on `backend` with default limits.
     pub async fn start(backend: Backend) -> Result<TestServer> {
         Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server with the given database and media store.
+    pub async fn start_media(
+        db: Backend,
+        media: MediaBackend,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Result<TestServer> {
+        let s3 = match media {
+            MediaBackend::S3 => {
+                let mut c = Config::default();
+                use_s3(&mut c)?;
+                Some(c.media)
+            }
+            MediaBackend::Local => None,
+        };
+        Self::start_with(db, move |c| {
+            if let Some(m) = s3 {
+                c.media = m;
+            }
+            tweak(c);
+        })
+        .await
     }
 
     /// Starts a server after letting `tweak` adjust the config.
@@ -251,6 +313,40 @@ pub async fn assert_quiet(feed: &mut EventStream, wait: Duration) -> Result<()> 
     }
 }
 
+/// Generates `local::<name>` (SQLite + local directory, the embedded
+/// defaults) and `s3::<name>` (PostgreSQL + Garage, the production setup)
+/// tests from `async fn <name>(db: Backend, media: MediaBackend)`.
+#[macro_export]
+macro_rules! on_both_media_backends {
+    ($($name:ident),* $(,)?) => {
+        mod local {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> anyhow::Result<()> {
+                    super::$name($crate::Backend::Sqlite, $crate::MediaBackend::Local).await
+                }
+            )*
+        }
+        mod s3 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() -> anyhow::Result<()> {
+                    if $crate::s3_skipped() {
+                        eprintln!("QUICHAT_TEST_SKIP_S3 is set: skipping");
+                        return Ok(());
+                    }
+                    let db = if $crate::postgres_skipped() {
+                        $crate::Backend::Sqlite
+                    } else {
+                        $crate::Backend::Postgres
+                    };
+                    super::$name(db, $crate::MediaBackend::S3).await
+                }
+            )*
+        }
+    };
+}
+
 /// Generates `<name>_sqlite` and `<name>_postgres` tests from
 /// `async fn <name>(backend: Backend) -> anyhow::Result<()>`.
 #[macro_export]
@@ -314,5 +410,140 @@ pub async fn close_code(conn: &quinn::Connection) -> Result<u64> {
         Ok(quinn::ConnectionError::ApplicationClosed(a)) => Ok(a.error_code.into_inner()),
         Ok(other) => anyhow::bail!("connection closed without an application code: {other}"),
         Err(_) => anyhow::bail!("connection not closed within 10 s"),
+    }
+}
+
+/// Deterministic pseudo-random content of any size, generated on the fly
+/// (nothing large is committed or held in memory). Seekable.
+#[derive(Debug, Clone)]
+pub struct PatternReader {
+    seed: u64,
+    size: u64,
+    pos: u64,
+}
+
+impl PatternReader {
+    /// `size` bytes derived from `seed`.
+    pub fn new(seed: u64, size: u64) -> Self {
+        PatternReader { seed, size, pos: 0 }
+    }
+
+    fn block(&self, index: u64) -> [u8; 8] {
+        // splitmix64 of (seed, block index)
+        let mut z = self.seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)).to_le_bytes()
+    }
+
+    /// All bytes (only for small sizes).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut r = self.clone();
+        r.pos = 0;
+        let mut out = Vec::with_capacity(self.size as usize);
+        while r.pos < r.size {
+            let b = r.block(r.pos / 8);
+            out.push(b[(r.pos % 8) as usize]);
+            r.pos += 1;
+        }
+        out
+    }
+}
+
+impl tokio::io::AsyncRead for PatternReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let left = self.size - self.pos;
+        let n = (buf.remaining() as u64).min(left) as usize;
+        let mut written = 0;
+        while written < n {
+            let b = self.block(self.pos / 8);
+            let off = (self.pos % 8) as usize;
+            let take = (8 - off).min(n - written);
+            buf.put_slice(&b[off..off + take]);
+            written += take;
+            self.pos += take as u64;
+        }
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncSeek for PatternReader {
+    fn start_seek(
+        mut self: std::pin::Pin<&mut Self>,
+        position: std::io::SeekFrom,
+    ) -> std::io::Result<()> {
+        let new = match position {
+            std::io::SeekFrom::Start(p) => p as i128,
+            std::io::SeekFrom::End(d) => self.size as i128 + d as i128,
+            std::io::SeekFrom::Current(d) => self.pos as i128 + d as i128,
+        };
+        if new < 0 || new > self.size as i128 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek out of range",
+            ));
+        }
+        self.pos = new as u64;
+        Ok(())
+    }
+
+    fn poll_complete(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<u64>> {
+        std::task::Poll::Ready(Ok(self.pos))
+    }
+}
+
+/// SHA-256 of a pattern.
+pub async fn pattern_sha(seed: u64, size: u64) -> Result<[u8; 32]> {
+    let (sha, _) = quichat_client::media::hash_reader(&mut PatternReader::new(seed, size)).await?;
+    Ok(sha)
+}
+
+/// A sink that hashes what it receives.
+#[derive(Debug, Default)]
+pub struct HashSink {
+    hasher: sha2::Sha256,
+    /// Bytes written.
+    pub len: u64,
+}
+
+impl HashSink {
+    /// The digest of everything written.
+    pub fn sha(self) -> [u8; 32] {
+        use sha2::Digest;
+        self.hasher.finalize().into()
+    }
+}
+
+impl tokio::io::AsyncWrite for HashSink {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use sha2::Digest;
+        self.hasher.update(buf);
+        self.len += buf.len() as u64;
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
     }
 }

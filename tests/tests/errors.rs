@@ -10,6 +10,7 @@ use quichat_client::proto::chat::ServerChat;
 use quichat_client::proto::control::{ClientControl, Request, ServerControl};
 use quichat_client::proto::error::close;
 use quichat_client::proto::frame::encode;
+use quichat_client::proto::media::{ClientMedia, ServerMedia};
 use quichat_client::proto::stream::{StreamHeader, StreamKind};
 use quichat_client::proto::types::{MessageBody, Recipient, SendMessage, MAX_TEXT_BYTES};
 use quichat_client::proto::{ErrorCode, PROTOCOL_VERSION};
@@ -295,20 +296,49 @@ async fn revoked_and_logged_out_devices_lose_access(backend: Backend) -> Result<
     Ok(())
 }
 
-async fn media_streams_are_refused_with_a_typed_error_for_now(backend: Backend) -> Result<()> {
+async fn bad_media_streams_get_typed_errors_and_the_connection_survives(
+    backend: Backend,
+) -> Result<()> {
     let server = TestServer::start(backend).await?;
     let (alice, _) = server.register("alice").await?;
+    // Garbage where the upload/download request should be.
     let (mut send, mut recv) = alice.connection().open_bi().await?;
     send.write_all(&encode(&StreamHeader {
         kind: StreamKind::Media,
     })?)
     .await?;
-    let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
+    send.write_all(&[0, 0, 0, 2, 0xee, 0xff]).await?;
+    let ServerMedia::Error(err) = read_frame::<ServerMedia>(&mut recv).await? else {
         anyhow::bail!("expected an error frame")
     };
-    ensure!(err.code == ErrorCode::UnexpectedFrame);
-    // The connection itself is fine.
+    ensure!(err.code == ErrorCode::BadFrame, "{err:?}");
+    // A proof with no challenge.
+    let (mut send, mut recv) = alice.connection().open_bi().await?;
+    send.write_all(&encode(&StreamHeader {
+        kind: StreamKind::Media,
+    })?)
+    .await?;
+    send.write_all(&encode(&ClientMedia::Proof { digest: [0; 32] })?)
+        .await?;
+    let ServerMedia::Error(err) = read_frame::<ServerMedia>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::InvalidArgument, "{err:?}");
+    // Media streams are per transfer: the connection itself is fine.
     alice.ping().await?;
+
+    // Before authentication, media streams are refused.
+    let conn = raw_connect(&server).await?;
+    let _control = hello(&conn).await?;
+    let (mut send, mut recv) = conn.open_bi().await?;
+    send.write_all(&encode(&StreamHeader {
+        kind: StreamKind::Media,
+    })?)
+    .await?;
+    let ServerMedia::Error(err) = read_frame::<ServerMedia>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::Unauthenticated, "{err:?}");
     Ok(())
 }
 
@@ -320,5 +350,5 @@ on_both_backends!(
     account_errors_are_typed,
     login_attempts_are_rate_limited,
     revoked_and_logged_out_devices_lose_access,
-    media_streams_are_refused_with_a_typed_error_for_now,
+    bad_media_streams_get_typed_errors_and_the_connection_survives,
 );

@@ -3,9 +3,11 @@
 mod account;
 mod devices;
 mod listen;
+mod media;
 mod messages;
 
 use anyhow::Result;
+use quichat_proto::media::MediaKind;
 
 use crate::args::{Command, DevicesAction};
 use crate::session::Context;
@@ -22,6 +24,13 @@ pub async fn run(ctx: &Context, command: Command) -> Result<()> {
             Some(DevicesAction::Revoke { id }) => devices::revoke(ctx, id).await,
         },
         Command::Send { user, text } => messages::send(ctx, &user, &text.join(" ")).await,
+        Command::SendFile(args) => {
+            media::send_file(ctx, args.media, args.kind.map(MediaKind::from)).await
+        }
+        Command::SendImage(args) => media::send_file(ctx, args, Some(MediaKind::Image)).await,
+        Command::SendVideo(args) => media::send_file(ctx, args, Some(MediaKind::Video)).await,
+        Command::SendAudio(args) => media::send_file(ctx, args, Some(MediaKind::Audio)).await,
+        Command::Download { media_id, output } => media::download(ctx, media_id, output).await,
         Command::History {
             user,
             limit,

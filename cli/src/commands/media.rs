@@ -1,0 +1,231 @@
+//! `send-file` (and `send-image`, `send-video`, `send-audio`) and
+//! `download`: media transfers with a progress bar.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use quichat_client::{Client, ClientError, DownloadOutcome, UploadSpec};
+use quichat_proto::media::{MediaId, MediaInfo, MediaKind, MediaVariant};
+
+use crate::args::MediaArgs;
+use crate::error::CliError;
+use crate::output::preview;
+use crate::progress::Transfer;
+use crate::render::{DownloadLine, MediaAckLine};
+use crate::session::Context;
+
+/// Longest file name shown in a progress bar.
+const BAR_NAME_CHARS: usize = 24;
+
+/// Longest file name `download` writes by default (bytes).
+const MAX_FILENAME_BYTES: usize = 200;
+
+/// A local file error (code `file`).
+fn file_error(message: String) -> anyhow::Error {
+    CliError::new("file", message).into()
+}
+
+/// `send-file USER PATH`: uploads (resuming or deduplicating when the
+/// server has the file or part of it), then sends the media message.
+pub async fn send_file(ctx: &Context, args: MediaArgs, kind: Option<MediaKind>) -> Result<()> {
+    let path = args.path.as_path();
+    // Fail on a missing file before connecting.
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(file_error(format!(
+                "cannot send {}: it is a directory",
+                path.display()
+            )))
+        }
+        Ok(_) => {}
+        Err(e) => return Err(file_error(format!("cannot open {}: {e}", path.display()))),
+    }
+    let name = path
+        .file_name()
+        .map(|n| preview(&n.to_string_lossy(), BAR_NAME_CHARS))
+        .unwrap_or_else(|| "file".into());
+    let (client, _) = ctx.session().await?;
+    let bar = Transfer::new(ctx.opts.json, format!("hashing {name}"));
+    let result = async {
+        let mut spec = UploadSpec::to_user(&args.user);
+        spec.kind = kind;
+        let progress = bar.callback(format!("uploading {name}"), format!("storing {name}"));
+        let upload = client.upload_file(path, spec, progress).await?;
+        bar.finish();
+        let ack = client
+            .send_media(&args.user, upload.media.clone(), &args.caption)
+            .await?;
+        Ok::<_, anyhow::Error>((upload, ack))
+    }
+    .await;
+    drop(bar);
+    client.close().await;
+    let (upload, ack) = result?;
+    ctx.printer.emit(
+        &MediaAckLine::human(&args.user, &upload, &ack),
+        &MediaAckLine::new(&args.user, &upload, &ack),
+    )
+}
+
+/// `download MEDIA_ID [-o PATH]`: downloads to the media's file name (or
+/// `PATH`), resuming a partial file and checking the SHA-256.
+pub async fn download(ctx: &Context, media_id: MediaId, output: Option<PathBuf>) -> Result<()> {
+    let (client, _) = ctx.session().await?;
+    let result = download_with(ctx, &client, media_id, output).await;
+    client.close().await;
+    let (outcome, path, was_complete) = result?;
+    ctx.printer.emit(
+        &DownloadLine::human(&outcome, &path, was_complete),
+        &DownloadLine::new(&outcome, &path),
+    )
+}
+
+async fn download_with(
+    ctx: &Context,
+    client: &Client,
+    media_id: MediaId,
+    output: Option<PathBuf>,
+) -> Result<(DownloadOutcome, PathBuf, bool)> {
+    // A zero-length request: the media's metadata, no body.
+    let (media, _) = client
+        .download(
+            media_id,
+            MediaVariant::Original,
+            0,
+            Some(0),
+            &mut tokio::io::sink(),
+            |_, _| {},
+        )
+        .await?;
+    let path = match output {
+        None => Path::new(".").join(local_filename(&media)),
+        Some(dir) if dir.is_dir() => dir.join(local_filename(&media)),
+        Some(path) => path,
+    };
+    let existing = match tokio::fs::metadata(&path).await {
+        Ok(m) if m.is_file() => Some(m.len()),
+        Ok(_) => {
+            return Err(file_error(format!(
+                "cannot write {}: it is not a regular file",
+                path.display()
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(file_error(format!("cannot open {}: {e}", path.display()))),
+    };
+    if let Some(len) = existing {
+        if len > media.size {
+            return Err(CliError::new(
+                "file_exists",
+                format!(
+                    "{} already exists and is larger than the media ({len} > {} bytes); \
+                     delete it or choose another path with -o",
+                    path.display(),
+                    media.size
+                ),
+            )
+            .into());
+        }
+    }
+    let was_complete = existing == Some(media.size);
+    // Check that the file can be written before any byte is downloaded.
+    if let Err(e) = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .await
+    {
+        return Err(file_error(format!("cannot write {}: {e}", path.display())));
+    }
+    let name = preview(&media.filename, BAR_NAME_CHARS);
+    let bar = Transfer::new(
+        ctx.opts.json,
+        if was_complete {
+            format!("checking {name}")
+        } else {
+            format!("downloading {name}")
+        },
+    );
+    let progress = bar.callback(format!("downloading {name}"), format!("checking {name}"));
+    let outcome = client.download_file(media_id, &path, progress).await;
+    drop(bar);
+    match outcome {
+        Ok(outcome) => Ok((outcome, path, was_complete)),
+        Err(ClientError::Integrity(reason)) => Err(CliError::new("hash_mismatch", reason).into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The name `download` writes to by default: the server's (already
+/// sanitised) file name, sanitised again for the local file system: no
+/// directories, no leading dots, no control or reserved characters, not
+/// too long. Falls back to the media id.
+fn local_filename(media: &MediaInfo) -> String {
+    let base = media
+        .filename
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let trimmed = cleaned
+        .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
+        .trim_end_matches(|c: char| c == '.' || c.is_whitespace());
+    let mut name = String::new();
+    for c in trimmed.chars() {
+        if name.len() + c.len_utf8() > MAX_FILENAME_BYTES {
+            break;
+        }
+        name.push(c);
+    }
+    if name.is_empty() {
+        format!("{}.{}", media.id, media.kind.as_str())
+    } else {
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn named(filename: &str) -> MediaInfo {
+        MediaInfo {
+            id: Uuid::nil(),
+            kind: MediaKind::File,
+            size: 1,
+            sha256: [0; 32],
+            mime: "application/octet-stream".into(),
+            filename: filename.into(),
+            width: None,
+            height: None,
+            duration_ms: None,
+            has_thumbnail: false,
+        }
+    }
+
+    #[test]
+    fn local_names_are_safe() {
+        assert_eq!(local_filename(&named("photo.jpg")), "photo.jpg");
+        assert_eq!(local_filename(&named("../../etc/passwd")), "passwd");
+        assert_eq!(local_filename(&named("a\\b\\c.txt")), "c.txt");
+        assert_eq!(
+            local_filename(&named("..")),
+            format!("{}.file", Uuid::nil())
+        );
+        assert_eq!(local_filename(&named(".bashrc")), "bashrc");
+        assert_eq!(local_filename(&named("a\u{1b}[2J:b.txt")), "a_[2J_b.txt");
+        assert_eq!(local_filename(&named("")), format!("{}.file", Uuid::nil()));
+        let long = "é".repeat(300);
+        assert!(local_filename(&named(&long)).len() <= MAX_FILENAME_BYTES);
+    }
+}

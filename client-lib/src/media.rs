@@ -1,0 +1,504 @@
+//! Uploads and downloads, each on its own QUIC stream.
+//!
+//! Uploads are resumable: the upload id is derived from the user, the
+//! content hash and the size, so retrying the same file (even from a new
+//! process) continues where the server stopped. Downloads resume from a
+//! byte offset and are verified against the SHA-256 the server reports.
+
+use std::path::Path;
+
+use quichat_proto::media::{
+    ClientMedia, MediaId, MediaInfo, MediaKind, MediaVariant, ServerMedia, UploadRequest,
+};
+use quichat_proto::stream::{StreamHeader, StreamKind};
+use quichat_proto::types::{ConversationRef, MessageBody, Recipient, SendAck, SendMessage};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
+use uuid::Uuid;
+
+use crate::framed::{write_frame, FrameReader};
+use crate::{Client, ClientError};
+
+/// Size of the chunks read from files and written to streams.
+const CHUNK: usize = 256 * 1024;
+
+/// Progress of a transfer: `(bytes done, bytes total)`.
+pub trait Progress: FnMut(u64, u64) + Send {}
+impl<T: FnMut(u64, u64) + Send> Progress for T {}
+
+/// What to upload and where it is going.
+#[derive(Debug, Clone)]
+pub struct UploadSpec {
+    /// The conversation it is meant for.
+    pub conversation: ConversationRef,
+    /// Kind; `None` guesses from the content and file name.
+    pub kind: Option<MediaKind>,
+    /// MIME type; `None` guesses from the content and file name.
+    pub mime: Option<String>,
+    /// File name shown to others; `None` uses the path's name.
+    pub filename: Option<String>,
+    /// Duration for audio/video, when known.
+    pub duration_ms: Option<u64>,
+    /// Upload id; `None` derives a stable one (so a retry resumes).
+    pub upload_id: Option<Uuid>,
+}
+
+impl UploadSpec {
+    /// An upload for the direct conversation with `user`, everything else
+    /// guessed.
+    pub fn to_user(user: &str) -> Self {
+        UploadSpec {
+            conversation: ConversationRef::Direct(user.to_string()),
+            kind: None,
+            mime: None,
+            filename: None,
+            duration_ms: None,
+            upload_id: None,
+        }
+    }
+}
+
+/// How an upload ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadOutcome {
+    /// The stored media.
+    pub media: MediaInfo,
+    /// True when the server already had the content (no body was sent).
+    pub deduplicated: bool,
+    /// Offset the server resumed from (0 for a fresh upload).
+    pub resumed_from: u64,
+    /// Body bytes sent over the network by this call.
+    pub bytes_sent: u64,
+}
+
+/// How a download ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadOutcome {
+    /// What was downloaded.
+    pub media: MediaInfo,
+    /// Bytes already present locally before this call.
+    pub resumed_from: u64,
+    /// Bytes received by this call.
+    pub bytes_received: u64,
+}
+
+/// SHA-256 and length of everything `reader` yields.
+pub async fn hash_reader<R: AsyncRead + Unpin>(reader: &mut R) -> std::io::Result<([u8; 32], u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hasher.finalize().into(), total))
+}
+
+/// Guesses kind and MIME type from the first bytes and the file name.
+pub fn guess_kind(head: &[u8], filename: &str) -> (MediaKind, String) {
+    let ext = Path::new(filename)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let mime = infer::get(head)
+        .map(|t| t.mime_type().to_string())
+        .or_else(|| {
+            let m = match ext.as_str() {
+                "txt" | "md" => "text/plain",
+                "json" => "application/json",
+                "csv" => "text/csv",
+                "opus" => "audio/opus",
+                "wav" => "audio/wav",
+                "pdf" => "application/pdf",
+                _ => return None,
+            };
+            Some(m.to_string())
+        })
+        .unwrap_or_else(|| "application/octet-stream".to_string());
+    let kind = match mime.split('/').next() {
+        Some("image") => MediaKind::Image,
+        Some("video") => MediaKind::Video,
+        Some("audio") => MediaKind::Audio,
+        _ => MediaKind::File,
+    };
+    (kind, mime)
+}
+
+fn io_err(what: &str, e: std::io::Error) -> ClientError {
+    ClientError::Io {
+        context: what.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+fn stream_err(e: impl std::fmt::Display) -> ClientError {
+    ClientError::closed(e.to_string())
+}
+
+impl Client {
+    async fn open_media(&self) -> Result<(quinn::SendStream, FrameReader), ClientError> {
+        let (mut send, recv) = self.connection().open_bi().await?;
+        write_frame(
+            &mut send,
+            &StreamHeader {
+                kind: StreamKind::Media,
+            },
+        )
+        .await?;
+        Ok((send, FrameReader::new(recv)))
+    }
+
+    /// Uploads a file from disk: hashes it, guesses what is not given, and
+    /// uploads (resuming if the server holds part of it).
+    pub async fn upload_file(
+        &self,
+        path: &Path,
+        spec: UploadSpec,
+        progress: impl Progress,
+    ) -> Result<UploadOutcome, ClientError> {
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| io_err(&format!("cannot open {}", path.display()), e))?;
+        let (sha256, size) = hash_reader(&mut file)
+            .await
+            .map_err(|e| io_err(&format!("cannot read {}", path.display()), e))?;
+        file.rewind().await.map_err(|e| io_err("seek", e))?;
+        let mut head = vec![0u8; 8192];
+        let n = file.read(&mut head).await.map_err(|e| io_err("read", e))?;
+        head.truncate(n);
+        file.rewind().await.map_err(|e| io_err("seek", e))?;
+        let name = spec.filename.clone().unwrap_or_else(|| {
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "file".into())
+        });
+        let (kind, mime) = guess_kind(&head, &name);
+        let request = UploadRequest {
+            upload_id: spec
+                .upload_id
+                .unwrap_or_else(|| self.stable_upload_id(&sha256, size)),
+            size,
+            sha256,
+            mime: spec.mime.unwrap_or(mime),
+            filename: name,
+            kind: spec.kind.unwrap_or(kind),
+            duration_ms: spec.duration_ms,
+            conversation: spec.conversation,
+        };
+        self.upload(&mut file, request, progress).await
+    }
+
+    /// An upload id that is the same for the same user, content and size,
+    /// so that retrying an upload resumes it.
+    pub fn stable_upload_id(&self, sha256: &[u8; 32], size: u64) -> Uuid {
+        let user = self.session().map(|s| s.user_id).unwrap_or_default();
+        let mut h = Sha256::new();
+        h.update(b"quichat-upload-id");
+        h.update(user.to_be_bytes());
+        h.update(sha256);
+        h.update(size.to_be_bytes());
+        let digest = h.finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Uuid::new_v8(bytes)
+    }
+
+    /// Uploads `request.size` bytes from a seekable source whose SHA-256
+    /// is `request.sha256`.
+    pub async fn upload<R>(
+        &self,
+        source: &mut R,
+        request: UploadRequest,
+        mut progress: impl Progress,
+    ) -> Result<UploadOutcome, ClientError>
+    where
+        R: AsyncRead + AsyncSeek + Unpin,
+    {
+        let (mut send, mut reader) = self.open_media().await?;
+        let size = request.size;
+        write_frame(&mut send, &ClientMedia::Upload(request)).await?;
+        let first = reader.next::<ServerMedia>().await?;
+        match first {
+            Some(ServerMedia::Ready { offset, .. }) => {
+                source
+                    .seek(std::io::SeekFrom::Start(offset))
+                    .await
+                    .map_err(|e| io_err("seek", e))?;
+                progress(offset, size);
+                let mut buf = vec![0u8; CHUNK];
+                let mut done = offset;
+                while done < size {
+                    let want = usize::try_from((size - done).min(CHUNK as u64)).unwrap_or(CHUNK);
+                    let n = source
+                        .read(&mut buf[..want])
+                        .await
+                        .map_err(|e| io_err("read", e))?;
+                    if n == 0 {
+                        return Err(ClientError::Io {
+                            context: "upload source".into(),
+                            reason: format!("it ended at {done} of {size} bytes"),
+                        });
+                    }
+                    send.write_all(&buf[..n]).await?;
+                    done += n as u64;
+                    progress(done, size);
+                }
+                send.finish().map_err(stream_err)?;
+                match reader.next::<ServerMedia>().await? {
+                    Some(ServerMedia::Stored {
+                        media,
+                        deduplicated,
+                    }) => Ok(UploadOutcome {
+                        media,
+                        deduplicated,
+                        resumed_from: offset,
+                        bytes_sent: done - offset,
+                    }),
+                    other => Err(unexpected_media(other, self)),
+                }
+            }
+            Some(ServerMedia::Challenge { nonce, ranges }) => {
+                let mut hasher = Sha256::new();
+                hasher.update(nonce);
+                for r in &ranges {
+                    source
+                        .seek(std::io::SeekFrom::Start(r.start))
+                        .await
+                        .map_err(|e| io_err("seek", e))?;
+                    let mut bytes = vec![0u8; r.len as usize];
+                    source
+                        .read_exact(&mut bytes)
+                        .await
+                        .map_err(|e| io_err("read", e))?;
+                    hasher.update(&bytes);
+                }
+                let digest: [u8; 32] = hasher.finalize().into();
+                write_frame(&mut send, &ClientMedia::Proof { digest }).await?;
+                match reader.next::<ServerMedia>().await? {
+                    Some(ServerMedia::Stored {
+                        media,
+                        deduplicated,
+                    }) => {
+                        progress(size, size);
+                        let _ = send.finish();
+                        Ok(UploadOutcome {
+                            media,
+                            deduplicated,
+                            resumed_from: 0,
+                            bytes_sent: 0,
+                        })
+                    }
+                    other => Err(unexpected_media(other, self)),
+                }
+            }
+            Some(ServerMedia::Stored {
+                media,
+                deduplicated,
+            }) => {
+                progress(size, size);
+                Ok(UploadOutcome {
+                    media,
+                    deduplicated,
+                    resumed_from: 0,
+                    bytes_sent: 0,
+                })
+            }
+            other => Err(unexpected_media(other, self)),
+        }
+    }
+
+    /// Downloads bytes `[offset, offset + length)` of a media object into
+    /// `sink`. Returns the media and the number of bytes written.
+    pub async fn download<W>(
+        &self,
+        media_id: MediaId,
+        variant: MediaVariant,
+        offset: u64,
+        length: Option<u64>,
+        sink: &mut W,
+        mut progress: impl Progress,
+    ) -> Result<(MediaInfo, u64), ClientError>
+    where
+        W: AsyncWrite + Unpin,
+    {
+        let (mut send, mut reader) = self.open_media().await?;
+        write_frame(
+            &mut send,
+            &ClientMedia::Download {
+                media_id,
+                variant,
+                offset,
+                length,
+            },
+        )
+        .await?;
+        let _ = send.finish();
+        let (media, length, total) = match reader.next::<ServerMedia>().await? {
+            Some(ServerMedia::Body {
+                media,
+                length,
+                total,
+                ..
+            }) => (media, length, total),
+            other => return Err(unexpected_media(other, self)),
+        };
+        let (mut recv, leftover) = reader.into_parts();
+        let mut got = 0u64;
+        progress(offset, total);
+        if !leftover.is_empty() {
+            sink.write_all(&leftover)
+                .await
+                .map_err(|e| io_err("write", e))?;
+            got += leftover.len() as u64;
+            progress(offset + got, total);
+        }
+        let mut failure = None;
+        while got < length {
+            match recv.read_chunk(CHUNK, true).await {
+                Ok(Some(chunk)) => {
+                    sink.write_all(&chunk.bytes)
+                        .await
+                        .map_err(|e| io_err("write", e))?;
+                    got += chunk.bytes.len() as u64;
+                    progress(offset + got, total);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some(ClientError::from(e));
+                    break;
+                }
+            }
+        }
+        // Flush even on failure, so a partial file holds every byte received
+        // and a resume continues from its true length.
+        sink.flush().await.map_err(|e| io_err("write", e))?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if got != length {
+            return Err(ClientError::closed(format!(
+                "download stopped at {} of {} bytes; run it again to resume",
+                offset + got,
+                offset + length
+            )));
+        }
+        Ok((media, got))
+    }
+
+    /// Downloads a media object to `path`, resuming if the file holds a
+    /// prefix already, and checks the SHA-256 of the result.
+    pub async fn download_file(
+        &self,
+        media_id: MediaId,
+        path: &Path,
+        progress: impl Progress,
+    ) -> Result<DownloadOutcome, ClientError> {
+        // Ask first, so an unknown or forbidden id leaves no file behind.
+        let media = self.media_info(media_id).await?;
+        let existing = match tokio::fs::metadata(path).await {
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        };
+        if existing > media.size {
+            return Err(ClientError::Io {
+                context: path.display().to_string(),
+                reason: format!(
+                    "the file has {existing} bytes, more than the media's {}; not overwriting it",
+                    media.size
+                ),
+            });
+        }
+        let mut got = 0;
+        if existing < media.size {
+            let mut file = tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .await
+                .map_err(|e| io_err(&format!("cannot write {}", path.display()), e))?;
+            let (_, n) = self
+                .download(
+                    media_id,
+                    MediaVariant::Original,
+                    existing,
+                    None,
+                    &mut file,
+                    progress,
+                )
+                .await?;
+            got = n;
+        }
+        let mut check = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| io_err(&format!("cannot read {}", path.display()), e))?;
+        let (sha, size) = hash_reader(&mut check)
+            .await
+            .map_err(|e| io_err(&format!("cannot read {}", path.display()), e))?;
+        if size != media.size || sha != media.sha256 {
+            return Err(ClientError::Integrity(format!(
+                "{} does not match media {media_id} ({}); delete it and download again",
+                path.display(),
+                if size != media.size {
+                    format!("{size} bytes instead of {}", media.size)
+                } else {
+                    "different SHA-256".to_string()
+                }
+            )));
+        }
+        Ok(DownloadOutcome {
+            media,
+            resumed_from: existing,
+            bytes_received: got,
+        })
+    }
+
+    /// The metadata of a media object (a zero-length download).
+    pub async fn media_info(&self, media_id: MediaId) -> Result<MediaInfo, ClientError> {
+        let (media, _) = self
+            .download(
+                media_id,
+                MediaVariant::Original,
+                0,
+                Some(0),
+                &mut tokio::io::sink(),
+                |_, _| {},
+            )
+            .await?;
+        Ok(media)
+    }
+
+    /// Sends a message that carries uploaded media.
+    pub async fn send_media(
+        &self,
+        to: &str,
+        media: MediaInfo,
+        caption: &str,
+    ) -> Result<SendAck, ClientError> {
+        self.send(SendMessage {
+            client_id: Uuid::now_v7(),
+            to: Recipient::User(to.to_string()),
+            body: MessageBody::Media {
+                media: Box::new(media),
+                caption: caption.to_string(),
+            },
+        })
+        .await
+    }
+}
+
+fn unexpected_media(frame: Option<ServerMedia>, client: &Client) -> ClientError {
+    match frame {
+        Some(ServerMedia::Error(e)) => ClientError::Server(e),
+        Some(other) => ClientError::Protocol(format!("unexpected media frame {other:?}")),
+        None => client
+            .connection()
+            .close_reason()
+            .map(ClientError::from)
+            .unwrap_or_else(|| ClientError::closed("the media stream ended early")),
+    }
+}
