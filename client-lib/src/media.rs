@@ -472,6 +472,35 @@ impl Client {
         Ok(media)
     }
 
+    /// Sends a voice note: reads its duration (the server decodes it
+    /// again for transcription), uploads it as `voice` and sends it.
+    /// Recipients see "transcribing…" and then the transcript as a
+    /// `MessageUpdated` event.
+    pub async fn send_voice(
+        &self,
+        to: &str,
+        path: &Path,
+        caption: &str,
+        progress: impl Progress,
+    ) -> Result<(SendAck, UploadOutcome), ClientError> {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| io_err(&format!("cannot read {}", path.display()), e))?;
+        let info = tokio::task::spawn_blocking(move || quichat_audio::probe(&bytes))
+            .await
+            .map_err(|e| ClientError::Protocol(format!("audio probe task: {e}")))?
+            .map_err(|e| ClientError::Io {
+                context: format!("{} is not usable audio", path.display()),
+                reason: e.to_string(),
+            })?;
+        let mut spec = UploadSpec::to_user(to);
+        spec.kind = Some(MediaKind::Voice);
+        spec.duration_ms = Some(info.duration_ms);
+        let outcome = self.upload_file(path, spec, progress).await?;
+        let ack = self.send_media(to, outcome.media.clone(), caption).await?;
+        Ok((ack, outcome))
+    }
+
     /// Sends a message that carries uploaded media.
     pub async fn send_media(
         &self,

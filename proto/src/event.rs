@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{Message, ReadPosition, Receipt};
+use crate::types::{Message, MessageUpdate, ReadPosition, Receipt};
 
 /// One entry in a user's event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,4 +28,6 @@ pub enum EventBody {
     Receipt(Receipt),
     /// One of the user's devices moved the read position.
     ReadPosition(ReadPosition),
+    /// A message changed (a voice message's transcript arrived or failed).
+    MessageUpdated(MessageUpdate),
 }

@@ -107,6 +107,71 @@ pub struct Message {
     pub sent_at_ms: i64,
     /// Content.
     pub body: MessageBody,
+    /// For voice messages: the transcript, or its status.
+    pub transcript: Option<Transcript>,
+}
+
+/// Where a voice message's transcription stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TranscriptStatus {
+    /// Queued or running ("transcribing…").
+    Pending,
+    /// Done; the text is in [`Transcript::text`].
+    Done,
+    /// Gave up; `reason` says why (for example undecodable audio).
+    Failed {
+        /// Readable reason.
+        reason: String,
+    },
+}
+
+/// A span of the transcript with its timing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptSegment {
+    /// Start, milliseconds from the beginning of the audio.
+    pub start_ms: u64,
+    /// End, milliseconds.
+    pub end_ms: u64,
+    /// Text of this span.
+    pub text: String,
+}
+
+/// The text of a voice message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transcript {
+    /// Pending, done or failed.
+    pub status: TranscriptStatus,
+    /// Full text (empty unless done).
+    pub text: String,
+    /// Language code, when known.
+    pub language: Option<String>,
+    /// Timed segments.
+    pub segments: Vec<TranscriptSegment>,
+}
+
+impl Transcript {
+    /// A transcript that is not ready yet.
+    pub fn pending() -> Self {
+        Transcript {
+            status: TranscriptStatus::Pending,
+            text: String::new(),
+            language: None,
+            segments: Vec::new(),
+        }
+    }
+}
+
+/// A change to an existing message (today: its transcript).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageUpdate {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Message id.
+    pub message_id: MessageId,
+    /// The message's seq in its conversation.
+    pub seq: u64,
+    /// The new transcript state.
+    pub transcript: Transcript,
 }
 
 /// Kind of a receipt.

@@ -38,6 +38,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Media storage and upload limits.
     pub media: MediaConfig,
+    /// Voice transcription.
+    pub transcription: TranscriptionConfig,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             transport: TransportConfig::default(),
             limits: LimitsConfig::default(),
             media: MediaConfig::default(),
+            transcription: TranscriptionConfig::default(),
         }
     }
 }
@@ -133,6 +136,50 @@ impl std::fmt::Debug for MediaConfig {
             .field("quota_bytes", &self.quota_bytes)
             .field("upload_ttl_secs", &self.upload_ttl_secs)
             .finish()
+    }
+}
+
+/// Voice transcription workers (whisper.cpp).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TranscriptionConfig {
+    /// ggml Whisper model. Without one, no worker runs in this process
+    /// (jobs stay queued for a `quichat-server worker` elsewhere).
+    pub model: Option<PathBuf>,
+    /// Workers in this process (`serve` and `worker`).
+    pub workers: u32,
+    /// CPU threads per transcription. 1 measured fastest on 2 cores.
+    pub threads: u32,
+    /// `auto` or a language code such as `en`.
+    pub language: String,
+    /// `greedy` or `beam`.
+    pub decoding: String,
+    /// Beam width for `beam`.
+    pub beam_size: u32,
+    /// Attempts before a job is marked failed.
+    pub max_attempts: u32,
+    /// A claimed job whose worker is silent this long is taken over (s).
+    pub lease_secs: u64,
+    /// Longest voice note transcribed (s).
+    pub max_audio_secs: u64,
+    /// How often idle workers look for jobs (ms).
+    pub poll_ms: u64,
+}
+
+impl Default for TranscriptionConfig {
+    fn default() -> Self {
+        TranscriptionConfig {
+            model: None,
+            workers: 1,
+            threads: 1,
+            language: "auto".into(),
+            decoding: "greedy".into(),
+            beam_size: 5,
+            max_attempts: 5,
+            lease_secs: 300,
+            max_audio_secs: 600,
+            poll_ms: 1000,
+        }
     }
 }
 
@@ -236,6 +283,7 @@ mod tests {
         assert_eq!(cfg.transport, TransportConfig::default());
         assert_eq!(cfg.limits, LimitsConfig::default());
         assert_eq!(cfg.media, MediaConfig::default());
+        assert_eq!(cfg.transcription, TranscriptionConfig::default());
     }
 
     #[test]

@@ -336,6 +336,7 @@ async fn establish(
                         break;
                     }
                     Push::Event(event) => {
+                        let event = *event;
                         let seq = event.seq;
                         let sent = match (&event.body, pusher_ctx.chat_out()) {
                             (EventBody::Message(_), Some(chat)) => chat

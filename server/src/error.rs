@@ -170,6 +170,9 @@ pub enum StartError {
     /// The media store could not be set up.
     #[error(transparent)]
     Media(#[from] crate::media::MediaError),
+    /// Transcription could not start.
+    #[error("transcription: {0}")]
+    Transcription(String),
     /// Certificates could not be generated or loaded.
     #[error("certificates: {0}")]
     Certs(String),

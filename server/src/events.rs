@@ -7,7 +7,9 @@
 //! ascending id order, so they cannot deadlock.
 
 use quichat_proto::event::{Event, EventBody};
-use quichat_proto::types::{ConversationId, MessageId, ReadPosition, Receipt, ReceiptKind, UserId};
+use quichat_proto::types::{
+    ConversationId, MessageId, MessageUpdate, ReadPosition, Receipt, ReceiptKind, UserId,
+};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -18,6 +20,7 @@ use crate::store::{get_u64, to_i64, Store};
 const KIND_MESSAGE: i64 = 1;
 const KIND_RECEIPT: i64 = 2;
 const KIND_READ_POSITION: i64 = 3;
+const KIND_MESSAGE_UPDATED: i64 = 4;
 const RECEIPT_DELIVERED: i64 = 1;
 const RECEIPT_READ: i64 = 2;
 
@@ -41,6 +44,13 @@ pub enum NewEvent {
         kind: ReceiptKind,
         /// Watermark.
         up_to_seq: u64,
+    },
+    /// A message changed (its transcript).
+    MessageUpdated {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Message.
+        message_id: MessageId,
     },
     /// The user's own read position moved.
     ReadPosition {
@@ -91,6 +101,17 @@ pub async fn append(
                 ReceiptKind::Read => RECEIPT_READ,
             }),
             Some(to_i64(*up_to_seq)),
+        ),
+        NewEvent::MessageUpdated {
+            conversation_id,
+            message_id,
+        } => (
+            KIND_MESSAGE_UPDATED,
+            *conversation_id,
+            Some(*message_id),
+            None,
+            None,
+            None,
         ),
         NewEvent::ReadPosition {
             conversation_id,
@@ -204,6 +225,17 @@ fn event_from_row(row: &AnyRow) -> Result<Event, ServiceError> {
             EventBody::ReadPosition(ReadPosition {
                 conversation_id,
                 up_to_seq: u64::try_from(up_to.unwrap_or(0)).unwrap_or(0),
+            })
+        }
+        KIND_MESSAGE_UPDATED => {
+            let message = message_from_row(row)?;
+            EventBody::MessageUpdated(MessageUpdate {
+                conversation_id,
+                message_id: message.id,
+                seq: message.seq,
+                transcript: message
+                    .transcript
+                    .unwrap_or_else(quichat_proto::types::Transcript::pending),
             })
         }
         other => {

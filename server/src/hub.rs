@@ -21,7 +21,7 @@ pub const PUSH_QUEUE: usize = 1024;
 #[derive(Debug, Clone)]
 pub enum Push {
     /// Deliver an event.
-    Event(Event),
+    Event(Box<Event>),
     /// Close the connection (device revoked or logged out).
     Kick {
         /// QUIC application close code.
@@ -109,7 +109,11 @@ impl Hub {
                 continue;
             };
             for link in list {
-                if link.tx.try_send(Push::Event(event.clone())).is_err() {
+                if link
+                    .tx
+                    .try_send(Push::Event(Box::new(event.clone())))
+                    .is_err()
+                {
                     link.lagged.store(true, Ordering::Relaxed);
                 }
             }

@@ -26,7 +26,9 @@ pub mod messages;
 pub mod rate_limit;
 pub mod receipts;
 pub mod store;
+pub mod transcribe;
 pub mod transport;
+pub mod worker;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -73,6 +75,8 @@ pub struct AppState {
     pub media_meta: media::MediaMeta,
     /// Uploads in progress.
     pub uploads: media::Uploads,
+    /// Transcription queue.
+    pub jobs: transcribe::jobs::Jobs,
 }
 
 /// Entry point of the library.
@@ -132,7 +136,9 @@ impl Server {
             config.media.clone(),
         );
         info!(media = %media_store.description(), "media store ready");
+        let engine = load_engine(&config.transcription).await;
         let state = Arc::new(AppState {
+            jobs: transcribe::jobs::Jobs::new(store.clone()),
             media_store,
             media_meta,
             uploads,
@@ -145,8 +151,26 @@ impl Server {
             store,
         });
         let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        if let Some(engine) = engine {
+            let deps = transcribe::worker::WorkerDeps {
+                jobs: state.jobs.clone(),
+                media: state.media_store.clone(),
+                engine,
+                config: config.transcription.clone(),
+                hub: Some(state.hub.clone()),
+                ready: state.messages.jobs_ready.clone(),
+            };
+            transcribe::worker::spawn_workers(&deps, &tracker, &cancel, "serve");
+        }
+        tracker.spawn(transcribe::outbox::relay(
+            state.store.clone(),
+            state.events.clone(),
+            state.hub.clone(),
+            cancel.clone(),
+        ));
         let task = tokio::spawn(
-            run(endpoint, state.clone(), cancel.clone())
+            run(endpoint, state.clone(), cancel.clone(), tracker)
                 .instrument(tracing::info_span!("server", addr = %local_addr)),
         );
         info!(%local_addr, database = %store::redact_url(&url), "server started");
@@ -206,8 +230,45 @@ impl ServerHandle {
     }
 }
 
-async fn run(endpoint: quinn::Endpoint, state: Arc<AppState>, cancel: CancellationToken) {
-    let tracker = TaskTracker::new();
+/// Loads the Whisper model if one is configured. Without a model (or in a
+/// build without the `transcribe` feature) this process runs no workers,
+/// and voice notes wait for a `quichat-server worker` elsewhere.
+pub async fn load_engine(
+    config: &config::TranscriptionConfig,
+) -> Option<Arc<transcribe::engine::Engine>> {
+    let Some(path) = config.model.clone() else {
+        info!("transcription: no Whisper model configured; voice notes wait for a worker process");
+        return None;
+    };
+    let cfg = config.clone();
+    let loaded =
+        tokio::task::spawn_blocking(move || transcribe::engine::Engine::load(&path, &cfg)).await;
+    match loaded {
+        Ok(Ok(engine)) => {
+            info!(
+                workers = config.workers,
+                threads = config.threads,
+                "transcription enabled"
+            );
+            Some(Arc::new(engine))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!("transcription disabled: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::warn!("transcription disabled: {e}");
+            None
+        }
+    }
+}
+
+async fn run(
+    endpoint: quinn::Endpoint,
+    state: Arc<AppState>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) {
     let mut prune = tokio::time::interval(Duration::from_secs(60));
     loop {
         tokio::select! {

@@ -68,6 +68,31 @@ struct Cli {
     /// Allow plain HTTP to the S3 endpoint (local MinIO/Garage).
     #[arg(long, global = true, env = "QUICHAT_S3_ALLOW_HTTP")]
     s3_allow_http: bool,
+    /// ggml Whisper model for voice transcription.
+    #[arg(
+        long,
+        global = true,
+        env = "QUICHAT_WHISPER_MODEL",
+        value_name = "PATH"
+    )]
+    whisper_model: Option<PathBuf>,
+    /// Transcription workers in this process.
+    #[arg(long, global = true, env = "QUICHAT_WORKERS", value_name = "N")]
+    workers: Option<u32>,
+    /// CPU threads per transcription.
+    #[arg(long, global = true, env = "QUICHAT_WHISPER_THREADS", value_name = "N")]
+    whisper_threads: Option<u32>,
+    /// Transcription language: `auto` or a code such as `en`.
+    #[arg(
+        long,
+        global = true,
+        env = "QUICHAT_WHISPER_LANGUAGE",
+        value_name = "LANG"
+    )]
+    whisper_language: Option<String>,
+    /// Decoding: `greedy` or `beam`.
+    #[arg(long, global = true, env = "QUICHAT_WHISPER_DECODING", value_name = "MODE", value_parser = ["greedy", "beam"])]
+    whisper_decoding: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -76,10 +101,30 @@ struct Cli {
 enum Command {
     /// Run the server (the default).
     Serve,
+    /// Run transcription workers only (no QUIC listener), sharing the
+    /// database and media store with `serve` processes.
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Print the effective configuration as TOML and exit.
     PrintConfig,
+    /// Speech model tools.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelCommand {
+    /// Convert a CTranslate2 Whisper model directory (model.bin,
+    /// vocabulary.txt, config.json; as used by faster-whisper) into a
+    /// whisper.cpp ggml file.
+    ImportCt2 {
+        /// The CTranslate2 model directory.
+        dir: PathBuf,
+        /// Where to write the ggml model.
+        #[arg(short, long, value_name = "FILE.bin")]
+        output: PathBuf,
+    },
 }
 
 fn load_config(cli: &Cli) -> Result<Config> {
@@ -122,6 +167,21 @@ fn load_config(cli: &Cli) -> Result<Config> {
     if cli.s3_allow_http {
         config.media.s3_allow_http = true;
     }
+    if let Some(v) = &cli.whisper_model {
+        config.transcription.model = Some(v.clone());
+    }
+    if let Some(v) = cli.workers {
+        config.transcription.workers = v;
+    }
+    if let Some(v) = cli.whisper_threads {
+        config.transcription.threads = v;
+    }
+    if let Some(v) = &cli.whisper_language {
+        config.transcription.language = v.clone();
+    }
+    if let Some(v) = &cli.whisper_decoding {
+        config.transcription.decoding = v.clone();
+    }
     Ok(config)
 }
 
@@ -145,11 +205,30 @@ async fn real_main() -> Result<()> {
     let config = load_config(&cli)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
+        Command::Worker => {
+            let handle = quichat_server::worker::start(config).await?;
+            eprintln!("transcription worker running; Ctrl-C to stop");
+            wait_for_signal().await;
+            handle.stop().await;
+            Ok(())
+        }
         Command::Migrate => {
             let store = Store::connect(&config.effective_database_url(), 1).await?;
             store.migrate().await?;
             store.close().await;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Model(ModelCommand::ImportCt2 { dir, output }) => {
+            let report =
+                tokio::task::spawn_blocking(move || quichat_model::import_ct2(&dir, &output))
+                    .await??;
+            eprintln!(
+                "wrote {} ({} tensors, {} vocabulary entries)",
+                report.output.display(),
+                report.tensors,
+                report.vocab
+            );
             Ok(())
         }
         Command::PrintConfig => {

@@ -6,10 +6,13 @@
 
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::media::MediaKind;
+use std::sync::Arc;
+
 use quichat_proto::types::{
     ConversationId, ConversationRef, ConversationSummary, Message, MessageBody, Recipient, SendAck,
     SendMessage, UserId, MAX_TEXT_BYTES,
 };
+use quichat_proto::types::{Transcript, TranscriptSegment, TranscriptStatus};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
@@ -26,7 +29,9 @@ use crate::store::{get_u64, now_ms, to_i64, Store};
 pub const MESSAGE_COLUMNS: &str = concat!(
     "m.id AS m_id, m.conversation_id AS m_conversation_id, \
      m.seq AS m_seq, s.username AS m_sender, m.client_id AS m_client_id, \
-     r.username AS m_to, m.created_at AS m_created_at, m.kind AS m_kind, m.body AS m_body, ",
+     r.username AS m_to, m.created_at AS m_created_at, m.kind AS m_kind, m.body AS m_body, \
+     t.status AS t_status, t.text AS t_text, t.language AS t_language, \
+     t.segments AS t_segments, t.error AS t_error, ",
     media_columns!()
 );
 
@@ -34,7 +39,8 @@ pub const MESSAGE_COLUMNS: &str = concat!(
 pub const MESSAGE_JOINS: &str = "LEFT JOIN users s ON s.id = m.sender_id \
      LEFT JOIN users r ON r.id = m.to_user_id \
      LEFT JOIN media md ON md.id = m.media_id \
-     LEFT JOIN media_objects mo ON mo.sha256 = md.sha256";
+     LEFT JOIN media_objects mo ON mo.sha256 = md.sha256 \
+     LEFT JOIN transcripts t ON t.message_id = m.id";
 
 /// Longest caption of a media message, in bytes.
 pub const MAX_CAPTION_BYTES: usize = 4096;
@@ -54,6 +60,7 @@ pub fn message_from_row(row: &AnyRow) -> Result<Message, ServiceError> {
             .map_err(|e| ServiceError::Internal(format!("stored client id: {e}")))?,
         to: Recipient::User(to.unwrap_or_default()),
         sent_at_ms: row.try_get("m_created_at")?,
+        transcript: transcript_from_row(row)?,
         body: match kind.as_str() {
             "text" => MessageBody::Text(body),
             other if MediaKind::parse(other).is_some() => MessageBody::Media {
@@ -67,6 +74,53 @@ pub fn message_from_row(row: &AnyRow) -> Result<Message, ServiceError> {
             }
         },
     })
+}
+
+/// The transcript columns (`t_*`) of a message row, if it has one.
+pub fn transcript_from_row(row: &AnyRow) -> Result<Option<Transcript>, ServiceError> {
+    let status: Option<String> = row.try_get("t_status")?;
+    let Some(status) = status else {
+        return Ok(None);
+    };
+    let error: Option<String> = row.try_get("t_error")?;
+    let segments: Option<String> = row.try_get("t_segments")?;
+    let segments: Vec<TranscriptSegment> = match segments {
+        Some(json) => serde_json::from_str::<Vec<StoredSegment>>(&json)
+            .map_err(|e| ServiceError::Internal(format!("stored segments: {e}")))?
+            .into_iter()
+            .map(|s| TranscriptSegment {
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                text: s.text,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(Some(Transcript {
+        status: match status.as_str() {
+            "done" => TranscriptStatus::Done,
+            "failed" => TranscriptStatus::Failed {
+                reason: error.unwrap_or_else(|| "transcription failed".into()),
+            },
+            _ => TranscriptStatus::Pending,
+        },
+        text: row
+            .try_get::<Option<String>, _>("t_text")?
+            .unwrap_or_default(),
+        language: row.try_get("t_language")?,
+        segments,
+    }))
+}
+
+/// How segments are stored (JSON in `transcripts.segments`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct StoredSegment {
+    /// Start in ms.
+    pub start_ms: u64,
+    /// End in ms.
+    pub end_ms: u64,
+    /// Text.
+    pub text: String,
 }
 
 fn validate_body(body: &MessageBody) -> Result<(), ServiceError> {
@@ -119,6 +173,8 @@ pub struct Messages {
     store: Store,
     accounts: Accounts,
     media: MediaMeta,
+    /// Woken when a transcription job is queued (in-process workers).
+    pub jobs_ready: Arc<tokio::sync::Notify>,
 }
 
 impl Messages {
@@ -128,6 +184,7 @@ impl Messages {
             store,
             accounts,
             media,
+            jobs_ready: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -269,7 +326,34 @@ impl Messages {
         .await
         .map_err(StoreError::Db)?;
         let message_id = row.try_get("id")?;
+        // A voice note gets a durable transcription job in the same
+        // transaction, so it cannot be lost.
+        let transcript = match &msg.body {
+            MessageBody::Media { media, .. } if media.kind == MediaKind::Voice => {
+                sqlx::query(
+                    "INSERT INTO transcripts (message_id, status, updated_at) VALUES ($1, 'pending', $2)",
+                )
+                .bind(message_id)
+                .bind(now)
+                .execute(&mut *w.tx)
+                .await
+                .map_err(StoreError::Db)?;
+                sqlx::query(
+                    "INSERT INTO transcription_jobs (message_id, media_id, state, attempts, run_after, \
+                     created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $3, $3)",
+                )
+                .bind(message_id)
+                .bind(media.id.to_string())
+                .bind(now)
+                .execute(&mut *w.tx)
+                .await
+                .map_err(StoreError::Db)?;
+                Some(Transcript::pending())
+            }
+            _ => None,
+        };
         let message = Message {
+            transcript: transcript.clone(),
             id: message_id,
             conversation_id,
             seq,
@@ -297,6 +381,9 @@ impl Messages {
             ));
         }
         w.commit().await?;
+        if transcript.is_some() {
+            self.jobs_ready.notify_one();
+        }
         Ok((
             SendAck {
                 client_id: msg.client_id,

@@ -167,7 +167,7 @@ impl Receipts {
                     conversation_id,
                     up_to_seq,
                 }),
-                NewEvent::Message { .. } => continue,
+                NewEvent::Message { .. } | NewEvent::MessageUpdated { .. } => continue,
             };
             fanout.push((user, Event { seq, body }));
         }

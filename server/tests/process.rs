@@ -70,7 +70,17 @@ fn skip_postgres() -> bool {
 
 /// Starts the binary and returns it with the address it printed.
 async fn spawn_server(dir: &Path, db: &str, listen: &str) -> Result<(Child, String)> {
+    spawn_server_with(dir, db, listen, &[]).await
+}
+
+async fn spawn_server_with(
+    dir: &Path,
+    db: &str,
+    listen: &str,
+    extra: &[&str],
+) -> Result<(Child, String)> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_quichat-server"))
+        .args(extra)
         .args(["--listen", listen, "--data-dir"])
         .arg(dir)
         .args(["--database-url", db])
@@ -240,4 +250,81 @@ async fn sigterm_sqlite() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_postgres() -> Result<()> {
     sigterm_shuts_down_gracefully(true).await
+}
+
+/// `quichat-server worker` on its own transcribes what `serve` queued; the
+/// transcript reaches the online recipient through the event outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_worker_process_completes_jobs_queued_by_serve() -> Result<()> {
+    use quichat_client::proto::event::EventBody;
+    use quichat_client::proto::types::TranscriptStatus;
+
+    if std::env::var("QUICHAT_TEST_SKIP_WHISPER").is_ok_and(|v| !v.is_empty() && v != "0") {
+        return Ok(());
+    }
+    let model = std::env::var("QUICHAT_TEST_WHISPER_MODEL").context(
+        "QUICHAT_TEST_WHISPER_MODEL is not set: run scripts/test.sh (QUICHAT_TEST_SKIP_WHISPER=1 opts out)",
+    )?;
+    let dir = tempfile::tempdir()?;
+    let db = Db::create(false, dir.path()).await?;
+    // The serving process has no model and no workers.
+    let (mut server, addr) =
+        spawn_server_with(dir.path(), &db.url, "127.0.0.1:0", &["--workers", "0"]).await?;
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_quichat-server"))
+        .args([
+            "worker",
+            "--workers",
+            "1",
+            "--whisper-model",
+            &model,
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .args(["--database-url", &db.url])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+
+    let alice = client(&addr, dir.path()).await?;
+    alice.register("alice", PASSWORD, "t").await?;
+    let bob = client(&addr, dir.path()).await?;
+    bob.register("bob", PASSWORD, "t").await?;
+    let mut feed = bob.subscribe(0).await?;
+    let wav = dir.path().join("note.wav");
+    let status = std::process::Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&wav)
+        .arg("Please call me back when you get home tonight.")
+        .status()
+        .context("espeak-ng is required")?;
+    ensure!(status.success());
+    let (ack, _) = alice.send_voice("bob", &wav, "", |_, _| {}).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let text = loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let e = tokio::time::timeout(left, feed.next())
+            .await
+            .context("no transcript from the worker process within 90 s")?
+            .context("feed ended")??;
+        if let EventBody::MessageUpdated(u) = e.body {
+            if u.seq == ack.seq {
+                ensure!(
+                    u.transcript.status == TranscriptStatus::Done,
+                    "{:?}",
+                    u.transcript.status
+                );
+                break u.transcript.text;
+            }
+        }
+    };
+    ensure!(
+        text.to_lowercase().contains("call me back"),
+        "transcript: {text}"
+    );
+    worker.start_kill()?;
+    worker.wait().await?;
+    server.start_kill()?;
+    server.wait().await?;
+    db.cleanup().await
 }

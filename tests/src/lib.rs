@@ -547,3 +547,102 @@ impl tokio::io::AsyncWrite for HashSink {
         std::task::Poll::Ready(Ok(()))
     }
 }
+
+/// The Whisper test model: `QUICHAT_TEST_WHISPER_MODEL`, which
+/// `scripts/test.sh` sets after running `scripts/fetch-test-model.sh`.
+/// `QUICHAT_TEST_SKIP_WHISPER=1` skips the voice tests explicitly.
+pub fn whisper_model() -> Result<Option<PathBuf>> {
+    if std::env::var("QUICHAT_TEST_SKIP_WHISPER").is_ok_and(|v| !v.is_empty() && v != "0") {
+        return Ok(None);
+    }
+    let path = std::env::var("QUICHAT_TEST_WHISPER_MODEL").context(
+        "QUICHAT_TEST_WHISPER_MODEL is not set: run the tests through scripts/test.sh, or \
+         `export QUICHAT_TEST_WHISPER_MODEL=$(scripts/fetch-test-model.sh)`; \
+         QUICHAT_TEST_SKIP_WHISPER=1 opts out",
+    )?;
+    let path = PathBuf::from(path);
+    anyhow::ensure!(
+        path.is_file(),
+        "Whisper model {} does not exist",
+        path.display()
+    );
+    Ok(Some(path))
+}
+
+/// Speaks `text` into a 16-bit WAV with espeak-ng (22.05 kHz mono).
+pub fn speak_wav(text: &str, out: &std::path::Path) -> Result<()> {
+    let status = std::process::Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(out)
+        .arg(text)
+        .status()
+        .context("espeak-ng is required for the voice tests (apt install espeak-ng)")?;
+    anyhow::ensure!(status.success(), "espeak-ng failed");
+    Ok(())
+}
+
+/// Converts audio with sox (`extra` are output options, e.g. `-r 48000`).
+pub fn sox(input: &std::path::Path, output: &std::path::Path, extra: &[&str]) -> Result<()> {
+    let status = std::process::Command::new("sox")
+        .arg(input)
+        .args(extra)
+        .arg(output)
+        .status()
+        .context("sox is required for the voice tests (apt install sox libsox-fmt-all)")?;
+    anyhow::ensure!(status.success(), "sox failed");
+    Ok(())
+}
+
+/// Encodes Ogg/Opus with opusenc (what phones record).
+pub fn opusenc(input: &std::path::Path, output: &std::path::Path) -> Result<()> {
+    let status = std::process::Command::new("opusenc")
+        .args(["--quiet", "--bitrate", "24"])
+        .arg(input)
+        .arg(output)
+        .status()
+        .context("opusenc is required for the voice tests (apt install opus-tools)")?;
+    anyhow::ensure!(status.success(), "opusenc failed");
+    Ok(())
+}
+
+/// Word error rate: word-level Levenshtein distance between the
+/// normalised hypothesis and reference (lower case, letters, digits and
+/// apostrophes only), divided by the number of reference words.
+pub fn word_error_rate(reference: &str, hypothesis: &str) -> f64 {
+    fn words(s: &str) -> Vec<String> {
+        s.to_lowercase()
+            .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+    let r = words(reference);
+    let h = words(hypothesis);
+    if r.is_empty() {
+        return if h.is_empty() { 0.0 } else { 1.0 };
+    }
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut cur = vec![i + 1; h.len() + 1];
+        for (j, hw) in h.iter().enumerate() {
+            let sub = prev[j] + usize::from(rw != hw);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[h.len()] as f64 / r.len() as f64
+}
+
+#[cfg(test)]
+mod wer_tests {
+    use super::word_error_rate;
+
+    #[test]
+    fn wer_counts_substitutions_insertions_deletions() {
+        assert_eq!(word_error_rate("the cat sat", "The cat, sat!"), 0.0);
+        assert!((word_error_rate("the cat sat", "the bat sat") - 1.0 / 3.0).abs() < 1e-9);
+        assert!((word_error_rate("the cat sat", "the cat") - 1.0 / 3.0).abs() < 1e-9);
+        assert!((word_error_rate("the cat sat", "the cat sat down") - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(word_error_rate("a b", ""), 1.0);
+    }
+}

@@ -2,10 +2,13 @@
 //! saving the sync cursor after each so that the next run resumes exactly
 //! where this one stopped.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use quichat_proto::types::UserId;
+use quichat_client::Client;
+use quichat_proto::event::{Event, EventBody};
+use quichat_proto::types::{ConversationId, UserId};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -45,6 +48,7 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
     );
 
     let mut stream = client.subscribe(cursor).await?;
+    let mut peers = Peers::default();
     // On stderr also with --json: scripts can wait for it before acting.
     eprintln!(
         "listening as {} on {server} after event {cursor}; Ctrl-C to stop",
@@ -55,7 +59,11 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
             name = signals.wait() => break Ok(Stop::Signal(name)),
             item = stream.next() => match item {
                 Some(Ok(event)) => {
-                    let (human, json) = render::event(&event, &session.username);
+                    if !ctx.opts.json {
+                        peers.learn(&client, &event, &session.username).await;
+                    }
+                    let (human, json) =
+                        render::event(&event, &session.username, |id| peers.get(id));
                     if let Err(e) = ctx.printer.emit(&human, &json) {
                         break Err(e);
                     }
@@ -80,6 +88,52 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
     let Stop::Signal(name) = outcome?;
     tracing::debug!("stopped by {name}");
     saved
+}
+
+/// Who the other user of each conversation is, for events that carry
+/// only a conversation id (transcript updates). Learnt from the messages
+/// in the feed; a conversation not seen yet is looked up in the
+/// conversation list (once per listen for an unknown id).
+#[derive(Default)]
+struct Peers {
+    names: HashMap<ConversationId, String>,
+    asked: HashSet<ConversationId>,
+}
+
+impl Peers {
+    /// How long the conversation list may take before the line is printed
+    /// without the peer's name.
+    const LOOKUP: Duration = Duration::from_secs(5);
+
+    async fn learn(&mut self, client: &Client, event: &Event, me: &str) {
+        match &event.body {
+            EventBody::Message(m) => {
+                self.names
+                    .insert(m.conversation_id, render::peer_of(m, me).to_string());
+            }
+            EventBody::MessageUpdated(u) => {
+                let id = u.conversation_id;
+                if self.names.contains_key(&id) || !self.asked.insert(id) {
+                    return;
+                }
+                match tokio::time::timeout(Self::LOOKUP, client.conversations()).await {
+                    Ok(Ok(list)) => {
+                        for c in list {
+                            self.names
+                                .insert(c.id, render::recipient_name(&c.peer).to_string());
+                        }
+                    }
+                    Ok(Err(e)) => tracing::debug!("cannot list conversations: {e}"),
+                    Err(_) => tracing::debug!("the conversation list timed out"),
+                }
+            }
+            EventBody::Receipt(_) | EventBody::ReadPosition(_) => {}
+        }
+    }
+
+    fn get(&self, id: ConversationId) -> Option<String> {
+        self.names.get(&id).cloned()
+    }
 }
 
 /// Whose cursor is being saved: if the profile is logged in to another

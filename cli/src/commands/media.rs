@@ -1,5 +1,5 @@
-//! `send-file` (and `send-image`, `send-video`, `send-audio`) and
-//! `download`: media transfers with a progress bar.
+//! `send-file` (and `send-image`, `send-video`, `send-audio`),
+//! `send-voice` and `download`: media transfers with a progress bar.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +11,7 @@ use crate::args::MediaArgs;
 use crate::error::CliError;
 use crate::output::preview;
 use crate::progress::Transfer;
-use crate::render::{DownloadLine, MediaAckLine};
+use crate::render::{DownloadLine, MediaAckLine, VoiceAckLine};
 use crate::session::Context;
 
 /// Longest file name shown in a progress bar.
@@ -25,11 +25,9 @@ fn file_error(message: String) -> anyhow::Error {
     CliError::new("file", message).into()
 }
 
-/// `send-file USER PATH`: uploads (resuming or deduplicating when the
-/// server has the file or part of it), then sends the media message.
-pub async fn send_file(ctx: &Context, args: MediaArgs, kind: Option<MediaKind>) -> Result<()> {
-    let path = args.path.as_path();
-    // Fail on a missing file before connecting.
+/// Fails on a missing file or a directory before connecting; returns the
+/// name to show in the progress bar.
+fn check_sendable(path: &Path) -> Result<String> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {
             return Err(file_error(format!(
@@ -40,10 +38,17 @@ pub async fn send_file(ctx: &Context, args: MediaArgs, kind: Option<MediaKind>) 
         Ok(_) => {}
         Err(e) => return Err(file_error(format!("cannot open {}: {e}", path.display()))),
     }
-    let name = path
+    Ok(path
         .file_name()
         .map(|n| preview(&n.to_string_lossy(), BAR_NAME_CHARS))
-        .unwrap_or_else(|| "file".into());
+        .unwrap_or_else(|| "file".into()))
+}
+
+/// `send-file USER PATH`: uploads (resuming or deduplicating when the
+/// server has the file or part of it), then sends the media message.
+pub async fn send_file(ctx: &Context, args: MediaArgs, kind: Option<MediaKind>) -> Result<()> {
+    let path = args.path.as_path();
+    let name = check_sendable(path)?;
     let (client, _) = ctx.session().await?;
     let bar = Transfer::new(ctx.opts.json, format!("hashing {name}"));
     let result = async {
@@ -64,6 +69,27 @@ pub async fn send_file(ctx: &Context, args: MediaArgs, kind: Option<MediaKind>) 
     ctx.printer.emit(
         &MediaAckLine::human(&args.user, &upload, &ack),
         &MediaAckLine::new(&args.user, &upload, &ack),
+    )
+}
+
+/// `send-voice USER PATH`: reads the audio's length (refusing a file that
+/// is not audio), uploads it as a voice note and sends it; the server
+/// transcribes it afterwards.
+pub async fn send_voice(ctx: &Context, args: MediaArgs) -> Result<()> {
+    let path = args.path.as_path();
+    let name = check_sendable(path)?;
+    let (client, _) = ctx.session().await?;
+    let bar = Transfer::new(ctx.opts.json, format!("reading {name}"));
+    let progress = bar.callback(format!("uploading {name}"), format!("storing {name}"));
+    let result = client
+        .send_voice(&args.user, path, &args.caption, progress)
+        .await;
+    drop(bar);
+    client.close().await;
+    let (ack, upload) = result?;
+    ctx.printer.emit(
+        &VoiceAckLine::human(&args.user, &upload, &ack),
+        &VoiceAckLine::new(&args.user, &upload, &ack),
     )
 }
 

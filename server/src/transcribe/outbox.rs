@@ -1,0 +1,111 @@
+//! Hand-off of events from worker processes to serving processes.
+//!
+//! A standalone worker has no client connections, so next to each event
+//! it appends it writes an `event_outbox` row in the same transaction.
+//! Every serving process polls the outbox and pushes those events to its
+//! online devices. (Scale-out will replace this with the message bus.)
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use quichat_proto::types::UserId;
+use sqlx::{Any, Row, Transaction};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{ServiceError, StoreError};
+use crate::events::Events;
+use crate::hub::Hub;
+use crate::store::{get_u64, now_ms, to_i64, Store};
+
+/// How often serving processes poll.
+pub const POLL: Duration = Duration::from_millis(300);
+/// Outbox rows older than this are deleted.
+const KEEP_MS: i64 = 3_600_000;
+
+/// Records that `user`'s event `seq` must be pushed by a serving process.
+pub async fn record(
+    tx: &mut Transaction<'static, Any>,
+    user: UserId,
+    seq: u64,
+    now: i64,
+) -> Result<(), ServiceError> {
+    sqlx::query("INSERT INTO event_outbox (user_id, seq, created_at) VALUES ($1, $2, $3)")
+        .bind(user)
+        .bind(to_i64(seq))
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::Db)?;
+    Ok(())
+}
+
+/// Polls the outbox and publishes new events until cancelled.
+pub async fn relay(store: Store, events: Events, hub: Arc<Hub>, cancel: CancellationToken) {
+    let mut last: i64 =
+        match sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS last FROM event_outbox")
+            .fetch_one(store.pool())
+            .await
+            .and_then(|r| r.try_get("last"))
+        {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!("outbox relay disabled: {e}");
+                return;
+            }
+        };
+    let mut ticks = 0u32;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = cancel.cancelled() => return,
+        }
+        match poll_once(&store, &events, &hub, last).await {
+            Ok(new_last) => last = new_last,
+            Err(e) => tracing::warn!("outbox poll failed: {e}"),
+        }
+        ticks = ticks.wrapping_add(1);
+        if ticks.is_multiple_of(200) {
+            let _ = prune(&store).await;
+        }
+    }
+}
+
+async fn poll_once(
+    store: &Store,
+    events: &Events,
+    hub: &Hub,
+    last: i64,
+) -> Result<i64, ServiceError> {
+    let rows = sqlx::query(
+        "SELECT id, user_id, seq FROM event_outbox WHERE id > $1 ORDER BY id LIMIT 500",
+    )
+    .bind(last)
+    .fetch_all(store.pool())
+    .await?;
+    let mut new_last = last;
+    let mut fanout = Vec::with_capacity(rows.len());
+    for row in rows {
+        new_last = row.try_get("id")?;
+        let user: UserId = row.try_get("user_id")?;
+        let seq = get_u64(&row, "seq")?;
+        let (page, _) = events.sync(user, seq.saturating_sub(1), 1).await?;
+        if let Some(event) = page.into_iter().find(|e| e.seq == seq) {
+            fanout.push((user, event));
+        }
+    }
+    if !fanout.is_empty() {
+        hub.publish(fanout);
+    }
+    Ok(new_last)
+}
+
+async fn prune(store: &Store) -> Result<(), ServiceError> {
+    let mut w = store.begin_write().await?;
+    sqlx::query("DELETE FROM event_outbox WHERE created_at < $1")
+        .bind(now_ms() - KEEP_MS)
+        .execute(&mut *w.tx)
+        .await
+        .map_err(StoreError::Db)?;
+    w.commit().await?;
+    Ok(())
+}
