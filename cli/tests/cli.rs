@@ -33,6 +33,7 @@ const CLI_ENV: &[&str] = &[
 
 struct TestServer {
     handle: ServerHandle,
+    config: Config,
     addr: String,
     ca: PathBuf,
     _dir: TempDir,
@@ -52,9 +53,11 @@ impl TestServer {
             ..Config::default()
         };
         tweak(&mut config);
-        let handle = Server::start(config).await.unwrap();
+        let handle = Server::start(config.clone()).await.unwrap();
         let ca = handle.ca_path().expect("dev CA generated").clone();
+        config.listen = handle.local_addr();
         TestServer {
+            config,
             addr: handle.local_addr().to_string(),
             ca,
             handle,
@@ -73,6 +76,39 @@ impl TestServer {
 
     async fn stop(self) {
         timeout(WAIT, self.handle.stop()).await.unwrap();
+    }
+
+    /// Stops the server and starts it again on the same address, data
+    /// directory and database.
+    async fn restart(self) -> TestServer {
+        let TestServer {
+            handle,
+            config,
+            addr,
+            ca,
+            _dir,
+        } = self;
+        timeout(WAIT, handle.stop()).await.unwrap();
+        // quinn's endpoint driver may hold the UDP port for a moment after
+        // the handle stopped: retry the bind briefly.
+        let mut tries = 0;
+        let handle = loop {
+            match Server::start(config.clone()).await {
+                Ok(h) => break h,
+                Err(quichat_server::StartError::Bind { .. }) if tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("restart failed: {e}"),
+            }
+        };
+        TestServer {
+            handle,
+            config,
+            addr,
+            ca,
+            _dir,
+        }
     }
 }
 
@@ -614,6 +650,47 @@ async fn listen_resumes_from_its_cursor() {
     assert_eq!(receipt["by"], "alice");
     bob_listen.stop().await;
 
+    server.stop().await;
+}
+
+/// `listen` survives a server restart: it reconnects by itself, resumes
+/// from its cursor and prints what it missed, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_survives_a_server_restart() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    alice.register().await;
+    bob.register().await;
+    bob.ok(&["send", "alice", "one"]).await;
+    let mut listen = alice.listen(&[]).await;
+    let one = listen.next().await.unwrap();
+    assert!(is_message(&one, "one"), "{one}");
+
+    let server = server.restart().await;
+    bob.ok(&["send", "alice", "two"]).await;
+    bob.ok(&["send", "alice", "three"]).await;
+    let two = listen
+        .wait_for_within(
+            "message two after the restart",
+            Duration::from_secs(40),
+            |v| v["type"] == "message",
+        )
+        .await;
+    assert!(is_message(&two, "two"), "missed or reordered: {two}");
+    let three = listen.next().await.unwrap();
+    assert!(is_message(&three, "three"), "{three}");
+    assert_eq!(
+        three["event_seq"].as_u64().unwrap(),
+        two["event_seq"].as_u64().unwrap() + 1
+    );
+    assert_eq!(
+        two["event_seq"].as_u64().unwrap(),
+        one["event_seq"].as_u64().unwrap() + 1,
+        "no gap"
+    );
+    listen.assert_quiet(Duration::from_millis(800)).await;
+    assert!(listen.stop().await.is_empty());
     server.stop().await;
 }
 

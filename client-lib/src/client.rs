@@ -21,10 +21,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::error::describe_connection_error;
 use crate::framed::{write_frame, FrameReader};
 use crate::sequencer::Sequencer;
-use crate::trust::{tls_config, Trust};
+use crate::trust::Trust;
 use crate::ClientError;
 
 /// How long a request waits for its response.
@@ -51,6 +50,10 @@ pub struct ClientConfig {
     /// Send delivered receipts automatically for messages the event feed
     /// hands to the application.
     pub auto_delivered: bool,
+    /// How long one connection attempt (handshake, hello, authentication)
+    /// may take before it is abandoned and retried: a handshake sent into
+    /// a dead network would otherwise wait for the whole idle timeout.
+    pub connect_timeout: Duration,
 }
 
 impl ClientConfig {
@@ -63,6 +66,7 @@ impl ClientConfig {
             keep_alive: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(60),
             auto_delivered: true,
+            connect_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -101,6 +105,7 @@ struct Inner {
     fatal: Mutex<Option<WireError>>,
     session: Mutex<Option<SessionInfo>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    zero_rtt: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Inner {
@@ -126,7 +131,7 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-async fn resolve(server: &str) -> Result<(SocketAddr, String), ClientError> {
+pub(crate) async fn resolve(server: &str) -> Result<(SocketAddr, String), ClientError> {
     let addr = tokio::net::lookup_host(server)
         .await
         .map_err(|e| ClientError::Config(format!("cannot resolve '{server}': {e}")))?
@@ -145,39 +150,30 @@ async fn resolve(server: &str) -> Result<(SocketAddr, String), ClientError> {
 impl Client {
     /// Connects, opens the control stream and exchanges hellos.
     pub async fn connect(config: &ClientConfig) -> Result<Client, ClientError> {
-        let (addr, host) = resolve(&config.server).await?;
-        let tls = tls_config(&config.trust)?;
-        let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
-            .map_err(|e| ClientError::Config(e.to_string()))?;
-        let mut qc = quinn::ClientConfig::new(Arc::new(crypto));
-        let mut transport = quinn::TransportConfig::default();
-        transport.keep_alive_interval(Some(config.keep_alive));
-        transport.max_idle_timeout(Some(
-            quinn::IdleTimeout::try_from(config.idle_timeout)
-                .map_err(|e| ClientError::Config(format!("idle timeout: {e}")))?,
-        ));
-        qc.transport_config(Arc::new(transport));
-        let bind: SocketAddr = if addr.is_ipv6() {
-            "[::]:0"
-                .parse()
-                .map_err(|_| ClientError::Config("bind".into()))?
-        } else {
-            "0.0.0.0:0"
-                .parse()
-                .map_err(|_| ClientError::Config("bind".into()))?
-        };
-        let mut endpoint = quinn::Endpoint::client(bind)
-            .map_err(|e| ClientError::Config(format!("cannot open a UDP socket: {e}")))?;
-        endpoint.set_default_client_config(qc);
-        let connect_err = |reason: String| ClientError::Connect {
-            server: config.server.clone(),
-            reason,
-        };
-        let conn = endpoint
-            .connect(addr, &host)
-            .map_err(|e| connect_err(e.to_string()))?
+        crate::connector::Connector::new(config)
+            .await?
+            .connect()
             .await
-            .map_err(|e| connect_err(describe_connection_error(&e)))?;
+    }
+
+    /// Wraps an established (or 0-RTT) connection: opens the control
+    /// stream and exchanges hellos.
+    pub(crate) async fn from_connection(
+        config: &ClientConfig,
+        endpoint: quinn::Endpoint,
+        conn: quinn::Connection,
+    ) -> Result<Client, ClientError> {
+        let client = Self::open(config, endpoint, conn).await?;
+        client.hello().await?;
+        Ok(client)
+    }
+
+    /// Opens the control stream and starts its reader (no hello yet).
+    async fn open(
+        config: &ClientConfig,
+        endpoint: quinn::Endpoint,
+        conn: quinn::Connection,
+    ) -> Result<Client, ClientError> {
         let (mut send, recv) = conn.open_bi().await?;
         write_frame(
             &mut send,
@@ -199,23 +195,51 @@ impl Client {
             fatal: Mutex::new(None),
             session: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
+            zero_rtt: std::sync::atomic::AtomicBool::new(false),
         });
         let reader = tokio::spawn(control_reader(
             Arc::downgrade(&inner),
             FrameReader::new(recv),
         ));
         lock(&inner.tasks).push(reader);
-        let client = Client { inner };
-        match client
+        Ok(Client { inner })
+    }
+
+    /// Like [`Client::from_connection`], but pipelines the hello and the
+    /// token authentication (one round trip, and both fit in 0-RTT).
+    pub(crate) async fn from_connection_authenticated(
+        config: &ClientConfig,
+        endpoint: quinn::Endpoint,
+        conn: quinn::Connection,
+        token: &str,
+    ) -> Result<(Client, SessionInfo), ClientError> {
+        let client = Self::open(config, endpoint, conn).await?;
+        let (hello, session) = tokio::join!(client.hello(), client.authenticate(token));
+        hello?;
+        Ok((client, session?))
+    }
+
+    async fn hello(&self) -> Result<(), ClientError> {
+        match self
             .request(Request::Hello {
                 version: PROTOCOL_VERSION,
-                client: config.client_name.clone(),
+                client: self.inner.config.client_name.clone(),
             })
             .await?
         {
-            Response::Welcome { .. } => Ok(client),
+            Response::Welcome { .. } => Ok(()),
             other => Err(unexpected(&other)),
         }
+    }
+
+    /// True when this connection was set up with TLS session resumption
+    /// and 0-RTT (its hello and authentication rode in the first flight).
+    pub fn used_0rtt(&self) -> bool {
+        self.inner.zero_rtt.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn mark_0rtt(&self) {
+        self.inner.zero_rtt.store(true, Ordering::Relaxed);
     }
 
     /// The underlying QUIC connection (stats, migration, tests).
@@ -226,6 +250,28 @@ impl Client {
     /// The underlying endpoint (for rebinding to a new socket).
     pub fn endpoint(&self) -> &quinn::Endpoint {
         &self.inner.endpoint
+    }
+
+    /// Moves the connection to a new local UDP socket (a new port; on a
+    /// phone, the new network's address), as QUIC connection migration
+    /// allows. Every stream — control, chat, transfers — carries on; the
+    /// server validates the new path and keeps the session.
+    pub fn rebind(&self) -> Result<std::net::SocketAddr, ClientError> {
+        let family_any: SocketAddr = if self.inner.conn.remote_address().is_ipv6() {
+            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
+        } else {
+            SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        };
+        let socket = std::net::UdpSocket::bind(family_any)
+            .map_err(|e| ClientError::Config(format!("cannot open a new UDP socket: {e}")))?;
+        let local = socket
+            .local_addr()
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        self.inner
+            .endpoint
+            .rebind(socket)
+            .map_err(|e| ClientError::Config(format!("cannot move to the new socket: {e}")))?;
+        Ok(local)
     }
 
     /// The authenticated session, if any.

@@ -13,14 +13,18 @@
 //! ```
 
 mod client;
+pub mod connector;
 pub mod error;
 mod framed;
 pub mod media;
 pub mod sequencer;
+pub mod session;
 pub mod trust;
 
 pub use client::{Client, ClientConfig, EventStream, HistoryPage};
+pub use connector::Connector;
 pub use error::ClientError;
 pub use media::{DownloadOutcome, UploadOutcome, UploadSpec};
 pub use quichat_proto as proto;
+pub use session::{Backoff, Followed, Follower, Session};
 pub use trust::Trust;

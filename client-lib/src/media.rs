@@ -234,10 +234,20 @@ impl Client {
                 let mut done = offset;
                 while done < size {
                     let want = usize::try_from((size - done).min(CHUNK as u64)).unwrap_or(CHUNK);
-                    let n = source
-                        .read(&mut buf[..want])
-                        .await
-                        .map_err(|e| io_err("read", e))?;
+                    // Fill the whole chunk before writing: quinn keeps one
+                    // segment per write, so many tiny writes (a slow pipe)
+                    // would make its send buffer expensive to scan.
+                    let mut n = 0;
+                    while n < want {
+                        let got = source
+                            .read(&mut buf[n..want])
+                            .await
+                            .map_err(|e| io_err("read", e))?;
+                        if got == 0 {
+                            break;
+                        }
+                        n += got;
+                    }
                     if n == 0 {
                         return Err(ClientError::Io {
                             context: "upload source".into(),

@@ -34,6 +34,8 @@ const FIRST_STREAM_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long we wait for a final error frame to be acknowledged before closing.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a connection's peer address is compared (path changes).
+const PATH_CHECK: Duration = Duration::from_millis(250);
 /// Queue depth of each stream writer.
 const WRITER_QUEUE: usize = 256;
 
@@ -170,14 +172,30 @@ pub async fn handle(
     let remote = incoming.remote_address();
     let span = info_span!("conn", %remote);
     async move {
-        let conn = match incoming.await {
-            Ok(conn) => conn,
+        // Accept 0.5-RTT: a resumed client's 0-RTT hello and token
+        // authentication are answered before its handshake completes (one
+        // round trip saved). Clients put only replay-safe requests in
+        // 0-RTT; an attacker replaying them cannot finish the handshake, so
+        // it can neither read the answers nor send anything else.
+        let connecting = match incoming.accept() {
+            Ok(c) => c,
             Err(e) => {
-                debug!("handshake failed: {e}");
+                debug!("refused: {e}");
                 return;
             }
         };
+        let conn = match connecting.into_0rtt() {
+            Ok((conn, _accepted)) => conn,
+            Err(connecting) => match connecting.await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    debug!("handshake failed: {e}");
+                    return;
+                }
+            },
+        };
         debug!("connected");
+        crate::metrics::Metrics::incr(&state.metrics.connections_accepted);
         let first = tokio::select! {
             r = tokio::time::timeout(FIRST_STREAM_TIMEOUT, conn.accept_bi()) => r,
             _ = shutdown.cancelled() => {
@@ -228,6 +246,7 @@ pub async fn handle(
             state,
         });
         tracker.spawn(accept_streams(ctx.clone()).in_current_span());
+        tracker.spawn(watch_path(ctx.clone()).in_current_span());
         crate::control::run(ctx, reader).await;
         // Wait for the connection to finish so stream tasks end with it.
         tokio::select! {
@@ -255,6 +274,28 @@ async fn read_header(reader: &mut FrameReader) -> Result<StreamKind, Option<(Wir
             WireError::new(ErrorCode::BadFrame, "no stream header within 10 s"),
             close::PROTOCOL_ERROR,
         ))),
+    }
+}
+
+/// Notices when the client's address changes: QUIC connection migration
+/// (the phone moved networks) or NAT rebinding. quinn validates the new
+/// path itself; the session, its streams and sync state are unaffected,
+/// so here it is only logged and counted.
+async fn watch_path(ctx: Arc<ConnCtx>) {
+    let mut current = ctx.conn.remote_address();
+    let mut tick = tokio::time::interval(PATH_CHECK);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = ctx.conn.closed() => return,
+            _ = ctx.shutdown.cancelled() => return,
+        }
+        let now = ctx.conn.remote_address();
+        if now != current {
+            debug!(from = %current, to = %now, "client path changed (migration)");
+            crate::metrics::Metrics::incr(&ctx.state.metrics.path_changes);
+            current = now;
+        }
     }
 }
 

@@ -23,6 +23,7 @@ pub mod framed;
 pub mod hub;
 pub mod media;
 pub mod messages;
+pub mod metrics;
 pub mod rate_limit;
 pub mod receipts;
 pub mod store;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub uploads: media::Uploads,
     /// Transcription queue.
     pub jobs: transcribe::jobs::Jobs,
+    /// Counters.
+    pub metrics: metrics::Metrics,
 }
 
 /// Entry point of the library.
@@ -139,6 +142,7 @@ impl Server {
         let engine = load_engine(&config.transcription).await;
         let state = Arc::new(AppState {
             jobs: transcribe::jobs::Jobs::new(store.clone()),
+            metrics: metrics::Metrics::default(),
             media_store,
             media_meta,
             uploads,

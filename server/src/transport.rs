@@ -22,6 +22,9 @@ pub fn server_config(
         .with_single_cert(identity.chain.clone(), identity.key.clone_key())
         .map_err(|e| StartError::Tls(e.to_string()))?;
     tls.alpn_protocols = vec![quichat_proto::ALPN.to_vec()];
+    // Accept 0-RTT from resumed sessions (QUIC requires u32::MAX or 0).
+    // Clients put only replay-safe requests in it (client-lib `connector`).
+    tls.max_early_data_size = u32::MAX;
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
         .map_err(|e| StartError::Tls(e.to_string()))?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));

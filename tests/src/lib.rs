@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+pub mod relay;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -236,8 +238,22 @@ impl TestServer {
         self.stop().await;
         let mut config = self.config.clone();
         config.listen = self.addr;
-        self.handle = Some(Server::start(config).await?);
-        Ok(())
+        // quinn's endpoint driver may hold the UDP port for a moment after
+        // the handle stopped: retry the bind briefly.
+        let mut tries = 0;
+        loop {
+            match Server::start(config.clone()).await {
+                Ok(h) => {
+                    self.handle = Some(h);
+                    return Ok(());
+                }
+                Err(quichat_server::StartError::Bind { .. }) if tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Client config trusting this server's CA.

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use quichat_client::Client;
+use quichat_client::{Client, ClientConfig, Connector, Followed, Session};
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::types::{ConversationId, UserId};
 use tokio::sync::watch;
@@ -47,20 +47,46 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
         rewind,
     );
 
-    let mut stream = client.subscribe(cursor).await?;
+    // Follow the feed through a reconnecting session: a lost connection or
+    // a server restart is retried with backoff (and TLS resumption), and
+    // the feed resumes from the last printed event, so nothing is missed
+    // or printed twice.
+    let trust = ctx.trust()?;
+    let connector = Connector::new(&ClientConfig::new(server.clone(), trust.to_trust())).await?;
+    let live = Session::new(connector, ctx.token()?.to_string());
+    client.close().await;
+    let mut follower = live.follow(cursor);
     let mut peers = Peers::default();
-    // On stderr also with --json: scripts can wait for it before acting.
-    eprintln!(
-        "listening as {} on {server} after event {cursor}; Ctrl-C to stop",
-        session.username
-    );
+    let mut announced = false;
     let outcome: Result<Stop> = loop {
         tokio::select! {
             name = signals.wait() => break Ok(Stop::Signal(name)),
-            item = stream.next() => match item {
-                Some(Ok(event)) => {
+            item = follower.next() => match item {
+                Ok(Followed::Reconnected { zero_rtt }) => {
+                    if !announced {
+                        // On stderr also with --json: scripts can wait for it before acting.
+                        eprintln!(
+                            "listening as {} on {server} after event {}; Ctrl-C to stop",
+                            session.username,
+                            follower.cursor()
+                        );
+                        announced = true;
+                    } else {
+                        eprintln!(
+                            "quichat: reconnected{}; catching up after event {}",
+                            if zero_rtt { " (TLS resumption, 0-RTT)" } else { "" },
+                            follower.cursor()
+                        );
+                    }
+                }
+                Ok(Followed::Disconnected(e)) => {
+                    eprintln!("quichat: connection lost ({e}); reconnecting…");
+                }
+                Ok(Followed::Event(event)) => {
                     if !ctx.opts.json {
-                        peers.learn(&client, &event, &session.username).await;
+                        if let Ok(client) = live.client().await {
+                            peers.learn(&client, &event, &session.username).await;
+                        }
                     }
                     let (human, json) =
                         render::event(&event, &session.username, |id| peers.get(id));
@@ -69,14 +95,7 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
                     }
                     let _ = saved_tx.send(event.seq);
                 }
-                Some(Err(e)) => break Err(e.into()),
-                None => {
-                    let reason = match tokio::time::timeout(Duration::from_secs(2), client.closed()).await {
-                        Ok(e) => anyhow!(e),
-                        Err(_) => anyhow!("the event feed ended"),
-                    };
-                    break Err(reason);
-                }
+                Err(e) => break Err(e.into()),
             },
         }
     };
@@ -84,7 +103,9 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
     let saved = saver
         .await
         .map_err(|e| anyhow!("cursor saver failed: {e}"))?;
-    client.close().await;
+    if let Ok(client) = live.client().await {
+        client.close().await;
+    }
     let Stop::Signal(name) = outcome?;
     tracing::debug!("stopped by {name}");
     saved

@@ -1,0 +1,149 @@
+//! Connection set-up, shared across reconnects.
+//!
+//! A [`Connector`] owns one UDP endpoint and one TLS client config, so the
+//! TLS session tickets a server issues are kept between connections: a
+//! reconnect resumes the TLS session instead of a full handshake, and
+//! sends its hello and token authentication as 0-RTT data.
+//!
+//! 0-RTT data can be replayed by an attacker who captured it, so only
+//! requests that are harmless to repeat ride in it: the stream header,
+//! `Hello` and `Authenticate` (a replay re-authenticates a connection the
+//! attacker cannot read from). Sends, receipts and uploads always wait for
+//! the full handshake: the chat and media streams are opened only after
+//! `authenticate` returned, which needs the server's 1-RTT reply.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use quichat_proto::types::SessionInfo;
+
+use crate::client::{resolve, Client, ClientConfig};
+use crate::error::describe_connection_error;
+use crate::trust::tls_config;
+use crate::ClientError;
+
+/// Builds connections to one server.
+#[derive(Debug, Clone)]
+pub struct Connector {
+    config: ClientConfig,
+    endpoint: quinn::Endpoint,
+    addr: SocketAddr,
+    host: String,
+}
+
+impl Connector {
+    /// Resolves the server and prepares the endpoint and TLS settings.
+    pub async fn new(config: &ClientConfig) -> Result<Connector, ClientError> {
+        let (addr, host) = resolve(&config.server).await?;
+        let mut tls = tls_config(&config.trust)?;
+        tls.enable_early_data = true;
+        let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        let mut qc = quinn::ClientConfig::new(Arc::new(crypto));
+        let mut transport = quinn::TransportConfig::default();
+        transport.keep_alive_interval(Some(config.keep_alive));
+        transport.max_idle_timeout(Some(
+            quinn::IdleTimeout::try_from(config.idle_timeout)
+                .map_err(|e| ClientError::Config(format!("idle timeout: {e}")))?,
+        ));
+        qc.transport_config(Arc::new(transport));
+        let bind = if addr.is_ipv6() {
+            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
+        } else {
+            SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        };
+        let mut endpoint = quinn::Endpoint::client(bind)
+            .map_err(|e| ClientError::Config(format!("cannot open a UDP socket: {e}")))?;
+        endpoint.set_default_client_config(qc);
+        Ok(Connector {
+            config: config.clone(),
+            endpoint,
+            addr,
+            host,
+        })
+    }
+
+    /// The client settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    fn connect_err(&self, reason: String) -> ClientError {
+        ClientError::Connect {
+            server: self.config.server.clone(),
+            reason,
+        }
+    }
+
+    fn start(&self) -> Result<quinn::Connecting, ClientError> {
+        self.endpoint
+            .connect(self.addr, &self.host)
+            .map_err(|e| self.connect_err(e.to_string()))
+    }
+
+    /// A new connection with a full handshake, hello done.
+    pub async fn connect(&self) -> Result<Client, ClientError> {
+        let conn = self
+            .start()?
+            .await
+            .map_err(|e| self.connect_err(describe_connection_error(&e)))?;
+        Client::from_connection(&self.config, self.endpoint.clone(), conn).await
+    }
+
+    /// A new authenticated connection. With a TLS session ticket from an
+    /// earlier connection it uses 0-RTT for the hello and authentication
+    /// (see the module docs); if the server rejects the early data, it
+    /// repeats them after the handshake.
+    pub async fn connect_authenticated(
+        &self,
+        token: &str,
+    ) -> Result<(Client, SessionInfo), ClientError> {
+        let limit = self.config.connect_timeout;
+        tokio::time::timeout(limit, self.connect_authenticated_now(token))
+            .await
+            .map_err(|_| ClientError::Timeout(limit.as_secs()))?
+    }
+
+    async fn connect_authenticated_now(
+        &self,
+        token: &str,
+    ) -> Result<(Client, SessionInfo), ClientError> {
+        let endpoint = self.endpoint.clone();
+        match self.start()?.into_0rtt() {
+            Ok((conn, accepted)) => {
+                let early = Client::from_connection_authenticated(
+                    &self.config,
+                    endpoint.clone(),
+                    conn.clone(),
+                    token,
+                );
+                tokio::pin!(early);
+                tokio::pin!(accepted);
+                let accepted_now = tokio::select! {
+                    biased;
+                    a = &mut accepted => a,
+                    r = &mut early => {
+                        // Answers arrived, so the early data was accepted.
+                        let (client, session) = r?;
+                        client.mark_0rtt();
+                        return Ok((client, session));
+                    }
+                };
+                if accepted_now {
+                    let (client, session) = early.await?;
+                    client.mark_0rtt();
+                    return Ok((client, session));
+                }
+                // Rejected: the 0-RTT streams are gone; the connection
+                // itself continues as a normal 1-RTT one.
+                Client::from_connection_authenticated(&self.config, endpoint, conn, token).await
+            }
+            Err(connecting) => {
+                let conn = connecting
+                    .await
+                    .map_err(|e| self.connect_err(describe_connection_error(&e)))?;
+                Client::from_connection_authenticated(&self.config, endpoint, conn, token).await
+            }
+        }
+    }
+}
