@@ -21,7 +21,10 @@ const MP3_MS: (f64, f64) = (-30.0, 80.0);
 fn check(name: &str, codec: &str, sample_rate: u32, channels: u16, tolerance_ms: (f64, f64)) {
     let Some(f) = fixtures() else { return };
     if name.ends_with(".mp3") && !f.mp3 {
-        eprintln!("skipping {name}: sox cannot write MP3 here");
+        eprintln!(
+            "skipping {name}: {} is set and sox cannot write MP3",
+            common::SKIP_ENV
+        );
         return;
     }
     let bytes = f.get(name);

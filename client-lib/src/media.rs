@@ -222,8 +222,28 @@ impl Client {
         let (mut send, mut reader) = self.open_media().await?;
         let size = request.size;
         write_frame(&mut send, &ClientMedia::Upload(request)).await?;
-        let first = reader.next::<ServerMedia>().await?;
-        match first {
+        let mut frame = reader.next::<ServerMedia>().await?;
+        // Known content: prove possession, then the server answers Stored.
+        if let Some(ServerMedia::Challenge { nonce, ranges }) = &frame {
+            let mut hasher = Sha256::new();
+            hasher.update(nonce);
+            for r in ranges {
+                source
+                    .seek(std::io::SeekFrom::Start(r.start))
+                    .await
+                    .map_err(|e| io_err("seek", e))?;
+                let mut bytes = vec![0u8; r.len as usize];
+                source
+                    .read_exact(&mut bytes)
+                    .await
+                    .map_err(|e| io_err("read", e))?;
+                hasher.update(&bytes);
+            }
+            let digest: [u8; 32] = hasher.finalize().into();
+            write_frame(&mut send, &ClientMedia::Proof { digest }).await?;
+            frame = reader.next::<ServerMedia>().await?;
+        }
+        match frame {
             Some(ServerMedia::Ready { offset, .. }) => {
                 source
                     .seek(std::io::SeekFrom::Start(offset))
@@ -272,45 +292,13 @@ impl Client {
                     other => Err(unexpected_media(other, self)),
                 }
             }
-            Some(ServerMedia::Challenge { nonce, ranges }) => {
-                let mut hasher = Sha256::new();
-                hasher.update(nonce);
-                for r in &ranges {
-                    source
-                        .seek(std::io::SeekFrom::Start(r.start))
-                        .await
-                        .map_err(|e| io_err("seek", e))?;
-                    let mut bytes = vec![0u8; r.len as usize];
-                    source
-                        .read_exact(&mut bytes)
-                        .await
-                        .map_err(|e| io_err("read", e))?;
-                    hasher.update(&bytes);
-                }
-                let digest: [u8; 32] = hasher.finalize().into();
-                write_frame(&mut send, &ClientMedia::Proof { digest }).await?;
-                match reader.next::<ServerMedia>().await? {
-                    Some(ServerMedia::Stored {
-                        media,
-                        deduplicated,
-                    }) => {
-                        progress(size, size);
-                        let _ = send.finish();
-                        Ok(UploadOutcome {
-                            media,
-                            deduplicated,
-                            resumed_from: 0,
-                            bytes_sent: 0,
-                        })
-                    }
-                    other => Err(unexpected_media(other, self)),
-                }
-            }
+            // Stored without a body: deduplicated.
             Some(ServerMedia::Stored {
                 media,
                 deduplicated,
             }) => {
                 progress(size, size);
+                let _ = send.finish();
                 Ok(UploadOutcome {
                     media,
                     deduplicated,

@@ -29,7 +29,10 @@ pub async fn run(ctx: Arc<ConnCtx>, out: mpsc::Sender<Out<ServerChat>>, mut read
     *ctx.chat_out.lock().unwrap_or_else(|p| p.into_inner()) = Some(out.clone());
     loop {
         let frame = tokio::select! {
-            f = reader.next::<ClientChat>() => f,
+            f = reader.next::<ClientChat>() => {
+                ctx.note_path();
+                f
+            }
             _ = ctx.shutdown.cancelled() => return,
         };
         let msg = match frame {

@@ -34,8 +34,6 @@ const FIRST_STREAM_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long we wait for a final error frame to be acknowledged before closing.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often a connection's peer address is compared (path changes).
-const PATH_CHECK: Duration = Duration::from_millis(250);
 /// Queue depth of each stream writer.
 const WRITER_QUEUE: usize = 256;
 
@@ -65,6 +63,8 @@ pub struct ConnCtx {
     pub state: Arc<AppState>,
     /// Peer address at accept time.
     pub remote: SocketAddr,
+    /// Peer address last seen (see [`ConnCtx::note_path`]).
+    pub path: Mutex<SocketAddr>,
     /// Set once by successful authentication.
     pub session: OnceLock<Session>,
     /// Control stream writer.
@@ -80,6 +80,21 @@ pub struct ConnCtx {
 }
 
 impl ConnCtx {
+    /// Notices when the client's address changed: QUIC connection
+    /// migration (the phone moved networks) or NAT rebinding. quinn
+    /// validates the new path itself; the session, its streams and sync
+    /// state are unaffected, so it is only logged and counted. Called for
+    /// each control and chat frame, so idle connections cost no timer.
+    pub fn note_path(&self) {
+        let now = self.conn.remote_address();
+        let mut last = self.path.lock().unwrap_or_else(|p| p.into_inner());
+        if *last != now {
+            debug!(from = %*last, to = %now, "client path changed (migration)");
+            crate::metrics::Metrics::incr(&self.state.metrics.path_changes);
+            *last = now;
+        }
+    }
+
     /// The session, if authenticated.
     pub fn session(&self) -> Option<&Session> {
         self.session.get()
@@ -237,6 +252,7 @@ pub async fn handle(
         let ctx = Arc::new(ConnCtx {
             conn: conn.clone(),
             remote,
+            path: Mutex::new(remote),
             session: OnceLock::new(),
             control_out,
             chat_out: Mutex::new(None),
@@ -246,7 +262,6 @@ pub async fn handle(
             state,
         });
         tracker.spawn(accept_streams(ctx.clone()).in_current_span());
-        tracker.spawn(watch_path(ctx.clone()).in_current_span());
         crate::control::run(ctx, reader).await;
         // Wait for the connection to finish so stream tasks end with it.
         tokio::select! {
@@ -274,28 +289,6 @@ async fn read_header(reader: &mut FrameReader) -> Result<StreamKind, Option<(Wir
             WireError::new(ErrorCode::BadFrame, "no stream header within 10 s"),
             close::PROTOCOL_ERROR,
         ))),
-    }
-}
-
-/// Notices when the client's address changes: QUIC connection migration
-/// (the phone moved networks) or NAT rebinding. quinn validates the new
-/// path itself; the session, its streams and sync state are unaffected,
-/// so here it is only logged and counted.
-async fn watch_path(ctx: Arc<ConnCtx>) {
-    let mut current = ctx.conn.remote_address();
-    let mut tick = tokio::time::interval(PATH_CHECK);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = ctx.conn.closed() => return,
-            _ = ctx.shutdown.cancelled() => return,
-        }
-        let now = ctx.conn.remote_address();
-        if now != current {
-            debug!(from = %current, to = %now, "client path changed (migration)");
-            crate::metrics::Metrics::incr(&ctx.state.metrics.path_changes);
-            current = now;
-        }
     }
 }
 

@@ -32,7 +32,10 @@ pub async fn run(ctx: Arc<ConnCtx>, mut reader: FrameReader) {
     tokio::pin!(auth_deadline);
     loop {
         let frame = tokio::select! {
-            f = reader.next::<ClientControl>() => f,
+            f = reader.next::<ClientControl>() => {
+                ctx.note_path();
+                f
+            }
             _ = ctx.shutdown.cancelled() => {
                 ctx.conn.close(close::SHUTTING_DOWN.into(), b"server shutting down");
                 return;

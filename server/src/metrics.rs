@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Metrics {
     /// QUIC connections that completed the handshake.
     pub connections_accepted: AtomicU64,
-    /// Times a connection's peer address changed (migration, NAT rebinding).
+    /// Times a connection's peer address was seen to change (migration,
+    /// NAT rebinding); checked per control/chat frame, so a lower bound.
     pub path_changes: AtomicU64,
 }
 

@@ -521,6 +521,43 @@ pub async fn pattern_sha(seed: u64, size: u64) -> Result<[u8; 32]> {
     Ok(sha)
 }
 
+/// The upload request for pattern `seed` of `size` bytes, sent to `to`,
+/// with the client's stable upload id (so a repeat resumes it).
+pub async fn pattern_request(
+    client: &Client,
+    to: &str,
+    seed: u64,
+    size: u64,
+) -> Result<quichat_client::proto::media::UploadRequest> {
+    let sha256 = pattern_sha(seed, size).await?;
+    Ok(quichat_client::proto::media::UploadRequest {
+        upload_id: client.stable_upload_id(&sha256, size),
+        size,
+        sha256,
+        mime: "application/octet-stream".into(),
+        filename: format!("pattern-{seed}.bin"),
+        kind: quichat_client::proto::media::MediaKind::File,
+        duration_ms: None,
+        conversation: quichat_client::proto::types::ConversationRef::Direct(to.into()),
+    })
+}
+
+/// Downloads a whole media object; returns its SHA-256 and length.
+pub async fn download_sha(client: &Client, id: uuid::Uuid) -> Result<([u8; 32], u64)> {
+    let mut sink = HashSink::default();
+    let (_, n) = client
+        .download(
+            id,
+            quichat_client::proto::media::MediaVariant::Original,
+            0,
+            None,
+            &mut sink,
+            |_, _| {},
+        )
+        .await?;
+    Ok((sink.sha(), n))
+}
+
 /// A sink that hashes what it receives.
 #[derive(Debug, Default)]
 pub struct HashSink {

@@ -13,48 +13,24 @@ use futures::future::join_all;
 use quichat_client::media::{UploadOutcome, UploadSpec};
 use quichat_client::proto::event::EventBody;
 use quichat_client::proto::frame::encode;
-use quichat_client::proto::media::{
-    ClientMedia, MediaKind, MediaVariant, ServerMedia, UploadRequest,
-};
+use quichat_client::proto::media::{ClientMedia, MediaKind, MediaVariant, ServerMedia};
 use quichat_client::proto::stream::{StreamHeader, StreamKind};
 use quichat_client::proto::types::{ConversationRef, MessageBody};
 use quichat_client::proto::ErrorCode;
 use quichat_client::{Client, ClientError};
 use quichat_server::media::MediaStore;
 use quichat_tests::{
-    next_event, on_both_media_backends, pattern_sha, read_frame, wait_for, Backend, HashSink,
-    MediaBackend, PatternReader, TestServer,
+    download_sha, next_event, on_both_media_backends, pattern_request, pattern_sha, read_frame,
+    wait_for, Backend, MediaBackend, PatternReader, TestServer,
 };
 
 const MIB: u64 = 1024 * 1024;
 
-async fn request_for(client: &Client, to: &str, seed: u64, size: u64) -> Result<UploadRequest> {
-    let sha256 = pattern_sha(seed, size).await?;
-    Ok(UploadRequest {
-        upload_id: client.stable_upload_id(&sha256, size),
-        size,
-        sha256,
-        mime: "application/octet-stream".into(),
-        filename: format!("pattern-{seed}.bin"),
-        kind: MediaKind::File,
-        duration_ms: None,
-        conversation: ConversationRef::Direct(to.into()),
-    })
-}
-
 async fn upload_pattern(client: &Client, to: &str, seed: u64, size: u64) -> Result<UploadOutcome> {
-    let req = request_for(client, to, seed, size).await?;
+    let req = pattern_request(client, to, seed, size).await?;
     Ok(client
         .upload(&mut PatternReader::new(seed, size), req, |_, _| {})
         .await?)
-}
-
-async fn download_sha(client: &Client, id: uuid::Uuid) -> Result<([u8; 32], u64)> {
-    let mut sink = HashSink::default();
-    let (_, n) = client
-        .download(id, MediaVariant::Original, 0, None, &mut sink, |_, _| {})
-        .await?;
-    Ok((sink.sha(), n))
 }
 
 fn code<T: std::fmt::Debug>(r: Result<T, ClientError>) -> Option<ErrorCode> {
@@ -137,7 +113,7 @@ async fn second_upload_of_same_content_moves_no_bytes(
     );
     // Another user: proves possession of random ranges, moves no body bytes.
     let sent = Arc::new(AtomicU64::new(0));
-    let req = request_for(&bob, "alice", 7, size).await?;
+    let req = pattern_request(&bob, "alice", 7, size).await?;
     let counter = sent.clone();
     let out = bob
         .upload(&mut PatternReader::new(7, size), req, move |done, _| {
@@ -156,7 +132,7 @@ async fn second_upload_of_same_content_moves_no_bytes(
         kind: StreamKind::Media,
     })?)
     .await?;
-    let mut fake = request_for(&carol, "alice", 7, size).await?;
+    let mut fake = pattern_request(&carol, "alice", 7, size).await?;
     fake.upload_id = uuid::Uuid::now_v7();
     send.write_all(&encode(&ClientMedia::Upload(fake))?).await?;
     let ServerMedia::Challenge { .. } = read_frame::<ServerMedia>(&mut recv).await? else {
@@ -179,7 +155,7 @@ async fn upload_resumes_after_the_connection_is_killed(
     let (alice, token) = server.register("alice").await?;
     server.register("bob").await?;
     let size = 24 * MIB + 77;
-    let req = request_for(&alice, "bob", 42, size).await?;
+    let req = pattern_request(&alice, "bob", 42, size).await?;
     let kill_at = 11 * MIB;
     let conn = alice.connection().clone();
     let first = alice
@@ -262,7 +238,7 @@ async fn hash_mismatch_is_rejected_and_leaves_nothing(
     let (alice, _) = server.register("alice").await?;
     server.register("bob").await?;
     let size = 11 * MIB;
-    let mut req = request_for(&alice, "bob", 5, size).await?;
+    let mut req = pattern_request(&alice, "bob", 5, size).await?;
     req.sha256 = pattern_sha(6, size).await?; // the hash of other content
     let err = alice
         .upload(&mut PatternReader::new(5, size), req.clone(), |_, _| {})
@@ -280,7 +256,7 @@ async fn hash_mismatch_is_rejected_and_leaves_nothing(
     }
     ensure!(state.uploads.pending_uploads() == 0);
     // A source shorter than announced is caught by the client before the finish.
-    let mut short = request_for(&alice, "bob", 8, 3 * MIB).await?;
+    let mut short = pattern_request(&alice, "bob", 8, 3 * MIB).await?;
     short.size = 3 * MIB + 10;
     let err = alice
         .upload(&mut PatternReader::new(8, 3 * MIB), short, |_, _| {})
@@ -311,21 +287,21 @@ async fn too_big_and_over_quota_are_refused_before_any_byte(
             moved.fetch_max(done, Ordering::Relaxed);
         }
     };
-    let req = request_for(&alice, "bob", 1, 4 * MIB).await?;
+    let req = pattern_request(&alice, "bob", 1, 4 * MIB).await?;
     let r = alice
         .upload(&mut PatternReader::new(1, 4 * MIB), req, watch(&moved))
         .await;
     ensure!(code(r) == Some(ErrorCode::TooLarge));
     ensure!(moved.load(Ordering::Relaxed) == 0, "bytes were sent");
     upload_pattern(&alice, "bob", 2, 3 * MIB).await?;
-    let req = request_for(&alice, "bob", 3, 3 * MIB).await?;
+    let req = pattern_request(&alice, "bob", 3, 3 * MIB).await?;
     let r = alice
         .upload(&mut PatternReader::new(3, 3 * MIB), req, watch(&moved))
         .await;
     ensure!(code(r) == Some(ErrorCode::QuotaExceeded));
     ensure!(moved.load(Ordering::Relaxed) == 0, "bytes were sent");
     // Unknown recipient and empty files are refused up front too.
-    let req = request_for(&alice, "nobody", 4, MIB).await?;
+    let req = pattern_request(&alice, "nobody", 4, MIB).await?;
     ensure!(
         code(
             alice
@@ -429,7 +405,7 @@ async fn chat_stays_prompt_during_a_big_upload(db: Backend, media: MediaBackend)
     }
 
     let size = 160 * MIB;
-    let req = request_for(&alice, "bob", 77, size).await?;
+    let req = pattern_request(&alice, "bob", 77, size).await?;
     let started = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicBool::new(false));
     let upload = tokio::spawn({
@@ -498,7 +474,7 @@ async fn abandoned_uploads_are_aborted_after_their_ttl(
     let (alice, token) = server.register("alice").await?;
     server.register("bob").await?;
     let size = 12 * MIB;
-    let req = request_for(&alice, "bob", 31, size).await?;
+    let req = pattern_request(&alice, "bob", 31, size).await?;
     let conn = alice.connection().clone();
     let r = alice
         .upload(

@@ -8,9 +8,9 @@
 #![allow(clippy::unwrap_used)]
 
 use anyhow::{ensure, Context, Result};
-use quichat_client::proto::media::{MediaKind, UploadRequest};
-use quichat_client::proto::types::ConversationRef;
-use quichat_tests::{pattern_sha, s3_skipped, Backend, MediaBackend, PatternReader, TestServer};
+use quichat_tests::{
+    pattern_request, s3_skipped, Backend, MediaBackend, PatternReader, TestServer,
+};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -31,17 +31,7 @@ async fn upload_big(media: MediaBackend, size: u64) -> Result<()> {
     let server = TestServer::start_media(Backend::Sqlite, media, |_| {}).await?;
     let (alice, _) = server.register("alice").await?;
     server.register("bob").await?;
-    let sha256 = pattern_sha(1234, size).await?;
-    let req = UploadRequest {
-        upload_id: alice.stable_upload_id(&sha256, size),
-        size,
-        sha256,
-        mime: "application/octet-stream".into(),
-        filename: "big.bin".into(),
-        kind: MediaKind::File,
-        duration_ms: None,
-        conversation: ConversationRef::Direct("bob".into()),
-    };
+    let req = pattern_request(&alice, "bob", 1234, size).await?;
     let out = alice
         .upload(&mut PatternReader::new(1234, size), req, |_, _| {})
         .await?;

@@ -28,13 +28,14 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context as _, Result};
 use quichat_client::media::UploadOutcome;
 use quichat_client::proto::event::{Event, EventBody};
-use quichat_client::proto::media::{MediaKind, MediaVariant, UploadRequest};
+use quichat_client::proto::media::UploadRequest;
 use quichat_client::proto::types::{ConversationRef, MessageBody, ReceiptKind, SendAck};
 use quichat_client::{Client, ClientConfig, EventStream, Trust};
 use quichat_server::metrics::Metrics;
 use quichat_tests::relay::{Impairment, Relay};
 use quichat_tests::{
-    assert_quiet, password_of, pattern_sha, Backend, HashSink, PatternReader, TestServer,
+    assert_quiet, download_sha, password_of, pattern_request, pattern_sha, Backend, PatternReader,
+    TestServer,
 };
 use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
 
@@ -49,28 +50,6 @@ const SLOW: Duration = Duration::from_secs(60);
 /// both: too close to `SLOW`, and far too long for a test. 512 KiB takes
 /// about 12 s each way.
 const LOSSY_FILE: u64 = 512 * 1024;
-
-async fn request_for(client: &Client, to: &str, seed: u64, size: u64) -> Result<UploadRequest> {
-    let sha256 = pattern_sha(seed, size).await?;
-    Ok(UploadRequest {
-        upload_id: client.stable_upload_id(&sha256, size),
-        size,
-        sha256,
-        mime: "application/octet-stream".into(),
-        filename: format!("pattern-{seed}.bin"),
-        kind: MediaKind::File,
-        duration_ms: None,
-        conversation: ConversationRef::Direct(to.into()),
-    })
-}
-
-async fn download_sha(client: &Client, id: uuid::Uuid) -> Result<([u8; 32], u64)> {
-    let mut sink = HashSink::default();
-    let (_, n) = client
-        .download(id, MediaVariant::Original, 0, None, &mut sink, |_, _| {})
-        .await?;
-    Ok((sink.sha(), n))
-}
 
 /// Registers `name` over a connection to `server_addr` (the server itself
 /// or a relay in front of it).
@@ -309,7 +288,7 @@ async fn burst_across_path_changes(
     let mut alice_feed = alice.subscribe(0).await?;
     let mut bob_feed = bob.subscribe(0).await?;
     let seed = 4242;
-    let request = request_for(alice, "bob", seed, size).await?;
+    let request = pattern_request(alice, "bob", seed, size).await?;
     let acked = Arc::new(AtomicU64::new(0));
     let uploaded = Arc::new(AtomicU64::new(0));
     // The sends last at least 20 ms each and the upload at least 1.5 s, so
@@ -516,7 +495,7 @@ async fn messages_receipts_and_media_survive_loss_latency_and_reordering() -> Re
 
     // A file from alice to bob, across both bad links.
     let (seed, size) = (77, LOSSY_FILE);
-    let request = request_for(&alice, "bob", seed, size).await?;
+    let request = pattern_request(&alice, "bob", seed, size).await?;
     let outcome = tokio::time::timeout(
         SLOW,
         alice.upload(&mut PatternReader::new(seed, size), request, |_, _| {}),

@@ -64,6 +64,17 @@ async fn transcript_update(feed: &mut EventStream, seq: u64) -> Result<Transcrip
     }
 }
 
+/// Uploads a file to bob as a voice note without the client's audio
+/// probe, so the server sees whatever the bytes are.
+async fn upload_as_voice(
+    client: &quichat_client::Client,
+    path: &std::path::Path,
+) -> Result<quichat_client::UploadOutcome> {
+    let mut spec = UploadSpec::to_user("bob");
+    spec.kind = Some(MediaKind::Voice);
+    Ok(client.upload_file(path, spec, |_, _| {}).await?)
+}
+
 async fn history_text(
     client: &quichat_client::Client,
     peer: &str,
@@ -180,9 +191,7 @@ async fn corrupt_audio_gives_a_failed_status_not_a_crash() -> Result<()> {
         &bad,
         b"OggS this is not really audio at all, just bytes".repeat(50),
     )?;
-    let mut spec = UploadSpec::to_user("bob");
-    spec.kind = Some(MediaKind::Voice);
-    let out = alice.upload_file(&bad, spec, |_, _| {}).await?;
+    let out = upload_as_voice(&alice, &bad).await?;
     let ack = alice.send_media("bob", out.media, "").await?;
     match transcript_update(&mut feed, ack.seq).await? {
         TranscriptStatus::Failed { reason } => {
@@ -222,14 +231,14 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() -> Result<()> {
     // Nobody else can claim it while the lease holds.
     ensure!(state.jobs.claim("eager-worker", lease).await?.is_none());
     // A live worker starts; after the lease expires it takes the job over.
-    let model = whisper_model()?.unwrap();
+    // The server's own settings (model, 200 ms polling), with one worker.
     let mut cfg = server.config.transcription.clone();
-    cfg.model = Some(model.clone());
     cfg.workers = 1;
-    cfg.poll_ms = 200;
+    let model = cfg.model.clone().context("model configured")?;
+    let load_cfg = cfg.clone();
     let engine = std::sync::Arc::new(
         tokio::task::spawn_blocking(move || {
-            quichat_server::transcribe::engine::Engine::load(&model, &cfg)
+            quichat_server::transcribe::engine::Engine::load(&model, &load_cfg)
         })
         .await??,
     );
@@ -237,16 +246,11 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() -> Result<()> {
         jobs: state.jobs.clone(),
         media: state.media_store.clone(),
         engine,
-        config: {
-            let mut c = server.config.transcription.clone();
-            c.workers = 1;
-            c.poll_ms = 200;
-            c
-        },
+        config: cfg,
         hub: Some(state.hub.clone()),
         ready: state.messages.jobs_ready.clone(),
     };
-    let cancel = tokio_util_cancel();
+    let cancel = tokio_util::sync::CancellationToken::new();
     let worker = tokio::spawn(quichat_server::transcribe::worker::run(
         deps,
         "rescuer".into(),
@@ -282,10 +286,6 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() -> Result<()> {
     Ok(())
 }
 
-fn tokio_util_cancel() -> tokio_util::sync::CancellationToken {
-    tokio_util::sync::CancellationToken::new()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transient_failures_are_retried_then_reported() -> Result<()> {
     let Some(model) = whisper_model()? else {
@@ -303,9 +303,7 @@ async fn transient_failures_are_retried_then_reported() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let wav = dir.path().join("note.wav");
     speak_wav(SENTENCE_1, &wav)?;
-    let mut spec = UploadSpec::to_user("bob");
-    spec.kind = Some(MediaKind::Voice);
-    let out = alice.upload_file(&wav, spec, |_, _| {}).await?;
+    let out = upload_as_voice(&alice, &wav).await?;
     // The object store loses the audio: every attempt fails to fetch it.
     let state = server.handle.as_ref().unwrap().state().clone();
     let key = quichat_server::media::MediaStore::object_key(&hex::encode(out.media.sha256));

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use quichat_client::{Client, ClientError, DownloadOutcome, UploadSpec};
-use quichat_proto::media::{MediaId, MediaInfo, MediaKind, MediaVariant};
+use quichat_proto::media::{MediaId, MediaInfo, MediaKind};
 
 use crate::args::MediaArgs;
 use crate::error::CliError;
@@ -112,17 +112,7 @@ async fn download_with(
     media_id: MediaId,
     output: Option<PathBuf>,
 ) -> Result<(DownloadOutcome, PathBuf, bool)> {
-    // A zero-length request: the media's metadata, no body.
-    let (media, _) = client
-        .download(
-            media_id,
-            MediaVariant::Original,
-            0,
-            Some(0),
-            &mut tokio::io::sink(),
-            |_, _| {},
-        )
-        .await?;
+    let media = client.media_info(media_id).await?;
     let path = match output {
         None => Path::new(".").join(local_filename(&media)),
         Some(dir) if dir.is_dir() => dir.join(local_filename(&media)),
