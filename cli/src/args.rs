@@ -114,9 +114,11 @@ pub enum Command {
     /// Download a file that was sent in a conversation
     ///
     /// Writes to the file's name in the current directory unless `-o`
-    /// names another path. If that file already holds the beginning of
-    /// the media (an interrupted download), the download resumes; the
-    /// result is checked against the media's SHA-256.
+    /// names another path. Bytes go to a partial file beside it
+    /// (`NAME.<sha256 prefix>.part`), which an interrupted download
+    /// resumes from; the file gets its name only once its SHA-256
+    /// matches. An existing file that is not this media is never touched
+    /// unless --force replaces it.
     Download {
         /// Media id, as shown by `history` (`id ...`) or in the JSON `media.id`
         #[arg(value_name = "MEDIA_ID")]
@@ -124,6 +126,10 @@ pub enum Command {
         /// Where to write it (a directory means: the file's name in it)
         #[arg(short, long, value_name = "PATH")]
         output: Option<PathBuf>,
+        /// Replace an existing file that is not this media (after the
+        /// download is complete and verified)
+        #[arg(long)]
+        force: bool,
     },
     /// Show the conversation with a user, oldest message first
     History {
@@ -306,7 +312,9 @@ mod tests {
         ])
         .expect("parses");
         match cli.command {
-            Command::Download { media_id, output } => {
+            Command::Download {
+                media_id, output, ..
+            } => {
                 assert_eq!(media_id.to_string(), "0190a5b2-0000-7000-8000-000000000001");
                 assert_eq!(output, Some(PathBuf::from("x.bin")));
             }

@@ -46,6 +46,7 @@ pub fn client_code(e: &ClientError) -> &'static str {
         ClientError::Protocol(_) => "protocol",
         ClientError::Io { .. } => "file",
         ClientError::Integrity(_) => "hash_mismatch",
+        ClientError::FileExists(_) => "file_exists",
         ClientError::Timeout(_) => "timeout",
         _ => "client",
     }

@@ -434,11 +434,11 @@ impl DownloadLine {
     /// `downloaded photo.jpg (1.2 MiB) to ./photo.jpg`, or, when the file
     /// was there already, `photo.jpg (1.2 MiB) is already complete in
     /// ./photo.jpg (checked)`.
-    pub fn human(d: &DownloadOutcome, path: &Path, was_complete: bool) -> String {
+    pub fn human(d: &DownloadOutcome, path: &Path) -> String {
         let name = preview(&d.media.filename, FILENAME_CHARS);
         let size = human_size(d.media.size);
         let path = preview(&path.display().to_string(), usize::MAX);
-        if was_complete {
+        if d.already_complete {
             return format!("{name} ({size}) is already complete in {path} (checked)");
         }
         let resumed = if d.resumed_from > 0 {
@@ -953,10 +953,11 @@ mod tests {
             media: photo(),
             resumed_from: 0,
             bytes_received: 1_258_291,
+            already_complete: false,
         };
         let path = Path::new("./photo.jpg");
         assert_eq!(
-            DownloadLine::human(&d, path, false),
+            DownloadLine::human(&d, path),
             "downloaded photo.jpg (1.2 MiB) to ./photo.jpg"
         );
         let line = serde_json::to_string(&DownloadLine::new(&d, path)).unwrap();

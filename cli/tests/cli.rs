@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use quichat_server::{Config, Server, ServerHandle};
@@ -273,18 +274,22 @@ impl User {
         .await
         .expect("no listen banner");
         assert!(banner.contains(self.name), "{banner}");
+        let seen = Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = seen.clone();
         let stderr_rest = tokio::spawn(async move {
-            let mut rest = String::new();
             while let Ok(Some(line)) = stderr.next_line().await {
+                let mut rest = sink.lock().unwrap();
                 rest.push_str(&line);
                 rest.push('\n');
             }
+            let rest = sink.lock().unwrap().clone();
             rest
         });
         Listener {
             child,
             stdout,
             stderr_rest,
+            stderr_seen: seen,
         }
     }
 
@@ -298,9 +303,43 @@ struct Listener {
     child: Child,
     stdout: Lines<BufReader<ChildStdout>>,
     stderr_rest: tokio::task::JoinHandle<String>,
+    /// Stderr after the banner, so far.
+    stderr_seen: Arc<std::sync::Mutex<String>>,
 }
 
 impl Listener {
+    /// Waits until stderr (after the banner) contains `needle`.
+    async fn wait_stderr(&self, needle: &str) {
+        let found = timeout(WAIT, async {
+            while !self.stderr_seen.lock().unwrap().contains(needle) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        assert!(
+            found.is_ok(),
+            "listen never printed {needle:?} on stderr: {}",
+            self.stderr_seen.lock().unwrap()
+        );
+    }
+
+    /// Sends `signal` (`INT`, `TERM`) and returns the exit status and how
+    /// long the exit took.
+    async fn signal(mut self, signal: &str) -> (std::process::ExitStatus, Duration) {
+        let pid = self.child.id().unwrap().to_string();
+        let sent = std::time::Instant::now();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = timeout(WAIT, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("listen ignored SIG{signal}"))
+            .unwrap();
+        (status, sent.elapsed())
+    }
+
     async fn next(&mut self) -> Option<Value> {
         let line = timeout(WAIT, self.stdout.next_line())
             .await
@@ -694,6 +733,31 @@ async fn listen_survives_a_server_restart() {
     server.stop().await;
 }
 
+/// Ctrl-C and SIGTERM stop `listen` at once even while it is reconnecting
+/// to a server that went away (it used to try to reconnect on its way out,
+/// forever). Exit status 0, as documented for a signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_stops_on_a_signal_while_reconnecting() {
+    for signal in ["INT", "TERM"] {
+        let server = TestServer::start().await;
+        let alice = server.user("alice");
+        alice.register().await;
+        let listen = alice.listen(&[]).await;
+        server.stop().await;
+        listen.wait_stderr("reconnecting").await;
+        // Let it get into its backoff and connection attempts.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (status, took) = listen.signal(signal).await;
+        assert!(status.success(), "SIG{signal}: exit status {status}");
+        // The promise is "within a second"; the bound leaves room for a
+        // loaded CI machine while still catching a hang.
+        assert!(
+            took < Duration::from_secs(3),
+            "SIG{signal} took {took:?} to stop listen"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_devices_and_logout() {
     let server = TestServer::start().await;
@@ -751,9 +815,19 @@ async fn sessions_devices_and_logout() {
     let err = alice.fails(&["--profile", "laptop", "whoami"]).await;
     assert_eq!(err["code"], "invalid_token");
 
-    // Logout revokes this device and forgets the token.
+    // Logout revokes this device and forgets the token; a `listen` on the
+    // same profile (the same device) is cut off at once, with the
+    // revocation's message, instead of receiving on.
+    let listen = alice.listen(&[]).await;
     let out = alice.ok(&["logout"]).await;
     assert_eq!(out[0]["type"], "logout");
+    let (status, stderr, rest) = tokio::time::timeout(Duration::from_secs(10), listen.exited())
+        .await
+        .expect("listen must exit when its own device logs out");
+    assert!(!status.success(), "listen should fail when logged out");
+    assert!(stderr.contains("logged out"), "{stderr}");
+    let err = rest.last().unwrap();
+    assert_eq!(err["code"], "closed", "{rest:?}");
     assert!(!alice.profile_text("default").contains("token ="));
     assert_eq!(alice.fails(&["whoami"]).await["code"], "not_logged_in");
 
@@ -1021,27 +1095,65 @@ async fn downloads_resume_from_a_partial_file() {
     let ack = alice.ok(&["send-file", "bob", &file]).await;
     let id = ack[0]["media"]["id"].as_str().unwrap().to_string();
 
+    // An interrupted download leaves `NAME.<sha256 prefix>.part`; the next
+    // download resumes from it and renames it into place once verified.
+    let sha = ack[0]["media"]["sha256"].as_str().unwrap().to_string();
     let half = bytes.len() / 2;
-    let out = write_file(bob.home(), "partial.bin", &bytes[..half]);
-    let got = bob.ok(&["download", &id, "-o", &out]).await;
+    let out = bob.home().join("partial.bin");
+    let part = bob.home().join(format!("partial.bin.{}.part", &sha[..12]));
+    std::fs::write(&part, &bytes[..half]).unwrap();
+    let got = bob
+        .ok(&["download", &id, "-o", out.to_str().unwrap()])
+        .await;
     assert_eq!(got[0]["resumed_from"], half as u64, "{got:?}");
     assert_eq!(got[0]["bytes_received"], size - half as u64);
     assert!(
         std::fs::read(&out).unwrap() == bytes,
         "resumed bytes differ"
     );
+    assert!(
+        !part.exists(),
+        "the partial file must be renamed into place"
+    );
 
     // A partial file with other content fails the check after the
-    // download, with advice.
+    // download; it is deleted and the target name never appears.
     let mut wrong = bytes[..half].to_vec();
     wrong[10] ^= 0xff;
-    let bad = write_file(bob.home(), "bad.bin", &wrong);
-    let err = bob.fails(&["download", &id, "-o", &bad]).await;
+    let bad = bob.home().join("bad.bin");
+    let bad_part = bob.home().join(format!("bad.bin.{}.part", &sha[..12]));
+    std::fs::write(&bad_part, &wrong).unwrap();
+    let err = bob
+        .fails(&["download", &id, "-o", bad.to_str().unwrap()])
+        .await;
     assert_eq!(err["code"], "hash_mismatch", "{err}");
     assert!(
-        err["message"].as_str().unwrap().contains("delete it"),
+        err["message"].as_str().unwrap().contains("download again"),
         "{err}"
     );
+    assert!(!bad.exists() && !bad_part.exists());
+    let again = bob
+        .ok(&["download", &id, "-o", bad.to_str().unwrap()])
+        .await;
+    assert_eq!(again[0]["resumed_from"], 0, "{again:?}");
+    assert!(std::fs::read(&bad).unwrap() == bytes);
+
+    // An unrelated existing file is never resumed from or written into
+    // (it once was "resumed" and ruined); --force replaces it, after the
+    // download is verified.
+    let unrelated = write_file(bob.home(), "r.pdf", &[1u8; 100]);
+    let err = bob.fails(&["download", &id, "-o", &unrelated]).await;
+    assert_eq!(err["code"], "file_exists", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("--force"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&unrelated).unwrap(), vec![1u8; 100]);
+    let forced = bob
+        .ok(&["download", &id, "-o", &unrelated, "--force"])
+        .await;
+    assert_eq!(forced[0]["bytes_received"], size, "{forced:?}");
+    assert!(std::fs::read(&unrelated).unwrap() == bytes);
 
     server.stop().await;
 }

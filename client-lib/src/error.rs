@@ -42,6 +42,10 @@ pub enum ClientError {
         /// Why.
         reason: String,
     },
+    /// A download's target file exists and is not the media; it was left
+    /// untouched.
+    #[error("{0} already exists and is not this media; choose another path or replace it")]
+    FileExists(String),
     /// Downloaded bytes do not match the media's size or SHA-256.
     #[error("integrity check failed: {0}")]
     Integrity(String),

@@ -24,7 +24,7 @@ pub mod trust;
 pub use client::{Client, ClientConfig, EventStream, HistoryPage};
 pub use connector::Connector;
 pub use error::ClientError;
-pub use media::{DownloadOutcome, UploadOutcome, UploadSpec};
+pub use media::{DownloadOutcome, IfExists, UploadOutcome, UploadSpec};
 pub use quichat_proto as proto;
 pub use session::{Backoff, Followed, Follower, Session};
 pub use trust::Trust;

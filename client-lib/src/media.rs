@@ -80,6 +80,49 @@ pub struct DownloadOutcome {
     pub resumed_from: u64,
     /// Bytes received by this call.
     pub bytes_received: u64,
+    /// The target file already held exactly this media; nothing was
+    /// transferred.
+    pub already_complete: bool,
+}
+
+/// What [`Client::download_file`] does when the target file exists and is
+/// not already the media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfExists {
+    /// Fail with [`ClientError::FileExists`]; the file is untouched.
+    Refuse,
+    /// Replace it, once the download is complete and verified.
+    Replace,
+}
+
+/// The partial file a download into `path` writes to: beside it, named
+/// after it and the first 12 hex digits of the media's SHA-256
+/// (`photo.jpg.3f2a9c1b04de.part`), so a download resumes only from its
+/// own bytes, never from an unrelated file.
+pub fn part_path(path: &Path, sha256: &[u8; 32]) -> std::path::PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "download".into());
+    name.push(format!(".{}.part", &hex::encode(sha256)[..12]));
+    path.with_file_name(name)
+}
+
+/// Whether the file at `path` has the media's size and SHA-256.
+async fn file_matches(path: &Path, media: &MediaInfo) -> Result<bool, ClientError> {
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| io_err(&format!("cannot read {}", path.display()), e))?;
+    let (sha, size) = hash_reader(&mut file)
+        .await
+        .map_err(|e| io_err(&format!("cannot read {}", path.display()), e))?;
+    Ok(size == media.size && sha == media.sha256)
+}
+
+async fn remove_quietly(path: &Path) {
+    if let Err(e) = tokio::fs::remove_file(path).await {
+        tracing::debug!("could not remove {}: {e}", path.display());
+    }
 }
 
 /// SHA-256 and length of everything `reader` yields.
@@ -388,37 +431,69 @@ impl Client {
         Ok((media, got))
     }
 
-    /// Downloads a media object to `path`, resuming if the file holds a
-    /// prefix already, and checks the SHA-256 of the result.
+    /// Downloads a media object to `path`, safely:
+    ///
+    /// - bytes go into this download's own partial file beside `path`
+    ///   ([`part_path`]), which a later call resumes from; nothing else is
+    ///   ever resumed or appended to;
+    /// - the partial file is renamed to `path` only after its size and
+    ///   SHA-256 match the media, so `path` never holds a prefix;
+    /// - an existing `path` is kept: if it already is this media (checked
+    ///   by hash) the call reports it complete, otherwise it fails with
+    ///   [`ClientError::FileExists`] unless `if_exists` is
+    ///   [`IfExists::Replace`];
+    /// - a partial file that turns out not to match is deleted.
     pub async fn download_file(
         &self,
         media_id: MediaId,
         path: &Path,
+        if_exists: IfExists,
         progress: impl Progress,
     ) -> Result<DownloadOutcome, ClientError> {
         // Ask first, so an unknown or forbidden id leaves no file behind.
         let media = self.media_info(media_id).await?;
-        let existing = match tokio::fs::metadata(path).await {
-            Ok(m) => m.len(),
+        let ctx = |what: &str, p: &Path| format!("{what} {}", p.display());
+        match tokio::fs::metadata(path).await {
+            Ok(m) if !m.is_file() => {
+                return Err(ClientError::Io {
+                    context: ctx("cannot write", path),
+                    reason: "it is not a regular file".into(),
+                })
+            }
+            Ok(m) => {
+                if m.len() == media.size && file_matches(path, &media).await? {
+                    return Ok(DownloadOutcome {
+                        media,
+                        resumed_from: m.len(),
+                        bytes_received: 0,
+                        already_complete: true,
+                    });
+                }
+                if if_exists == IfExists::Refuse {
+                    return Err(ClientError::FileExists(path.display().to_string()));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(&ctx("cannot open", path), e)),
+        }
+        let part = part_path(path, &media.sha256);
+        let existing = match tokio::fs::metadata(&part).await {
+            Ok(m) if m.is_file() && m.len() <= media.size => m.len(),
+            Ok(_) => {
+                // Ours, but longer than the media: start over.
+                remove_quietly(&part).await;
+                0
+            }
             Err(_) => 0,
         };
-        if existing > media.size {
-            return Err(ClientError::Io {
-                context: path.display().to_string(),
-                reason: format!(
-                    "the file has {existing} bytes, more than the media's {}; not overwriting it",
-                    media.size
-                ),
-            });
-        }
         let mut got = 0;
         if existing < media.size {
             let mut file = tokio::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
-                .open(path)
+                .open(&part)
                 .await
-                .map_err(|e| io_err(&format!("cannot write {}", path.display()), e))?;
+                .map_err(|e| io_err(&ctx("cannot write", &part), e))?;
             let (_, n) = self
                 .download(
                     media_id,
@@ -429,29 +504,26 @@ impl Client {
                     progress,
                 )
                 .await?;
+            file.sync_all()
+                .await
+                .map_err(|e| io_err(&ctx("cannot write", &part), e))?;
             got = n;
         }
-        let mut check = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| io_err(&format!("cannot read {}", path.display()), e))?;
-        let (sha, size) = hash_reader(&mut check)
-            .await
-            .map_err(|e| io_err(&format!("cannot read {}", path.display()), e))?;
-        if size != media.size || sha != media.sha256 {
+        if !file_matches(&part, &media).await? {
+            remove_quietly(&part).await;
             return Err(ClientError::Integrity(format!(
-                "{} does not match media {media_id} ({}); delete it and download again",
-                path.display(),
-                if size != media.size {
-                    format!("{size} bytes instead of {}", media.size)
-                } else {
-                    "different SHA-256".to_string()
-                }
+                "the downloaded bytes of media {media_id} do not match its SHA-256; \
+                 the partial file was deleted, download again"
             )));
         }
+        tokio::fs::rename(&part, path)
+            .await
+            .map_err(|e| io_err(&ctx("cannot move the download to", path), e))?;
         Ok(DownloadOutcome {
             media,
             resumed_from: existing,
             bytes_received: got,
+            already_complete: false,
         })
     }
 

@@ -1,6 +1,14 @@
 //! Staying connected: reconnect with backoff, resume the event feed from
 //! the cursor, and resend unacknowledged messages with their original
 //! client ids (the server deduplicates them).
+//!
+//! **Stopping.** Every future here is cancellation-safe, and nothing runs
+//! in the background: to stop a reconnecting [`Session`] or [`Follower`],
+//! drop the future you are awaiting (for example, lose a
+//! `tokio::select!` race against a signal). Any connection attempt and
+//! backoff sleep end with it, at once. To close politely afterwards, use
+//! [`Session::current`], which never reconnects; [`Session::client`]
+//! would start reconnecting again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,6 +115,16 @@ impl Session {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The connection if one is up now; never connects or waits for one
+    /// (use it on the way out, to close politely).
+    pub async fn current(&self) -> Option<Client> {
+        let current = self.current.lock().await;
+        current
+            .as_ref()
+            .filter(|c| c.connection().close_reason().is_none())
+            .cloned()
     }
 
     /// The session info of the current connection.

@@ -46,6 +46,17 @@ pub async fn run(ctx: Arc<ConnCtx>, out: mpsc::Sender<Out<ServerChat>>, mut read
                 return;
             }
         };
+        if let Err(error) = ctx.live_session() {
+            // Revoked meanwhile: the kick has closed the connection; store
+            // nothing, whatever is still in flight.
+            let _ = out
+                .send(Out::Frame(ServerChat::Rejected {
+                    client_id: msg.client_id,
+                    error,
+                }))
+                .await;
+            return;
+        }
         let reply = match ctx.state.limits.sends_per_user.check(&session.user_id) {
             Err(e) => ServerChat::Rejected {
                 client_id: msg.client_id,

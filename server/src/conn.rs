@@ -8,6 +8,7 @@
 //! responses, acks and pushes never interleave mid-frame.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -67,6 +68,10 @@ pub struct ConnCtx {
     pub path: Mutex<SocketAddr>,
     /// Set once by successful authentication.
     pub session: OnceLock<Session>,
+    /// Set by [`crate::hub::Hub::kick_device`] when this device is revoked.
+    pub revoked: Arc<AtomicBool>,
+    /// This connection's id in the hub, once registered.
+    pub hub_id: OnceLock<u64>,
     /// Control stream writer.
     pub control_out: mpsc::Sender<Out<ServerControl>>,
     /// Chat stream writer, once the client opened one.
@@ -98,6 +103,34 @@ impl ConnCtx {
     /// The session, if authenticated.
     pub fn session(&self) -> Option<&Session> {
         self.session.get()
+    }
+
+    /// The session, if authenticated and not revoked since: every request,
+    /// send and transfer goes through this gate.
+    pub fn live_session(&self) -> Result<&Session, WireError> {
+        let session = self.session().ok_or_else(|| {
+            WireError::new(ErrorCode::Unauthenticated, "log in or authenticate first")
+        })?;
+        if self.is_revoked() {
+            return Err(WireError::new(
+                ErrorCode::InvalidToken,
+                "this device was revoked or logged out; log in again",
+            ));
+        }
+        Ok(session)
+    }
+
+    /// Whether this connection's device has been revoked.
+    pub fn is_revoked(&self) -> bool {
+        self.revoked.load(Ordering::SeqCst)
+    }
+
+    /// What the hub needs to cut this connection off.
+    pub fn kickable(&self) -> crate::hub::Kickable {
+        crate::hub::Kickable {
+            conn: self.conn.clone(),
+            revoked: self.revoked.clone(),
+        }
     }
 
     /// Current chat writer, if any.
@@ -254,6 +287,8 @@ pub async fn handle(
             remote,
             path: Mutex::new(remote),
             session: OnceLock::new(),
+            revoked: Arc::new(AtomicBool::new(false)),
+            hub_id: OnceLock::new(),
             control_out,
             chat_out: Mutex::new(None),
             requests: Direct::new(state.limits.config.requests_per_connection),

@@ -102,9 +102,11 @@ pub async fn run(ctx: Arc<ConnCtx>, mut reader: FrameReader) {
                 }
             }
         }
-        let logout = matches!(request, Request::Logout);
         let result = dispatch(&ctx, request).await;
-        if logout && result.is_ok() {
+        if result.is_ok() && ctx.is_revoked() {
+            // This connection revoked its own device (logout, or revoking
+            // itself): answer, then close like every other connection of
+            // the device already was.
             let frame = ServerControl::Response { req_id, result };
             let _ = ctx
                 .control_out
@@ -130,8 +132,31 @@ async fn respond(ctx: &ConnCtx, req_id: u32, result: Result<Response, WireError>
 }
 
 fn require_session(ctx: &ConnCtx) -> Result<&Session, WireError> {
-    ctx.session()
-        .ok_or_else(|| WireError::new(ErrorCode::Unauthenticated, "log in or authenticate first"))
+    ctx.live_session()
+}
+
+/// Revokes `device_id` in the database, then cuts off its connections at
+/// once. This connection, if it is one of them, stays open long enough to
+/// answer and then closes itself (see [`run`]).
+async fn revoke(
+    ctx: &ConnCtx,
+    session: &Session,
+    device_id: quichat_proto::types::DeviceId,
+    reason: &str,
+) -> Result<(), WireError> {
+    let s = &ctx.state;
+    s.accounts
+        .revoke_device(session, device_id)
+        .await
+        .map_err(|e| e.to_wire())?;
+    s.hub.kick_device(
+        session.user_id,
+        device_id,
+        close::LOGGED_OUT,
+        reason,
+        ctx.hub_id.get().copied(),
+    );
+    Ok(())
 }
 
 async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, WireError> {
@@ -191,10 +216,7 @@ async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, Wire
         }
         Request::Logout => {
             let session = require_session(ctx)?;
-            s.accounts
-                .revoke_device(session, session.device_id)
-                .await
-                .map_err(|e| e.to_wire())?;
+            revoke(ctx, session, session.device_id, "logged out").await?;
             Ok(Response::Ok)
         }
         Request::ListDevices => {
@@ -208,16 +230,7 @@ async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, Wire
         }
         Request::RevokeDevice { device_id } => {
             let session = require_session(ctx)?;
-            s.accounts
-                .revoke_device(session, device_id)
-                .await
-                .map_err(|e| e.to_wire())?;
-            s.hub.kick_device(
-                session.user_id,
-                device_id,
-                close::LOGGED_OUT,
-                "device revoked",
-            );
+            revoke(ctx, session, device_id, "device revoked").await?;
             Ok(Response::Ok)
         }
         Request::Sync { after, limit } => {
@@ -303,7 +316,17 @@ async fn establish(
 ) -> Result<Response, WireError> {
     // Register before reading the head: anything committed after this point
     // is pushed live, anything before is covered by the client's sync.
-    let (registration, mut pushes) = ctx.state.hub.register(session.user_id, session.device_id);
+    let (registration, mut pushes) = ctx
+        .state
+        .hub
+        .register(session.user_id, session.device_id, ctx.kickable())
+        .map_err(|_| {
+            WireError::new(
+                ErrorCode::InvalidToken,
+                "invalid or revoked device token; log in again",
+            )
+        })?;
+    let _ = ctx.hub_id.set(registration.conn_id());
     let event_head = ctx
         .state
         .events
@@ -334,10 +357,6 @@ async fn establish(
                 };
                 let Some(push) = push else { break };
                 match push {
-                    Push::Kick { code, reason } => {
-                        pusher_ctx.conn.close(code.into(), reason.as_bytes());
-                        break;
-                    }
                     Push::Event(event) => {
                         let event = *event;
                         let seq = event.seq;

@@ -5,10 +5,18 @@
 //! event is already committed to the user's log, so when a device's
 //! channel is full the push is dropped, the link is marked lagged, and the
 //! connection tells the client to sync (it will fetch what it missed).
+//!
+//! Revocation is not a push: [`Hub::kick_device`] closes the device's QUIC
+//! connections itself and flags their sessions as revoked, so a device
+//! whose queues are full (it stopped reading) is cut off all the same.
+//! Devices revoked in the last [`REVOKED_MEMORY`] are remembered, so a
+//! connection whose token check raced with the revocation is refused when
+//! it registers.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use quichat_proto::event::Event;
 use quichat_proto::types::{DeviceId, UserId};
@@ -17,18 +25,26 @@ use tokio::sync::mpsc;
 /// Capacity of each device's push queue.
 pub const PUSH_QUEUE: usize = 1024;
 
-/// Something the hub asks a connection to do.
+/// How long a revoked device id is remembered: far longer than a token
+/// check takes, so an authentication that read the token just before the
+/// revocation committed still cannot register afterwards.
+pub const REVOKED_MEMORY: Duration = Duration::from_secs(120);
+
+/// Something the hub asks a connection to deliver.
 #[derive(Debug, Clone)]
 pub enum Push {
     /// Deliver an event.
     Event(Box<Event>),
-    /// Close the connection (device revoked or logged out).
-    Kick {
-        /// QUIC application close code.
-        code: u32,
-        /// Readable reason.
-        reason: String,
-    },
+}
+
+/// What the hub needs to cut a connection off: the connection itself and
+/// the flag its stream handlers check before acting.
+#[derive(Debug, Clone)]
+pub struct Kickable {
+    /// The QUIC connection, closed by a kick.
+    pub conn: quinn::Connection,
+    /// Set by a kick; chat, media and control refuse to act once it is.
+    pub revoked: Arc<AtomicBool>,
 }
 
 #[derive(Debug)]
@@ -37,14 +53,27 @@ struct Link {
     device_id: DeviceId,
     tx: mpsc::Sender<Push>,
     lagged: Arc<AtomicBool>,
+    kickable: Kickable,
+}
+
+#[derive(Debug, Default)]
+struct Links {
+    by_user: HashMap<UserId, Vec<Link>>,
+    /// Recently revoked devices and when they were revoked.
+    revoked: HashMap<DeviceId, Instant>,
 }
 
 /// Registry of online devices.
 #[derive(Debug, Default)]
 pub struct Hub {
-    links: Mutex<HashMap<UserId, Vec<Link>>>,
+    links: Mutex<Links>,
     next_conn: AtomicU64,
 }
+
+/// [`Hub::register`] refused: the device was revoked meanwhile.
+#[derive(Debug, thiserror::Error)]
+#[error("this device was revoked")]
+pub struct Revoked;
 
 /// A connection's registration; unregisters on drop.
 #[derive(Debug)]
@@ -56,41 +85,57 @@ pub struct Registration {
     pub lagged: Arc<AtomicBool>,
 }
 
+impl Registration {
+    /// This connection's id in the hub (to spare it in [`Hub::kick_device`]).
+    pub fn conn_id(&self) -> u64 {
+        self.conn_id
+    }
+}
+
 impl Drop for Registration {
     fn drop(&mut self) {
         let mut links = self.hub.lock();
-        if let Some(list) = links.get_mut(&self.user_id) {
+        if let Some(list) = links.by_user.get_mut(&self.user_id) {
             list.retain(|l| l.conn_id != self.conn_id);
             if list.is_empty() {
-                links.remove(&self.user_id);
+                links.by_user.remove(&self.user_id);
             }
         }
     }
 }
 
 impl Hub {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Vec<Link>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Links> {
         // A panic while holding this lock cannot leave the map inconsistent
         // (every critical section is a single insert/retain), so recover.
         self.links.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers a device's connection and returns its push queue.
+    /// Registers a device's connection and returns its push queue, unless
+    /// the device was revoked in the last [`REVOKED_MEMORY`].
     pub fn register(
         self: &Arc<Self>,
         user_id: UserId,
         device_id: DeviceId,
-    ) -> (Registration, mpsc::Receiver<Push>) {
+        kickable: Kickable,
+    ) -> Result<(Registration, mpsc::Receiver<Push>), Revoked> {
         let (tx, rx) = mpsc::channel(PUSH_QUEUE);
         let conn_id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let lagged = Arc::new(AtomicBool::new(false));
-        self.lock().entry(user_id).or_default().push(Link {
+        let mut links = self.lock();
+        if links.revoked.contains_key(&device_id) {
+            kickable.revoked.store(true, Ordering::SeqCst);
+            return Err(Revoked);
+        }
+        links.by_user.entry(user_id).or_default().push(Link {
             conn_id,
             device_id,
             tx,
             lagged: lagged.clone(),
+            kickable,
         });
-        (
+        drop(links);
+        Ok((
             Registration {
                 hub: self.clone(),
                 user_id,
@@ -98,14 +143,14 @@ impl Hub {
                 lagged,
             },
             rx,
-        )
+        ))
     }
 
     /// Pushes committed events to every online device of their users.
     pub fn publish(&self, events: Vec<(UserId, Event)>) {
         let links = self.lock();
         for (user, event) in events {
-            let Some(list) = links.get(&user) else {
+            let Some(list) = links.by_user.get(&user) else {
                 continue;
             };
             for link in list {
@@ -120,21 +165,37 @@ impl Hub {
         }
     }
 
-    /// Asks every connection of `device_id` to close.
-    pub fn kick_device(&self, user_id: UserId, device_id: DeviceId, code: u32, reason: &str) {
-        let links = self.lock();
-        if let Some(list) = links.get(&user_id) {
+    /// Cuts off every connection of a revoked device at once: flags each
+    /// session revoked and closes the QUIC connection with `code`, whatever
+    /// its queues hold. The connection `spare` (the one that asked to log
+    /// out) is flagged but left open, so it can deliver its answer before
+    /// it closes itself.
+    pub fn kick_device(
+        &self,
+        user_id: UserId,
+        device_id: DeviceId,
+        code: u32,
+        reason: &str,
+        spare: Option<u64>,
+    ) {
+        let mut links = self.lock();
+        let now = Instant::now();
+        links
+            .revoked
+            .retain(|_, at| now.duration_since(*at) < REVOKED_MEMORY);
+        links.revoked.insert(device_id, now);
+        if let Some(list) = links.by_user.get(&user_id) {
             for link in list.iter().filter(|l| l.device_id == device_id) {
-                let _ = link.tx.try_send(Push::Kick {
-                    code,
-                    reason: reason.to_string(),
-                });
+                link.kickable.revoked.store(true, Ordering::SeqCst);
+                if Some(link.conn_id) != spare {
+                    link.kickable.conn.close(code.into(), reason.as_bytes());
+                }
             }
         }
     }
 
     /// Number of registered connections (for metrics and tests).
     pub fn online_connections(&self) -> usize {
-        self.lock().values().map(Vec::len).sum()
+        self.lock().by_user.values().map(Vec::len).sum()
     }
 }

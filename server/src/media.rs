@@ -50,6 +50,11 @@ pub async fn run_stream(ctx: Arc<ConnCtx>, mut send: quinn::SendStream, mut read
             return;
         }
     };
+    if let Err(err) = ctx.live_session() {
+        let _ = write_frame(&mut send, &ServerMedia::Error(err)).await;
+        let _ = send.finish();
+        return;
+    }
     let state = &ctx.state;
     let result = match first {
         ClientMedia::Upload(req) => {

@@ -6,9 +6,11 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Result};
+use futures::StreamExt;
 use quichat_client::proto::chat::ServerChat;
 use quichat_client::proto::control::{ClientControl, Request, ServerControl};
 use quichat_client::proto::error::close;
+use quichat_client::proto::event::EventBody;
 use quichat_client::proto::frame::encode;
 use quichat_client::proto::media::{ClientMedia, ServerMedia};
 use quichat_client::proto::stream::{StreamHeader, StreamKind};
@@ -296,6 +298,99 @@ async fn revoked_and_logged_out_devices_lose_access(backend: Backend) -> Result<
     Ok(())
 }
 
+/// A device that stopped reading (its push queue and stream window are
+/// full) is still cut off at once when another device revokes it: the kick
+/// closes the connection itself instead of queueing behind the pushes.
+async fn revoking_a_stalled_device_closes_its_connection_at_once(backend: Backend) -> Result<()> {
+    let server = TestServer::start_with(backend, |c| {
+        c.limits.sends_per_user = RateLimit {
+            burst: 100_000,
+            per_minute: 1_000_000,
+        };
+    })
+    .await?;
+    let (alice1, _) = server.register("alice").await?;
+    let (_alice2, token2) = server.login("alice").await?;
+    let (bob, _) = server.register("bob").await?;
+
+    // The stalled device: authenticates, then never reads again.
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = hello(&conn).await?;
+    let auth = ClientControl {
+        req_id: 2,
+        request: Request::Authenticate {
+            token: token2.clone(),
+        },
+    };
+    send.write_all(&encode(&auth)?).await?;
+    let ServerControl::Response { result: Ok(_), .. } =
+        read_frame::<ServerControl>(&mut recv).await?
+    else {
+        anyhow::bail!("authentication failed")
+    };
+    let stalled_device = alice1
+        .devices()
+        .await?
+        .into_iter()
+        .filter(|d| !d.current)
+        .map(|d| d.id)
+        .max()
+        .unwrap();
+
+    // Fill its stream window, writer queue and push queue (1,024) and more.
+    let text = "x".repeat(2048);
+    let sent = futures::stream::iter(0..2500)
+        .map(|_| bob.send_text("alice", &text))
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await;
+    ensure!(sent.iter().all(Result::is_ok), "bob's sends failed");
+
+    alice1.revoke_device(stalled_device).await?;
+    ensure!(
+        close_code(&conn).await? == u64::from(close::LOGGED_OUT),
+        "the stalled device's connection must close with the revocation code"
+    );
+    // Its token is dead for new connections too.
+    let c = server.connect().await?;
+    ensure!(code_of(c.authenticate(&token2).await) == Some(ErrorCode::InvalidToken));
+    Ok(())
+}
+
+/// Logging out, or revoking one's own device, closes every other
+/// connection of that device too (a `listen` on the same profile).
+async fn logout_closes_every_connection_of_the_device(backend: Backend) -> Result<()> {
+    let server = TestServer::start(backend).await?;
+    let (_alice, _) = server.register("alice").await?;
+    let (bob, _) = server.register("bob").await?;
+
+    for how in ["logout", "revoke-self"] {
+        let (first, token) = server.login("alice").await?;
+        let listener = server.resume(&token).await?;
+        let mut feed = listener.subscribe(0).await?;
+        bob.send_text("alice", "before").await?;
+        quichat_tests::wait_for(&mut feed, |body| {
+            matches!(body, EventBody::Message(m) if m.body == MessageBody::Text("before".into()))
+        })
+        .await?;
+        let device = first.session().unwrap().device_id;
+        match how {
+            "logout" => first.logout().await?,
+            _ => first.revoke_device(device).await?,
+        }
+        let why = tokio::time::timeout(Duration::from_secs(5), listener.closed()).await?;
+        ensure!(
+            why.to_string().contains("logged out"),
+            "{how}: the other connection of the device must close: {why}"
+        );
+        let why = tokio::time::timeout(Duration::from_secs(5), first.closed()).await?;
+        ensure!(why.to_string().contains("logged out"), "{how}: {why}");
+        let c = server.connect().await?;
+        ensure!(code_of(c.authenticate(&token).await) == Some(ErrorCode::InvalidToken));
+    }
+    Ok(())
+}
+
 async fn bad_media_streams_get_typed_errors_and_the_connection_survives(
     backend: Backend,
 ) -> Result<()> {
@@ -350,5 +445,7 @@ on_both_backends!(
     account_errors_are_typed,
     login_attempts_are_rate_limited,
     revoked_and_logged_out_devices_lose_access,
+    revoking_a_stalled_device_closes_its_connection_at_once,
+    logout_closes_every_connection_of_the_device,
     bad_media_streams_get_typed_errors_and_the_connection_survives,
 );

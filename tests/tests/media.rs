@@ -17,7 +17,7 @@ use quichat_client::proto::media::{ClientMedia, MediaKind, MediaVariant, ServerM
 use quichat_client::proto::stream::{StreamHeader, StreamKind};
 use quichat_client::proto::types::{ConversationRef, MessageBody};
 use quichat_client::proto::ErrorCode;
-use quichat_client::{Client, ClientError};
+use quichat_client::{Client, ClientError, IfExists};
 use quichat_server::media::MediaStore;
 use quichat_tests::{
     download_sha, next_event, on_both_media_backends, pattern_request, pattern_sha, read_frame,
@@ -209,24 +209,59 @@ async fn download_resumes_after_the_connection_is_killed(
     let path = dir.path().join("download.bin");
     let conn = alice.connection().clone();
     let first = alice
-        .download_file(out.media.id, &path, move |done, _| {
+        .download_file(out.media.id, &path, IfExists::Refuse, move |done, _| {
             if done >= 5 * MIB {
                 conn.close(0u32.into(), b"tunnel");
             }
         })
         .await;
     ensure!(first.is_err(), "the first attempt must fail");
-    let partial = std::fs::metadata(&path)?.len();
+    // The interrupted bytes wait in the download's own partial file; the
+    // target name never holds a prefix.
+    ensure!(
+        !path.exists(),
+        "an interrupted download must not take the final name"
+    );
+    let part = quichat_client::media::part_path(&path, &out.media.sha256);
+    let partial = std::fs::metadata(&part)?.len();
     ensure!(
         partial >= 5 * MIB && partial < size,
         "partial file has {partial} bytes"
     );
     let alice = server.resume(&token).await?;
-    let done = alice.download_file(out.media.id, &path, |_, _| {}).await?;
+    let done = alice
+        .download_file(out.media.id, &path, IfExists::Refuse, |_, _| {})
+        .await?;
     ensure!(done.resumed_from == partial && done.bytes_received == size - partial);
+    ensure!(!part.exists(), "the partial file is renamed into place");
     let (sha, len) =
         quichat_client::media::hash_reader(&mut tokio::fs::File::open(&path).await?).await?;
     ensure!(len == size && sha == out.media.sha256);
+
+    // Again: the file is complete; nothing moves and nothing is rewritten.
+    let again = alice
+        .download_file(out.media.id, &path, IfExists::Refuse, |_, _| {})
+        .await?;
+    ensure!(again.already_complete && again.bytes_received == 0);
+
+    // An unrelated file at the target is never resumed from or touched,
+    // unless the caller asks to replace it.
+    let other = dir.path().join("unrelated.pdf");
+    std::fs::write(&other, [7u8; 100])?;
+    let err = alice
+        .download_file(out.media.id, &other, IfExists::Refuse, |_, _| {})
+        .await
+        .unwrap_err();
+    ensure!(matches!(err, ClientError::FileExists(_)), "{err}");
+    ensure!(
+        std::fs::read(&other)? == [7u8; 100],
+        "the unrelated file changed"
+    );
+    let replaced = alice
+        .download_file(out.media.id, &other, IfExists::Replace, |_, _| {})
+        .await?;
+    ensure!(replaced.resumed_from == 0 && replaced.bytes_received == size);
+    ensure!(std::fs::metadata(&other)?.len() == size);
     Ok(())
 }
 

@@ -84,7 +84,8 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
                 }
                 Ok(Followed::Event(event)) => {
                     if !ctx.opts.json {
-                        if let Ok(client) = live.client().await {
+                        // Never reconnect here: that would not race the signals.
+                        if let Some(client) = live.current().await {
                             peers.learn(&client, &event, &session.username).await;
                         }
                     }
@@ -103,7 +104,9 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
     let saved = saver
         .await
         .map_err(|e| anyhow!("cursor saver failed: {e}"))?;
-    if let Ok(client) = live.client().await {
+    // Close politely if a connection is up; never reconnect on the way out
+    // (with the server gone, that used to keep a stopped listen alive).
+    if let Some(client) = live.current().await {
         client.close().await;
     }
     let Stop::Signal(name) = outcome?;

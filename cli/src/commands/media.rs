@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use quichat_client::{Client, ClientError, DownloadOutcome, UploadSpec};
+use quichat_client::{Client, ClientError, DownloadOutcome, IfExists, UploadSpec};
 use quichat_proto::media::{MediaId, MediaInfo, MediaKind};
 
 use crate::args::MediaArgs;
@@ -93,15 +93,21 @@ pub async fn send_voice(ctx: &Context, args: MediaArgs) -> Result<()> {
     )
 }
 
-/// `download MEDIA_ID [-o PATH]`: downloads to the media's file name (or
-/// `PATH`), resuming a partial file and checking the SHA-256.
-pub async fn download(ctx: &Context, media_id: MediaId, output: Option<PathBuf>) -> Result<()> {
+/// `download MEDIA_ID [-o PATH] [--force]`: downloads to the media's file
+/// name (or `PATH`) through a partial file that resumes, checking the
+/// SHA-256 before the file gets its name.
+pub async fn download(
+    ctx: &Context,
+    media_id: MediaId,
+    output: Option<PathBuf>,
+    force: bool,
+) -> Result<()> {
     let (client, _) = ctx.session().await?;
-    let result = download_with(ctx, &client, media_id, output).await;
+    let result = download_with(ctx, &client, media_id, output, force).await;
     client.close().await;
-    let (outcome, path, was_complete) = result?;
+    let (outcome, path) = result?;
     ctx.printer.emit(
-        &DownloadLine::human(&outcome, &path, was_complete),
+        &DownloadLine::human(&outcome, &path),
         &DownloadLine::new(&outcome, &path),
     )
 }
@@ -111,62 +117,37 @@ async fn download_with(
     client: &Client,
     media_id: MediaId,
     output: Option<PathBuf>,
-) -> Result<(DownloadOutcome, PathBuf, bool)> {
+    force: bool,
+) -> Result<(DownloadOutcome, PathBuf)> {
     let media = client.media_info(media_id).await?;
     let path = match output {
         None => Path::new(".").join(local_filename(&media)),
         Some(dir) if dir.is_dir() => dir.join(local_filename(&media)),
         Some(path) => path,
     };
-    let existing = match tokio::fs::metadata(&path).await {
-        Ok(m) if m.is_file() => Some(m.len()),
-        Ok(_) => {
-            return Err(file_error(format!(
-                "cannot write {}: it is not a regular file",
-                path.display()
-            )))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(file_error(format!("cannot open {}: {e}", path.display()))),
-    };
-    if let Some(len) = existing {
-        if len > media.size {
-            return Err(CliError::new(
-                "file_exists",
-                format!(
-                    "{} already exists and is larger than the media ({len} > {} bytes); \
-                     delete it or choose another path with -o",
-                    path.display(),
-                    media.size
-                ),
-            )
-            .into());
-        }
-    }
-    let was_complete = existing == Some(media.size);
-    // Check that the file can be written before any byte is downloaded.
-    if let Err(e) = tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .await
-    {
-        return Err(file_error(format!("cannot write {}: {e}", path.display())));
-    }
     let name = preview(&media.filename, BAR_NAME_CHARS);
-    let bar = Transfer::new(
-        ctx.opts.json,
-        if was_complete {
-            format!("checking {name}")
-        } else {
-            format!("downloading {name}")
-        },
-    );
+    let bar = Transfer::new(ctx.opts.json, format!("downloading {name}"));
     let progress = bar.callback(format!("downloading {name}"), format!("checking {name}"));
-    let outcome = client.download_file(media_id, &path, progress).await;
+    let if_exists = if force {
+        IfExists::Replace
+    } else {
+        IfExists::Refuse
+    };
+    let outcome = client
+        .download_file(media_id, &path, if_exists, progress)
+        .await;
     drop(bar);
     match outcome {
-        Ok(outcome) => Ok((outcome, path, was_complete)),
+        Ok(outcome) => Ok((outcome, path)),
+        Err(ClientError::FileExists(_)) => Err(CliError::new(
+            "file_exists",
+            format!(
+                "{} already exists and is not this file; choose another path with -o, \
+                 or replace it with --force",
+                path.display()
+            ),
+        )
+        .into()),
         Err(ClientError::Integrity(reason)) => Err(CliError::new("hash_mismatch", reason).into()),
         Err(e) => Err(e.into()),
     }

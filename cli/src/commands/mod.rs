@@ -31,7 +31,11 @@ pub async fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::SendVideo(args) => media::send_file(ctx, args, Some(MediaKind::Video)).await,
         Command::SendAudio(args) => media::send_file(ctx, args, Some(MediaKind::Audio)).await,
         Command::SendVoice(args) => media::send_voice(ctx, args).await,
-        Command::Download { media_id, output } => media::download(ctx, media_id, output).await,
+        Command::Download {
+            media_id,
+            output,
+            force,
+        } => media::download(ctx, media_id, output, force).await,
         Command::History {
             user,
             limit,

@@ -434,6 +434,11 @@ impl Uploads {
                 return Err(MediaError::from(e).into());
             }
         }
+        if ctx.is_revoked() {
+            // The device was revoked while its bytes arrived: record nothing.
+            let _ = active.multipart.abort().await;
+            return Err(ServiceError::InvalidToken);
+        }
         let digest = std::mem::take(&mut active.hasher).finalize();
         if digest.as_slice() != req.sha256 {
             if let Err(e) = active.multipart.abort().await {
