@@ -23,7 +23,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::args::Cli;
 use crate::output::write_line;
-use crate::render::ErrorLine;
+use crate::render::{ErrorLine, Line};
 use crate::session::Context;
 
 #[tokio::main]
@@ -59,7 +59,7 @@ fn report(e: &anyhow::Error, json: bool) -> ExitCode {
     let message = format!("{e:#}");
     eprintln!("quichat: error: {message}");
     if json {
-        let line = ErrorLine::new(error::code_of(e), &message);
+        let line = Line::from(ErrorLine::new(error::code_of(e), &message));
         if let Ok(text) = serde_json::to_string(&line) {
             let _ = write_line(&text);
         }
@@ -86,7 +86,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
             .collect::<Vec<_>>()
             .join(" ");
         let first = summary.trim_start_matches("error: ");
-        if let Ok(text) = serde_json::to_string(&ErrorLine::new("usage", first)) {
+        if let Ok(text) = serde_json::to_string(&Line::from(ErrorLine::new("usage", first))) {
             let _ = write_line(&text);
         }
     }

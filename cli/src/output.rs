@@ -6,7 +6,8 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Local, SecondsFormat, Utc};
-use serde::Serialize;
+
+use crate::render::Line;
 
 /// Where results go, in the chosen format.
 #[derive(Debug, Clone, Copy)]
@@ -20,10 +21,11 @@ impl Printer {
         Printer { json }
     }
 
-    /// Prints one result: `human` as is, or `json` as one compact line.
-    pub fn emit(&self, human: &str, json: &impl Serialize) -> Result<()> {
+    /// Prints one result: `human` as is, or `line` as one compact JSON
+    /// line (its `type` first).
+    pub fn emit<'a>(&self, human: &str, line: impl Into<Line<'a>>) -> Result<()> {
         if self.json {
-            let line = serde_json::to_string(json).context("cannot encode JSON output")?;
+            let line = serde_json::to_string(&line.into()).context("cannot encode JSON output")?;
             write_line(&line)
         } else {
             write_line(human)

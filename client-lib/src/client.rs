@@ -11,12 +11,12 @@ use quichat_proto::chat::{ClientChat, ServerChat};
 use quichat_proto::control::{ClientControl, Request, Response, ServerControl};
 use quichat_proto::error::close;
 use quichat_proto::event::{Event, EventBody};
+use quichat_proto::rpc::DomainRequest;
 use quichat_proto::stream::{StreamHeader, StreamKind};
 use quichat_proto::types::{
-    ConversationId, ConversationRef, ConversationSummary, DeviceId, DeviceInfo, Message,
-    MessageBody, Recipient, SendAck, SendMessage, SessionInfo,
+    ConversationId, MessageBody, Recipient, SendAck, SendMessage, SessionInfo,
 };
-use quichat_proto::{WireError, PROTOCOL_VERSION};
+use quichat_proto::WireError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -69,17 +69,6 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
         }
     }
-}
-
-/// One page of history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryPage {
-    /// The conversation, if it exists yet.
-    pub conversation_id: Option<ConversationId>,
-    /// Messages, newest first.
-    pub messages: Vec<Message>,
-    /// Older messages exist.
-    pub has_more: bool,
 }
 
 /// Something for the event feed task.
@@ -219,19 +208,6 @@ impl Client {
         Ok((client, session?))
     }
 
-    async fn hello(&self) -> Result<(), ClientError> {
-        match self
-            .request(Request::Hello {
-                version: PROTOCOL_VERSION,
-                client: self.inner.config.client_name.clone(),
-            })
-            .await?
-        {
-            Response::Welcome { .. } => Ok(()),
-            other => Err(unexpected(&other)),
-        }
-    }
-
     /// True when this connection was set up with TLS session resumption
     /// and 0-RTT (its hello and authentication rode in the first flight).
     pub fn used_0rtt(&self) -> bool {
@@ -274,9 +250,23 @@ impl Client {
         Ok(local)
     }
 
+    /// The configuration this client connected with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
     /// The authenticated session, if any.
     pub fn session(&self) -> Option<SessionInfo> {
         lock(&self.inner.session).clone()
+    }
+
+    /// Sends a request of any domain and returns that domain's response:
+    /// the one place where a reply of the wrong domain becomes an error.
+    /// The typed calls (`register`, `devices`, `history`, ...) live in
+    /// `rpc/<domain>.rs` and are built on this.
+    pub async fn call<R: DomainRequest>(&self, request: R) -> Result<R::Response, ClientError> {
+        R::Response::try_from(self.request(request.into()).await?)
+            .map_err(|other| unexpected(&other))
     }
 
     /// Sends a control request and waits for its response.
@@ -330,179 +320,8 @@ impl Client {
         self.inner.conn.close_reason().map(ClientError::from)
     }
 
-    fn set_session(&self, session: &SessionInfo) {
+    pub(crate) fn set_session(&self, session: &SessionInfo) {
         *lock(&self.inner.session) = Some(session.clone());
-    }
-
-    /// Creates an account and logs this connection in. Returns the session
-    /// and the new device token (store it; it is shown once).
-    pub async fn register(
-        &self,
-        username: &str,
-        password: &str,
-        device_name: &str,
-    ) -> Result<(SessionInfo, String), ClientError> {
-        let resp = self
-            .request(Request::Register {
-                username: username.into(),
-                password: password.into(),
-                device_name: device_name.into(),
-            })
-            .await?;
-        self.take_login(resp)
-    }
-
-    /// Logs in with a password, creating a new device.
-    pub async fn login(
-        &self,
-        username: &str,
-        password: &str,
-        device_name: &str,
-    ) -> Result<(SessionInfo, String), ClientError> {
-        let resp = self
-            .request(Request::Login {
-                username: username.into(),
-                password: password.into(),
-                device_name: device_name.into(),
-            })
-            .await?;
-        self.take_login(resp)
-    }
-
-    fn take_login(&self, resp: Response) -> Result<(SessionInfo, String), ClientError> {
-        match resp {
-            Response::Authenticated {
-                session,
-                token: Some(token),
-            } => {
-                self.set_session(&session);
-                Ok((session, token))
-            }
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Authenticates with a device token.
-    pub async fn authenticate(&self, token: &str) -> Result<SessionInfo, ClientError> {
-        match self
-            .request(Request::Authenticate {
-                token: token.into(),
-            })
-            .await?
-        {
-            Response::Authenticated { session, .. } => {
-                self.set_session(&session);
-                Ok(session)
-            }
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Revokes this device's token; the server then closes the connection.
-    pub async fn logout(&self) -> Result<(), ClientError> {
-        self.expect_ok(Request::Logout).await
-    }
-
-    /// This user's active devices.
-    pub async fn devices(&self) -> Result<Vec<DeviceInfo>, ClientError> {
-        match self.request(Request::ListDevices).await? {
-            Response::Devices(d) => Ok(d),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Revokes one of this user's devices.
-    pub async fn revoke_device(&self, device_id: DeviceId) -> Result<(), ClientError> {
-        self.expect_ok(Request::RevokeDevice { device_id }).await
-    }
-
-    /// One page of events after `after`.
-    pub async fn sync_page(
-        &self,
-        after: u64,
-        limit: u32,
-    ) -> Result<(Vec<Event>, bool), ClientError> {
-        match self.request(Request::Sync { after, limit }).await? {
-            Response::SyncPage { events, has_more } => Ok((events, has_more)),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Tells the server this device has every message up to `up_to_seq`.
-    pub async fn delivered(
-        &self,
-        conversation_id: ConversationId,
-        up_to_seq: u64,
-    ) -> Result<(), ClientError> {
-        self.expect_ok(Request::Delivered {
-            conversation_id,
-            up_to_seq,
-        })
-        .await
-    }
-
-    /// Marks a conversation read up to `up_to_seq`.
-    pub async fn mark_read(
-        &self,
-        conversation_id: ConversationId,
-        up_to_seq: u64,
-    ) -> Result<(), ClientError> {
-        self.expect_ok(Request::MarkRead {
-            conversation_id,
-            up_to_seq,
-        })
-        .await
-    }
-
-    /// A page of history, newest first.
-    pub async fn history(
-        &self,
-        conversation: ConversationRef,
-        before_seq: Option<u64>,
-        limit: u32,
-    ) -> Result<HistoryPage, ClientError> {
-        match self
-            .request(Request::History {
-                conversation,
-                before_seq,
-                limit,
-            })
-            .await?
-        {
-            Response::History {
-                conversation_id,
-                messages,
-                has_more,
-            } => Ok(HistoryPage {
-                conversation_id,
-                messages,
-                has_more,
-            }),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// The conversation list, most recent first.
-    pub async fn conversations(&self) -> Result<Vec<ConversationSummary>, ClientError> {
-        match self.request(Request::Conversations).await? {
-            Response::Conversations(c) => Ok(c),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Round trip to the server.
-    pub async fn ping(&self) -> Result<(), ClientError> {
-        match self.request(Request::Ping).await? {
-            Response::Pong => Ok(()),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    async fn expect_ok(&self, request: Request) -> Result<(), ClientError> {
-        match self.request(request).await? {
-            Response::Ok => Ok(()),
-            other => Err(unexpected(&other)),
-        }
     }
 
     /// Sends a text message to a user with a fresh UUIDv7 client id.
@@ -601,7 +420,7 @@ impl Client {
     }
 }
 
-fn unexpected(resp: &Response) -> ClientError {
+pub(crate) fn unexpected(resp: &impl std::fmt::Debug) -> ClientError {
     ClientError::Protocol(format!("unexpected response {resp:?}"))
 }
 

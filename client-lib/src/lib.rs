@@ -17,14 +17,16 @@ pub mod connector;
 pub mod error;
 mod framed;
 pub mod media;
+mod rpc;
 pub mod sequencer;
 pub mod session;
 pub mod trust;
 
-pub use client::{Client, ClientConfig, EventStream, HistoryPage};
+pub use client::{Client, ClientConfig, EventStream};
 pub use connector::Connector;
 pub use error::ClientError;
 pub use media::{DownloadOutcome, IfExists, UploadOutcome, UploadSpec};
 pub use quichat_proto as proto;
+pub use rpc::HistoryPage;
 pub use session::{Backoff, Followed, Follower, Session};
 pub use trust::Trust;

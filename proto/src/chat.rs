@@ -8,7 +8,9 @@ use crate::types::{SendAck, SendMessage};
 use crate::WireError;
 
 /// A frame from client to server on the chat stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::EnumCount, strum::IntoStaticStr,
+)]
 pub enum ClientChat {
     /// Store and deliver a message. Answered by [`ServerChat::Ack`] or
     /// [`ServerChat::Rejected`].
@@ -16,7 +18,9 @@ pub enum ClientChat {
 }
 
 /// A frame from server to client on the chat stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::EnumCount, strum::IntoStaticStr,
+)]
 pub enum ServerChat {
     /// A stream-level error; the server closes the connection after it.
     Error(WireError),

@@ -33,7 +33,19 @@ pub enum ProtoError {
 
 /// Error codes that cross the wire. Each has a stable meaning; the
 /// accompanying message in [`WireError`] is for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumCount,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
     /// The peer sent bytes that do not decode as the expected frame.
     BadFrame,
@@ -83,32 +95,10 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// A short, stable, human-readable name (used in CLI JSON output).
+    /// A short, stable, human-readable name (used in CLI JSON output):
+    /// the variant in snake case, `bad_frame`, `wrong_password`, ...
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadFrame => "bad_frame",
-            ErrorCode::FrameTooLarge => "frame_too_large",
-            ErrorCode::UnsupportedVersion => "unsupported_version",
-            ErrorCode::UnexpectedFrame => "unexpected_frame",
-            ErrorCode::Unauthenticated => "unauthenticated",
-            ErrorCode::InvalidUsername => "invalid_username",
-            ErrorCode::WeakPassword => "weak_password",
-            ErrorCode::UsernameTaken => "username_taken",
-            ErrorCode::UnknownUser => "unknown_user",
-            ErrorCode::WrongPassword => "wrong_password",
-            ErrorCode::InvalidToken => "invalid_token",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::InvalidMessage => "invalid_message",
-            ErrorCode::InvalidArgument => "invalid_argument",
-            ErrorCode::ShuttingDown => "shutting_down",
-            ErrorCode::Internal => "internal",
-            ErrorCode::TooLarge => "too_large",
-            ErrorCode::QuotaExceeded => "quota_exceeded",
-            ErrorCode::HashMismatch => "hash_mismatch",
-            ErrorCode::Incomplete => "incomplete",
-        }
+        self.into()
     }
 }
 

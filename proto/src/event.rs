@@ -19,7 +19,9 @@ pub struct Event {
 }
 
 /// What an event reports. New kinds are appended at the end.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::EnumCount, strum::IntoStaticStr,
+)]
 pub enum EventBody {
     /// A message in one of the user's conversations (including the user's
     /// own, sent from another device or this one).

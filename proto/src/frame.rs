@@ -119,12 +119,13 @@ impl FrameDecoder {
 mod tests {
     use super::*;
     use crate::control::{ClientControl, Request};
+    use crate::rpc::session;
 
     #[test]
     fn roundtrip_in_small_chunks() {
         let frame = ClientControl {
             req_id: 7,
-            request: Request::Ping,
+            request: Request::Session(session::Request::Ping),
         };
         let bytes = encode(&frame).unwrap();
         let mut dec = FrameDecoder::new(MAX_FRAME);

@@ -19,6 +19,7 @@ pub mod error;
 pub mod event;
 pub mod frame;
 pub mod media;
+pub mod rpc;
 pub mod stream;
 pub mod types;
 

@@ -26,7 +26,20 @@ use crate::WireError;
 pub type MediaId = Uuid;
 
 /// What kind of media a file is (decides how clients show it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumCount,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum MediaKind {
     /// A picture; the server makes a thumbnail when it can decode it.
     Image,
@@ -43,25 +56,12 @@ pub enum MediaKind {
 impl MediaKind {
     /// Stable lower-case name, used in storage and CLI output.
     pub fn as_str(self) -> &'static str {
-        match self {
-            MediaKind::Image => "image",
-            MediaKind::Video => "video",
-            MediaKind::Audio => "audio",
-            MediaKind::Voice => "voice",
-            MediaKind::File => "file",
-        }
+        self.into()
     }
 
     /// Parses [`MediaKind::as_str`] output.
     pub fn parse(s: &str) -> Option<MediaKind> {
-        Some(match s {
-            "image" => MediaKind::Image,
-            "video" => MediaKind::Video,
-            "audio" => MediaKind::Audio,
-            "voice" => MediaKind::Voice,
-            "file" => MediaKind::File,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 }
 
@@ -113,7 +113,17 @@ pub struct UploadRequest {
 }
 
 /// Which bytes of a media object to download.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumCount,
+    strum::IntoStaticStr,
+)]
 pub enum MediaVariant {
     /// The uploaded file.
     Original,
@@ -131,7 +141,9 @@ pub struct ByteRange {
 }
 
 /// Frames from client to server on a media stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::EnumCount, strum::IntoStaticStr,
+)]
 pub enum ClientMedia {
     /// Start or resume an upload.
     Upload(UploadRequest),
@@ -155,7 +167,9 @@ pub enum ClientMedia {
 }
 
 /// Frames from server to client on a media stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::EnumCount, strum::IntoStaticStr,
+)]
 pub enum ServerMedia {
     /// The transfer failed. Variant 0, as in every server enum.
     Error(WireError),

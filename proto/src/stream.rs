@@ -4,7 +4,17 @@
 use serde::{Deserialize, Serialize};
 
 /// The kind of a stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumCount,
+    strum::IntoStaticStr,
+)]
 pub enum StreamKind {
     /// Bidirectional, opened first: hello, auth, requests, receipts, errors.
     Control,

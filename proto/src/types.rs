@@ -18,14 +18,26 @@ pub type MessageId = i64;
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 /// Who a message is addressed to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumCount,
+    strum::IntoStaticStr,
+)]
 pub enum Recipient {
     /// A one-to-one conversation with this username.
     User(String),
 }
 
 /// How a request names a conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::EnumCount, strum::IntoStaticStr,
+)]
 pub enum ConversationRef {
     /// The one-to-one conversation with this username.
     Direct(String),
@@ -34,7 +46,9 @@ pub enum ConversationRef {
 }
 
 /// What a message carries. New kinds are appended here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::EnumCount, strum::IntoStaticStr,
+)]
 pub enum MessageBody {
     /// Plain UTF-8 text.
     Text(String),
@@ -112,7 +126,9 @@ pub struct Message {
 }
 
 /// Where a voice message's transcription stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::EnumCount, strum::IntoStaticStr,
+)]
 pub enum TranscriptStatus {
     /// Queued or running ("transcribing…").
     Pending,
@@ -175,7 +191,17 @@ pub struct MessageUpdate {
 }
 
 /// Kind of a receipt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumCount,
+    strum::IntoStaticStr,
+)]
 pub enum ReceiptKind {
     /// A device of the reader has the messages.
     Delivered,

@@ -27,7 +27,7 @@ const MAX_DEVICE_NAME: usize = 64;
 const TOKEN_PREFIX: &str = "qct_";
 
 /// An authenticated device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Session {
     /// User.
     pub user_id: UserId,
@@ -239,7 +239,7 @@ impl Accounts {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
             return Err(ServiceError::InvalidToken);
         }
-        let row = sqlx::query(
+        let session: Session = sqlx::query_as(
             "SELECT d.id AS device_id, d.user_id, u.username FROM devices d \
              JOIN users u ON u.id = d.user_id \
              WHERE d.token_hash = $1 AND d.revoked_at IS NULL",
@@ -248,11 +248,6 @@ impl Accounts {
         .fetch_optional(self.store.pool())
         .await?
         .ok_or(ServiceError::InvalidToken)?;
-        let session = Session {
-            user_id: row.try_get("user_id")?,
-            username: row.try_get("username")?,
-            device_id: row.try_get("device_id")?,
-        };
         let mut w = self.store.begin_write().await?;
         sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2")
             .bind(now_ms())
@@ -265,26 +260,30 @@ impl Accounts {
 
     /// The user's devices, newest first, revoked ones excluded.
     pub async fn list_devices(&self, session: &Session) -> Result<Vec<DeviceInfo>, ServiceError> {
-        let rows = sqlx::query(
+        #[derive(sqlx::FromRow)]
+        struct DeviceRow {
+            id: DeviceId,
+            name: String,
+            created_at: i64,
+            last_seen_at: i64,
+        }
+        let rows: Vec<DeviceRow> = sqlx::query_as(
             "SELECT id, name, created_at, last_seen_at FROM devices \
              WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id DESC",
         )
         .bind(session.user_id)
         .fetch_all(self.store.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                let id: DeviceId = r.try_get("id")?;
-                Ok(DeviceInfo {
-                    id,
-                    name: r.try_get("name")?,
-                    created_at_ms: r.try_get("created_at")?,
-                    last_seen_ms: r.try_get("last_seen_at")?,
-                    current: id == session.device_id,
-                })
+        Ok(rows
+            .into_iter()
+            .map(|r| DeviceInfo {
+                id: r.id,
+                name: r.name,
+                created_at_ms: r.created_at,
+                last_seen_ms: r.last_seen_at,
+                current: r.id == session.device_id,
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(Into::into)
+            .collect())
     }
 
     /// Revokes one of the caller's devices.

@@ -11,7 +11,7 @@ use quichat_proto::{ErrorCode, WireError};
 use tokio::sync::mpsc;
 use tracing::debug;
 
-use crate::conn::{fatal, frame_error, ConnCtx, Out};
+use crate::ctx::{fatal, frame_error, ConnCtx, Out};
 use crate::framed::FrameReader;
 
 /// Runs a chat stream until it ends.
@@ -52,7 +52,7 @@ pub async fn run(ctx: Arc<ConnCtx>, out: mpsc::Sender<Out<ServerChat>>, mut read
             let _ = out
                 .send(Out::Frame(ServerChat::Rejected {
                     client_id: msg.client_id,
-                    error,
+                    error: error.into(),
                 }))
                 .await;
             return;

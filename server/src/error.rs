@@ -76,6 +76,12 @@ pub enum ServiceError {
     /// The device token is unknown or revoked.
     #[error("invalid or revoked device token; log in again")]
     InvalidToken,
+    /// The request needs an authenticated connection.
+    #[error("log in or authenticate first")]
+    Unauthenticated,
+    /// A request that is not valid in the connection's state.
+    #[error("{0}")]
+    Unexpected(String),
     /// Too many attempts.
     #[error("too many requests; retry in {:.1}s", retry_after.as_secs_f64())]
     RateLimited {
@@ -111,7 +117,7 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     /// The object store failed.
     #[error(transparent)]
-    Media(#[from] crate::media::MediaError),
+    Media(#[from] MediaError),
     /// Something else failed on the server.
     #[error("internal error: {0}")]
     Internal(String),
@@ -127,6 +133,8 @@ impl ServiceError {
             ServiceError::UnknownUser(_) => ErrorCode::UnknownUser,
             ServiceError::WrongPassword => ErrorCode::WrongPassword,
             ServiceError::InvalidToken => ErrorCode::InvalidToken,
+            ServiceError::Unauthenticated => ErrorCode::Unauthenticated,
+            ServiceError::Unexpected(_) => ErrorCode::UnexpectedFrame,
             ServiceError::RateLimited { .. } => ErrorCode::RateLimited,
             ServiceError::NotFound(_) => ErrorCode::NotFound,
             ServiceError::Forbidden(_) => ErrorCode::Forbidden,
@@ -154,6 +162,12 @@ impl ServiceError {
     }
 }
 
+impl From<ServiceError> for WireError {
+    fn from(e: ServiceError) -> Self {
+        e.to_wire()
+    }
+}
+
 impl From<sqlx::Error> for ServiceError {
     fn from(e: sqlx::Error) -> Self {
         ServiceError::Store(StoreError::Db(e))
@@ -169,7 +183,7 @@ pub enum StartError {
     Store(#[from] StoreError),
     /// The media store could not be set up.
     #[error(transparent)]
-    Media(#[from] crate::media::MediaError),
+    Media(#[from] MediaError),
     /// Transcription could not start.
     #[error("transcription: {0}")]
     Transcription(String),
@@ -187,4 +201,19 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// A media storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// The object store failed.
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    /// The media configuration is unusable.
+    #[error("media configuration: {0}")]
+    Config(String),
+    /// Local I/O failed.
+    #[error("media I/O: {0}")]
+    Io(#[from] std::io::Error),
 }

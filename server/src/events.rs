@@ -14,15 +14,51 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::error::ServiceError;
-use crate::messages::{message_from_row, MESSAGE_COLUMNS, MESSAGE_JOINS};
+use crate::message_rows::{message_from_row, MESSAGE_COLUMNS, MESSAGE_JOINS};
 use crate::store::{get_u64, to_i64, Store};
 
-const KIND_MESSAGE: i64 = 1;
-const KIND_RECEIPT: i64 = 2;
-const KIND_READ_POSITION: i64 = 3;
-const KIND_MESSAGE_UPDATED: i64 = 4;
+/// How an event kind is stored in `events.kind`. Append new kinds with
+/// new numbers; never reuse one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i64)]
+enum EventKind {
+    Message = 1,
+    Receipt = 2,
+    ReadPosition = 3,
+    MessageUpdated = 4,
+}
+
+impl EventKind {
+    fn from_i64(n: i64) -> Option<EventKind> {
+        Some(match n {
+            1 => EventKind::Message,
+            2 => EventKind::Receipt,
+            3 => EventKind::ReadPosition,
+            4 => EventKind::MessageUpdated,
+            _ => return None,
+        })
+    }
+}
+
 const RECEIPT_DELIVERED: i64 = 1;
 const RECEIPT_READ: i64 = 2;
+
+/// The stored columns of an event (besides user, seq and time). Kinds that
+/// have no message row carry their body as JSON in `payload`; events
+/// outside any conversation leave `conversation_id` NULL.
+#[derive(Debug, Default)]
+struct EventColumns {
+    kind: i64,
+    conversation_id: Option<ConversationId>,
+    message_id: Option<MessageId>,
+    actor_id: Option<UserId>,
+    receipt_kind: Option<i64>,
+    up_to_seq: Option<i64>,
+    payload: Option<String>,
+}
+
+/// Events produced by a write, to publish to online devices after commit.
+pub type Fanout = Vec<(UserId, Event)>;
 
 /// An event to append, before it has a seq.
 #[derive(Debug, Clone)]
@@ -74,73 +110,76 @@ pub async fn append(
             .fetch_one(&mut **tx)
             .await?;
     let seq = get_u64(&row, "event_seq")?;
-    let (kind, conversation_id, message_id, actor_id, receipt_kind, up_to_seq) = match event {
-        NewEvent::Message {
-            conversation_id,
-            message_id,
-        } => (
-            KIND_MESSAGE,
-            *conversation_id,
-            Some(*message_id),
-            None,
-            None,
-            None,
-        ),
-        NewEvent::Receipt {
-            conversation_id,
-            actor_id,
-            kind,
-            up_to_seq,
-        } => (
-            KIND_RECEIPT,
-            *conversation_id,
-            None,
-            Some(*actor_id),
-            Some(match kind {
-                ReceiptKind::Delivered => RECEIPT_DELIVERED,
-                ReceiptKind::Read => RECEIPT_READ,
-            }),
-            Some(to_i64(*up_to_seq)),
-        ),
-        NewEvent::MessageUpdated {
-            conversation_id,
-            message_id,
-        } => (
-            KIND_MESSAGE_UPDATED,
-            *conversation_id,
-            Some(*message_id),
-            None,
-            None,
-            None,
-        ),
-        NewEvent::ReadPosition {
-            conversation_id,
-            up_to_seq,
-        } => (
-            KIND_READ_POSITION,
-            *conversation_id,
-            None,
-            None,
-            None,
-            Some(to_i64(*up_to_seq)),
-        ),
-    };
+    let c = event.columns();
     sqlx::query(
         "INSERT INTO events (user_id, seq, kind, conversation_id, message_id, actor_id, \
-         receipt_kind, up_to_seq, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         receipt_kind, up_to_seq, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(user_id)
     .bind(to_i64(seq))
-    .bind(kind)
-    .bind(conversation_id)
-    .bind(message_id)
-    .bind(actor_id)
-    .bind(receipt_kind)
-    .bind(up_to_seq)
+    .bind(c.kind)
+    .bind(c.conversation_id)
+    .bind(c.message_id)
+    .bind(c.actor_id)
+    .bind(c.receipt_kind)
+    .bind(c.up_to_seq)
+    .bind(c.payload)
     .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(seq)
+}
+
+impl NewEvent {
+    /// The columns this event is stored in.
+    fn columns(&self) -> EventColumns {
+        match self {
+            NewEvent::Message {
+                conversation_id,
+                message_id,
+            } => EventColumns {
+                kind: EventKind::Message as i64,
+                conversation_id: Some(*conversation_id),
+                message_id: Some(*message_id),
+                ..EventColumns::default()
+            },
+            NewEvent::Receipt {
+                conversation_id,
+                actor_id,
+                kind,
+                up_to_seq,
+            } => EventColumns {
+                kind: EventKind::Receipt as i64,
+                conversation_id: Some(*conversation_id),
+                actor_id: Some(*actor_id),
+                receipt_kind: Some(match kind {
+                    ReceiptKind::Delivered => RECEIPT_DELIVERED,
+                    ReceiptKind::Read => RECEIPT_READ,
+                }),
+                up_to_seq: Some(to_i64(*up_to_seq)),
+                ..EventColumns::default()
+            },
+            NewEvent::MessageUpdated {
+                conversation_id,
+                message_id,
+            } => EventColumns {
+                kind: EventKind::MessageUpdated as i64,
+                conversation_id: Some(*conversation_id),
+                message_id: Some(*message_id),
+                ..EventColumns::default()
+            },
+            NewEvent::ReadPosition {
+                conversation_id,
+                up_to_seq,
+            } => EventColumns {
+                kind: EventKind::ReadPosition as i64,
+                conversation_id: Some(*conversation_id),
+                up_to_seq: Some(to_i64(*up_to_seq)),
+                ..EventColumns::default()
+            },
+        }
+    }
 }
 
 /// Reads the event log.
@@ -163,10 +202,11 @@ impl Events {
         after: u64,
         limit: u32,
     ) -> Result<(Vec<Event>, bool), ServiceError> {
-        let limit = limit.clamp(1, quichat_proto::control::MAX_PAGE);
+        let limit = limit.clamp(1, quichat_proto::rpc::MAX_PAGE);
         let sql = format!(
             "SELECT e.seq AS e_seq, e.kind AS e_kind, e.conversation_id AS e_conversation_id, \
              e.receipt_kind AS e_receipt_kind, e.up_to_seq AS e_up_to_seq, \
+             e.payload AS e_payload, \
              e.created_at AS e_created_at, a.username AS e_actor, {MESSAGE_COLUMNS} \
              FROM events e \
              LEFT JOIN users a ON a.id = e.actor_id \
@@ -200,48 +240,51 @@ impl Events {
 
 fn event_from_row(row: &AnyRow) -> Result<Event, ServiceError> {
     let seq = get_u64(row, "e_seq")?;
-    let kind: i64 = row.try_get("e_kind")?;
-    let conversation_id: ConversationId = row.try_get("e_conversation_id")?;
+    let raw_kind: i64 = row.try_get("e_kind")?;
+    let kind = EventKind::from_i64(raw_kind).ok_or_else(|| {
+        ServiceError::Internal(format!("unknown event kind {raw_kind} at seq {seq}"))
+    })?;
+    let conversation_id: Option<ConversationId> = row.try_get("e_conversation_id")?;
+    let in_conversation = || {
+        conversation_id.ok_or_else(|| {
+            ServiceError::Internal(format!("event {seq} ({kind:?}) has no conversation"))
+        })
+    };
+    let up_to = || -> Result<u64, ServiceError> {
+        let up_to: Option<i64> = row.try_get("e_up_to_seq")?;
+        Ok(u64::try_from(up_to.unwrap_or(0)).unwrap_or(0))
+    };
     let body = match kind {
-        KIND_MESSAGE => EventBody::Message(message_from_row(row)?),
-        KIND_RECEIPT => {
+        EventKind::Message => EventBody::Message(message_from_row(row)?),
+        EventKind::Receipt => {
             let receipt_kind: Option<i64> = row.try_get("e_receipt_kind")?;
-            let up_to: Option<i64> = row.try_get("e_up_to_seq")?;
             let actor: Option<String> = row.try_get("e_actor")?;
             EventBody::Receipt(Receipt {
-                conversation_id,
+                conversation_id: in_conversation()?,
                 by: actor.unwrap_or_default(),
                 kind: if receipt_kind == Some(RECEIPT_READ) {
                     ReceiptKind::Read
                 } else {
                     ReceiptKind::Delivered
                 },
-                up_to_seq: u64::try_from(up_to.unwrap_or(0)).unwrap_or(0),
+                up_to_seq: up_to()?,
                 at_ms: row.try_get("e_created_at")?,
             })
         }
-        KIND_READ_POSITION => {
-            let up_to: Option<i64> = row.try_get("e_up_to_seq")?;
-            EventBody::ReadPosition(ReadPosition {
-                conversation_id,
-                up_to_seq: u64::try_from(up_to.unwrap_or(0)).unwrap_or(0),
-            })
-        }
-        KIND_MESSAGE_UPDATED => {
+        EventKind::ReadPosition => EventBody::ReadPosition(ReadPosition {
+            conversation_id: in_conversation()?,
+            up_to_seq: up_to()?,
+        }),
+        EventKind::MessageUpdated => {
             let message = message_from_row(row)?;
             EventBody::MessageUpdated(MessageUpdate {
-                conversation_id,
+                conversation_id: in_conversation()?,
                 message_id: message.id,
                 seq: message.seq,
                 transcript: message
                     .transcript
                     .unwrap_or_else(quichat_proto::types::Transcript::pending),
             })
-        }
-        other => {
-            return Err(ServiceError::Internal(format!(
-                "unknown event kind {other} at seq {seq}"
-            )))
         }
     };
     Ok(Event { seq, body })

@@ -6,10 +6,13 @@
 //! config files, installs logging and handles signals. Tests use the same
 //! handle on port 0.
 //!
-//! Code map: `conn` routes streams, `control` and `chat` translate frames
-//! into calls on the domain services (`accounts`, `messages`, `receipts`,
-//! `events`), which own their SQL; `hub` fans committed events out to
-//! online devices.
+//! Code map (dependencies point down this list): `conn` accepts a
+//! connection and routes its streams; the stream handlers `control` (with
+//! `rpc/<domain>` for requests), `chat` and `media` work on a `ctx`
+//! (per-connection state); they call the domain services (`accounts`,
+//! `messages`, `conversations`, `history`, `receipts`, `events`), which
+//! own their SQL over `store`; `hub` fans committed events out to online
+//! devices, and `push` delivers them to one connection.
 
 pub mod accounts;
 pub mod certs;
@@ -17,15 +20,21 @@ pub mod chat;
 pub mod config;
 pub mod conn;
 pub mod control;
+pub mod conversations;
+pub mod ctx;
 pub mod error;
 pub mod events;
 pub mod framed;
+pub mod history;
 pub mod hub;
 pub mod media;
+pub mod message_rows;
 pub mod messages;
 pub mod metrics;
+pub mod push;
 pub mod rate_limit;
 pub mod receipts;
+pub mod rpc;
 pub mod store;
 pub mod transcribe;
 pub mod transport;
@@ -46,7 +55,9 @@ pub use config::Config;
 pub use error::{ServiceError, StartError, StoreError};
 
 use accounts::Accounts;
+use conversations::Conversations;
 use events::Events;
+use history::History;
 use hub::Hub;
 use messages::Messages;
 use rate_limit::RateLimits;
@@ -60,8 +71,12 @@ pub struct AppState {
     pub store: Store,
     /// Accounts and devices.
     pub accounts: Accounts,
-    /// Messages and conversations.
+    /// Sending messages.
     pub messages: Messages,
+    /// Membership and the conversation list.
+    pub conversations: Conversations,
+    /// Paged history.
+    pub history: History,
     /// Delivered/read watermarks.
     pub receipts: Receipts,
     /// Event log reads.
@@ -131,11 +146,12 @@ impl Server {
         let media_meta = media::MediaMeta::new(store.clone());
         let accounts = Accounts::new(store.clone());
         let messages = Messages::new(store.clone(), accounts.clone(), media_meta.clone());
+        let conversations = Conversations::new(store.clone(), accounts.clone());
         let uploads = media::Uploads::new(
             media_store.clone(),
             media_meta.clone(),
             accounts.clone(),
-            messages.clone(),
+            conversations.clone(),
             config.media.clone(),
         );
         info!(media = %media_store.description(), "media store ready");
@@ -146,7 +162,9 @@ impl Server {
             media_store,
             media_meta,
             uploads,
-            receipts: Receipts::new(store.clone(), messages.clone()),
+            receipts: Receipts::new(store.clone(), conversations.clone()),
+            history: History::new(store.clone(), conversations.clone()),
+            conversations,
             events: Events::new(store.clone()),
             hub: Arc::new(Hub::default()),
             limits: RateLimits::new(&config.limits),

@@ -21,7 +21,7 @@ use quichat_proto::media::{ClientMedia, ServerMedia};
 use quichat_proto::{ErrorCode, WireError};
 use tracing::debug;
 
-use crate::conn::ConnCtx;
+use crate::ctx::ConnCtx;
 use crate::framed::{write_frame, FrameReader};
 
 pub use meta::MediaMeta;
@@ -43,7 +43,7 @@ pub async fn run_stream(ctx: Arc<ConnCtx>, mut send: quinn::SendStream, mut read
         Ok(Some(frame)) => frame,
         Ok(None) => return,
         Err(e) => {
-            if let Some((err, _)) = crate::conn::frame_error(&e) {
+            if let Some((err, _)) = crate::ctx::frame_error(&e) {
                 let _ = write_frame(&mut send, &ServerMedia::Error(err)).await;
                 let _ = send.finish();
             }
@@ -51,7 +51,7 @@ pub async fn run_stream(ctx: Arc<ConnCtx>, mut send: quinn::SendStream, mut read
         }
     };
     if let Err(err) = ctx.live_session() {
-        let _ = write_frame(&mut send, &ServerMedia::Error(err)).await;
+        let _ = write_frame(&mut send, &ServerMedia::Error(err.into())).await;
         let _ = send.finish();
         return;
     }

@@ -11,22 +11,26 @@ use quichat_proto::types::{ConversationId, ReadPosition, Receipt, ReceiptKind, U
 use sqlx::Row;
 
 use crate::accounts::Session;
+use crate::conversations::Conversations;
 use crate::error::{ServiceError, StoreError};
+use crate::events::Fanout;
 use crate::events::{append, NewEvent};
-use crate::messages::{Fanout, Messages};
 use crate::store::{get_u64, now_ms, to_i64, Store};
 
 /// The receipts service.
 #[derive(Debug, Clone)]
 pub struct Receipts {
     store: Store,
-    messages: Messages,
+    conversations: Conversations,
 }
 
 impl Receipts {
     /// Wraps the store.
-    pub fn new(store: Store, messages: Messages) -> Self {
-        Receipts { store, messages }
+    pub fn new(store: Store, conversations: Conversations) -> Self {
+        Receipts {
+            store,
+            conversations,
+        }
     }
 
     /// Records that a device of the caller has every message up to `up_to`.
@@ -58,7 +62,7 @@ impl Receipts {
         up_to: u64,
         kind: ReceiptKind,
     ) -> Result<Fanout, ServiceError> {
-        self.messages
+        self.conversations
             .require_member(session, conversation_id)
             .await?;
         let row = sqlx::query("SELECT last_seq FROM conversations WHERE id = $1")

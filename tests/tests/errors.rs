@@ -13,6 +13,7 @@ use quichat_client::proto::error::close;
 use quichat_client::proto::event::EventBody;
 use quichat_client::proto::frame::encode;
 use quichat_client::proto::media::{ClientMedia, ServerMedia};
+use quichat_client::proto::rpc::session;
 use quichat_client::proto::stream::{StreamHeader, StreamKind};
 use quichat_client::proto::types::{MessageBody, Recipient, SendMessage, MAX_TEXT_BYTES};
 use quichat_client::proto::{ErrorCode, PROTOCOL_VERSION};
@@ -52,10 +53,10 @@ async fn hello(conn: &quinn::Connection) -> Result<(quinn::SendStream, quinn::Re
     let (mut send, mut recv) = control_stream(conn).await?;
     let hello = ClientControl {
         req_id: 1,
-        request: Request::Hello {
+        request: Request::Session(session::Request::Hello {
             version: PROTOCOL_VERSION,
             client: "raw".into(),
-        },
+        }),
     };
     send.write_all(&encode(&hello)?).await?;
     let welcome = read_frame::<ServerControl>(&mut recv).await?;
@@ -135,10 +136,10 @@ async fn protocol_misuse_is_refused(backend: Backend) -> Result<()> {
     let (mut send, mut recv) = control_stream(&conn).await?;
     let future_hello = ClientControl {
         req_id: 1,
-        request: Request::Hello {
+        request: Request::Session(session::Request::Hello {
             version: PROTOCOL_VERSION + 100,
             client: "future".into(),
-        },
+        }),
     };
     send.write_all(&encode(&future_hello)?).await?;
     let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
@@ -151,7 +152,7 @@ async fn protocol_misuse_is_refused(backend: Backend) -> Result<()> {
     let (mut send, mut recv) = control_stream(&conn).await?;
     send.write_all(&encode(&ClientControl {
         req_id: 1,
-        request: Request::Ping,
+        request: session::Request::Ping.into(),
     })?)
     .await?;
     let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
@@ -318,9 +319,10 @@ async fn revoking_a_stalled_device_closes_its_connection_at_once(backend: Backen
     let (mut send, mut recv) = hello(&conn).await?;
     let auth = ClientControl {
         req_id: 2,
-        request: Request::Authenticate {
+        request: session::Request::Authenticate {
             token: token2.clone(),
-        },
+        }
+        .into(),
     };
     send.write_all(&encode(&auth)?).await?;
     let ServerControl::Response { result: Ok(_), .. } =

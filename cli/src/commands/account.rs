@@ -77,7 +77,7 @@ async fn start_session(ctx: &Context, args: AuthArgs, register: bool) -> Result<
     };
     ctx.printer.emit(
         &format!("{verb} {} (device {})", session.username, session.device_id),
-        &SessionLine::new(&session, &server),
+        SessionLine::new(&session, &server),
     )
 }
 
@@ -94,7 +94,7 @@ pub async fn whoami(ctx: &Context) -> Result<()> {
             session.device_id,
             ctx.file.name()
         ),
-        &SessionLine::new(&session, &server),
+        SessionLine::new(&session, &server),
     )
 }
 
@@ -120,7 +120,7 @@ pub async fn logout(ctx: &Context) -> Result<()> {
     let who = ctx.profile.username.as_deref().unwrap_or("?");
     ctx.printer.emit(
         &format!("logged out {who}{note}"),
-        &LogoutLine::new(ctx.profile.username.clone(), ctx.profile.device_id),
+        LogoutLine::new(ctx.profile.username.clone(), ctx.profile.device_id),
     )
 }
 

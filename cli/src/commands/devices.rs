@@ -14,7 +14,7 @@ pub async fn list(ctx: &Context) -> Result<()> {
     client.close().await;
     for d in devices? {
         ctx.printer
-            .emit(&DeviceLine::human(&d), &DeviceLine::new(&d))?;
+            .emit(&DeviceLine::human(&d), DeviceLine::new(&d))?;
     }
     Ok(())
 }
@@ -40,6 +40,6 @@ pub async fn revoke(ctx: &Context, id: DeviceId) -> Result<()> {
     };
     ctx.printer.emit(
         &format!("revoked device {id}{suffix}"),
-        &RevokedLine::new(id),
+        RevokedLine::new(id),
     )
 }

@@ -91,7 +91,7 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
                     }
                     let (human, json) =
                         render::event(&event, &session.username, |id| peers.get(id));
-                    if let Err(e) = ctx.printer.emit(&human, &json) {
+                    if let Err(e) = ctx.printer.emit(&human, json) {
                         break Err(e);
                     }
                     let _ = saved_tx.send(event.seq);

@@ -68,7 +68,7 @@ pub async fn send_file(ctx: &Context, args: MediaArgs, kind: Option<MediaKind>) 
     let (upload, ack) = result?;
     ctx.printer.emit(
         &MediaAckLine::human(&args.user, &upload, &ack),
-        &MediaAckLine::new(&args.user, &upload, &ack),
+        MediaAckLine::new(&args.user, &upload, &ack),
     )
 }
 
@@ -89,7 +89,7 @@ pub async fn send_voice(ctx: &Context, args: MediaArgs) -> Result<()> {
     let (ack, upload) = result?;
     ctx.printer.emit(
         &VoiceAckLine::human(&args.user, &upload, &ack),
-        &VoiceAckLine::new(&args.user, &upload, &ack),
+        VoiceAckLine::new(&args.user, &upload, &ack),
     )
 }
 
@@ -108,7 +108,7 @@ pub async fn download(
     let (outcome, path) = result?;
     ctx.printer.emit(
         &DownloadLine::human(&outcome, &path),
-        &DownloadLine::new(&outcome, &path),
+        DownloadLine::new(&outcome, &path),
     )
 }
 

@@ -13,7 +13,7 @@ pub async fn send(ctx: &Context, user: &str, text: &str) -> Result<()> {
     client.close().await;
     let ack = ack?;
     ctx.printer
-        .emit(&AckLine::human(user, &ack), &AckLine::new(user, &ack))
+        .emit(&AckLine::human(user, &ack), AckLine::new(user, &ack))
 }
 
 /// `history USER`: a page of the conversation, oldest first. Seeing the
@@ -35,7 +35,7 @@ pub async fn history(ctx: &Context, user: &str, limit: u32, before: Option<u64>)
     }
     for m in page.messages.iter().rev() {
         ctx.printer
-            .emit(&MessageLine::human(m), &MessageLine::new(m, None))?;
+            .emit(&MessageLine::human(m), MessageLine::new(m, None))?;
     }
     if page.has_more {
         if let Some(oldest) = page.messages.last() {
@@ -70,7 +70,7 @@ pub async fn chats(ctx: &Context) -> Result<()> {
         ctx.printer.note("no conversations yet")?;
     }
     for c in &list {
-        ctx.printer.emit(&ChatLine::human(c), &ChatLine::new(c))?;
+        ctx.printer.emit(&ChatLine::human(c), ChatLine::new(c))?;
     }
     Ok(())
 }
@@ -95,11 +95,11 @@ pub async fn read(ctx: &Context, user: &str) -> Result<()> {
     match result? {
         Some((conversation_id, seq)) => ctx.printer.emit(
             &format!("marked read up to #{seq}"),
-            &ReadLine::new(Some(conversation_id), Some(seq)),
+            ReadLine::new(Some(conversation_id), Some(seq)),
         ),
         None => ctx.printer.emit(
             &format!("no conversation with {user} yet"),
-            &ReadLine::new(None, None),
+            ReadLine::new(None, None),
         ),
     }
 }

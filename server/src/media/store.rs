@@ -5,6 +5,7 @@
 //! `thumbs/<sha256 hex>.jpg` for thumbnails, so identical content is
 //! stored once.
 
+pub use crate::error::MediaError;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -22,21 +23,6 @@ use crate::config::MediaConfig;
 
 /// S3's minimum multipart part size (except the last part).
 pub const S3_MIN_PART: u64 = 5 * 1024 * 1024;
-
-/// A media storage failure.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum MediaError {
-    /// The object store failed.
-    #[error("object store: {0}")]
-    Store(#[from] object_store::Error),
-    /// The media configuration is unusable.
-    #[error("media configuration: {0}")]
-    Config(String),
-    /// Local I/O failed.
-    #[error("media I/O: {0}")]
-    Io(#[from] std::io::Error),
-}
 
 /// Handle to the configured object store.
 #[derive(Debug, Clone)]

@@ -30,10 +30,10 @@ use super::meta::NewObject;
 use super::{names, thumbs, MediaError, MediaMeta, MediaStore};
 use crate::accounts::{Accounts, Session};
 use crate::config::MediaConfig;
-use crate::conn::ConnCtx;
+use crate::conversations::Conversations;
+use crate::ctx::ConnCtx;
 use crate::error::ServiceError;
 use crate::framed::{write_frame, FrameReader};
-use crate::messages::Messages;
 
 /// Largest chunk read from a stream at once.
 const READ_CHUNK: usize = 64 * 1024;
@@ -87,7 +87,7 @@ pub struct Uploads {
     store: MediaStore,
     meta: MediaMeta,
     accounts: Accounts,
-    messages: Messages,
+    conversations: Conversations,
     config: MediaConfig,
     sessions: Mutex<HashMap<Uuid, Arc<Slot>>>,
 }
@@ -102,14 +102,14 @@ impl Uploads {
         store: MediaStore,
         meta: MediaMeta,
         accounts: Accounts,
-        messages: Messages,
+        conversations: Conversations,
         config: MediaConfig,
     ) -> Self {
         Uploads {
             store,
             meta,
             accounts,
-            messages,
+            conversations,
             config,
             sessions: Mutex::new(HashMap::new()),
         }
@@ -229,7 +229,7 @@ impl Uploads {
             ConversationRef::Direct(name) => {
                 self.accounts.user_id(name).await?;
             }
-            ConversationRef::Id(id) => self.messages.require_member(session, *id).await?,
+            ConversationRef::Id(id) => self.conversations.require_member(session, *id).await?,
         }
         Ok(())
     }

@@ -14,8 +14,9 @@ use quichat_proto::types::{ConversationId, MessageId, MessageUpdate, Transcript,
 use sqlx::Row;
 
 use crate::error::{ServiceError, StoreError};
+use crate::events::Fanout;
 use crate::events::{append, NewEvent};
-use crate::messages::{Fanout, StoredSegment};
+use crate::message_rows::StoredSegment;
 use crate::store::{get_u64, now_ms, Backend, Store};
 
 /// A claimed job.

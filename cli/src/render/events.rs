@@ -1,0 +1,154 @@
+//! Lines for the event feed (`listen`): receipts, read positions, message
+//! updates, and [`event`], which turns any event into its line.
+
+use quichat_proto::event::{Event, EventBody};
+use quichat_proto::types::{
+    ConversationId, Message, MessageId, MessageUpdate, ReadPosition, Receipt, ReceiptKind,
+};
+use serde::Serialize;
+
+use super::media::{transcript_human, TranscriptJson};
+use super::messages::MessageLine;
+use super::{recipient_name, Line};
+use crate::output::rfc3339;
+
+/// `{"type":"receipt"}`: the peer received or read the user's messages.
+#[derive(Debug, Serialize)]
+pub struct ReceiptLine {
+    event_seq: u64,
+    conversation_id: ConversationId,
+    by: String,
+    kind: &'static str,
+    up_to_seq: u64,
+    at: String,
+}
+
+impl ReceiptLine {
+    /// From a receipt event.
+    pub fn new(r: &Receipt, event_seq: u64) -> Self {
+        ReceiptLine {
+            event_seq,
+            conversation_id: r.conversation_id,
+            by: r.by.clone(),
+            kind: match r.kind {
+                ReceiptKind::Delivered => "delivered",
+                ReceiptKind::Read => "read",
+            },
+            up_to_seq: r.up_to_seq,
+            at: rfc3339(r.at_ms),
+        }
+    }
+
+    /// `✓ delivered to bob up to #4` or `✓✓ read by bob up to #4`.
+    pub fn human(r: &Receipt) -> String {
+        match r.kind {
+            ReceiptKind::Delivered => format!("✓ delivered to {} up to #{}", r.by, r.up_to_seq),
+            ReceiptKind::Read => format!("✓✓ read by {} up to #{}", r.by, r.up_to_seq),
+        }
+    }
+}
+
+/// `{"type":"read_position"}`: one of the user's devices read a
+/// conversation.
+#[derive(Debug, Serialize)]
+pub struct ReadPositionLine {
+    event_seq: u64,
+    conversation_id: ConversationId,
+    up_to_seq: u64,
+}
+
+impl ReadPositionLine {
+    /// From a read-position event.
+    pub fn new(p: &ReadPosition, event_seq: u64) -> Self {
+        ReadPositionLine {
+            event_seq,
+            conversation_id: p.conversation_id,
+            up_to_seq: p.up_to_seq,
+        }
+    }
+
+    /// `(you read conversation 1 up to #4 on another device)`.
+    pub fn human(p: &ReadPosition) -> String {
+        format!(
+            "(you read conversation {} up to #{} on another device)",
+            p.conversation_id, p.up_to_seq
+        )
+    }
+}
+
+/// `{"type":"message_updated"}`: a message changed (a voice note's
+/// transcript is ready or failed).
+#[derive(Debug, Serialize)]
+pub struct MessageUpdatedLine {
+    event_seq: u64,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    seq: u64,
+    transcript: TranscriptJson,
+}
+
+impl MessageUpdatedLine {
+    /// From an update event.
+    pub fn new(u: &MessageUpdate, event_seq: u64) -> Self {
+        MessageUpdatedLine {
+            event_seq,
+            conversation_id: u.conversation_id,
+            message_id: u.message_id,
+            seq: u.seq,
+            transcript: TranscriptJson::new(&u.transcript),
+        }
+    }
+
+    /// `✎ transcript of #7 with bob: “please call me back”` (or
+    /// `(transcription failed: ...)`); `peer` is the conversation's other
+    /// user when known, else the conversation id is shown.
+    pub fn human(u: &MessageUpdate, peer: Option<&str>) -> String {
+        let with = match peer {
+            Some(name) => format!("with {name}"),
+            None => format!("in conversation {}", u.conversation_id),
+        };
+        format!(
+            "✎ transcript of #{} {with}: {}",
+            u.seq,
+            transcript_human(&u.transcript)
+        )
+    }
+}
+
+/// The other user of a message's conversation, seen from `me`.
+pub fn peer_of<'a>(m: &'a Message, me: &str) -> &'a str {
+    if m.sender == me {
+        recipient_name(&m.to)
+    } else {
+        m.sender.as_str()
+    }
+}
+
+/// An event as a human line and as a JSON line. `me` is the user's own
+/// name, to tell the conversation's peer; `peers` names the peer of a
+/// conversation for events that only carry its id.
+pub fn event(
+    event: &Event,
+    me: &str,
+    peers: impl Fn(ConversationId) -> Option<String>,
+) -> (String, Line<'static>) {
+    let seq = event.seq;
+    match &event.body {
+        EventBody::Message(m) => {
+            let peer = peer_of(m, me);
+            (
+                format!("@{peer} {}", MessageLine::human(m)),
+                MessageLine::new(m, Some(seq)).into(),
+            )
+        }
+        EventBody::Receipt(r) => (ReceiptLine::human(r), ReceiptLine::new(r, seq).into()),
+        EventBody::ReadPosition(p) => (
+            ReadPositionLine::human(p),
+            ReadPositionLine::new(p, seq).into(),
+        ),
+        EventBody::MessageUpdated(u) => (
+            MessageUpdatedLine::human(u, peers(u.conversation_id).as_deref()),
+            MessageUpdatedLine::new(u, seq).into(),
+        ),
+    }
+}

@@ -1,0 +1,239 @@
+//! Lines about messages and conversations: acks, history, the
+//! conversation list, read positions set by `read`.
+
+use quichat_proto::media::{MediaInfo, MediaKind};
+use quichat_proto::types::{
+    ConversationId, ConversationSummary, Message, MessageBody, MessageId, SendAck, Transcript,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::media::{
+    media_label, transcript_human, transcript_preview, voice_duration, MediaJson, TranscriptJson,
+};
+use super::{recipient_name, Nested, PREVIEW_CHARS};
+use crate::output::{local_time, preview, rfc3339, sanitize};
+
+/// `{"type":"ack"}`: the server stored a sent message.
+#[derive(Debug, Serialize)]
+pub struct AckLine {
+    to: String,
+    client_id: Uuid,
+    message_id: MessageId,
+    conversation_id: ConversationId,
+    seq: u64,
+    sent_at: String,
+    duplicate: bool,
+}
+
+impl AckLine {
+    /// From the server's ack for a message to `to`.
+    pub fn new(to: &str, ack: &SendAck) -> Self {
+        AckLine {
+            to: to.to_string(),
+            client_id: ack.client_id,
+            message_id: ack.message_id,
+            conversation_id: ack.conversation_id,
+            seq: ack.seq,
+            sent_at: rfc3339(ack.sent_at_ms),
+            duplicate: ack.duplicate,
+        }
+    }
+
+    /// `sent to bob: #3 in conversation 1 at 2026-11-22 20:31:05`.
+    pub fn human(to: &str, ack: &SendAck) -> String {
+        format!("sent {}", Self::details(to, ack))
+    }
+
+    /// `to bob: #3 in conversation 1 at 2026-11-22 20:31:05`.
+    pub(super) fn details(to: &str, ack: &SendAck) -> String {
+        format!(
+            "to {to}: #{} in conversation {} at {}{}",
+            ack.seq,
+            ack.conversation_id,
+            local_time(ack.sent_at_ms),
+            if ack.duplicate {
+                " (already stored)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// `{"type":"message"}`: a stored message.
+#[derive(Debug, Serialize)]
+pub struct MessageLine {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_seq: Option<u64>,
+    conversation_id: ConversationId,
+    seq: u64,
+    message_id: MessageId,
+    from: String,
+    to: String,
+    client_id: Uuid,
+    sent_at: String,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media: Option<MediaJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    caption: Option<String>,
+    transcript: Option<TranscriptJson>,
+}
+
+impl MessageLine {
+    /// From a message; `event_seq` when it came from the event feed.
+    pub fn new(m: &Message, event_seq: Option<u64>) -> Self {
+        MessageLine {
+            event_seq,
+            conversation_id: m.conversation_id,
+            seq: m.seq,
+            message_id: m.id,
+            from: m.sender.clone(),
+            to: recipient_name(&m.to).to_string(),
+            client_id: m.client_id,
+            sent_at: rfc3339(m.sent_at_ms),
+            kind: m.body.kind(),
+            text: match &m.body {
+                MessageBody::Text(t) => Some(t.clone()),
+                MessageBody::Media { .. } => None,
+            },
+            media: match &m.body {
+                MessageBody::Media { media, .. } => Some(MediaJson::new(media)),
+                MessageBody::Text(_) => None,
+            },
+            caption: match &m.body {
+                MessageBody::Media { caption, .. } => Some(caption.clone()),
+                MessageBody::Text(_) => None,
+            },
+            transcript: m.transcript.as_ref().map(TranscriptJson::new),
+        }
+    }
+
+    /// `[2026-11-22 20:31:05] #3 alice: hello`, or for media
+    /// `... alice: [image photo.jpg, 1.2 MiB, 800×600, id 0190...] caption`;
+    /// a voice note ends with its transcript (`“please call me back”`,
+    /// `(transcribing…)` or `(transcription failed: ...)`).
+    pub fn human(m: &Message) -> String {
+        let mut content = match &m.body {
+            MessageBody::Text(t) => sanitize(t),
+            MessageBody::Media { media, caption } if caption.is_empty() => {
+                format!("[{}]", media_label(media))
+            }
+            MessageBody::Media { media, caption } => {
+                format!("[{}] {}", media_label(media), sanitize(caption))
+            }
+        };
+        if let Some(t) = &m.transcript {
+            content.push(' ');
+            content.push_str(&transcript_human(t));
+        }
+        format!(
+            "[{}] #{} {}: {content}",
+            local_time(m.sent_at_ms),
+            m.seq,
+            m.sender
+        )
+    }
+}
+
+/// `{"type":"chat"}`: one conversation in the list.
+#[derive(Debug, Serialize)]
+pub struct ChatLine {
+    conversation_id: ConversationId,
+    peer: String,
+    unread: u64,
+    last_seq: u64,
+    read_seq: u64,
+    last_message: Option<Nested>,
+}
+
+impl ChatLine {
+    /// From a conversation summary.
+    pub fn new(c: &ConversationSummary) -> Self {
+        ChatLine {
+            conversation_id: c.id,
+            peer: recipient_name(&c.peer).to_string(),
+            unread: c.unread,
+            last_seq: c.last_seq,
+            read_seq: c.read_seq,
+            last_message: c
+                .last_message
+                .as_ref()
+                .map(|m| Nested::Message(Box::new(MessageLine::new(m, None)))),
+        }
+    }
+
+    /// `bob (2 unread)  [2026-11-22 20:31:05] bob: see you…`.
+    pub fn human(c: &ConversationSummary) -> String {
+        let unread = if c.unread > 0 {
+            format!(" ({} unread)", c.unread)
+        } else {
+            String::new()
+        };
+        let last = match &c.last_message {
+            Some(m) => {
+                let text = match &m.body {
+                    MessageBody::Text(t) => preview(t, PREVIEW_CHARS),
+                    MessageBody::Media { media, caption } if media.kind == MediaKind::Voice => {
+                        voice_preview(media, caption, m.transcript.as_ref())
+                    }
+                    MessageBody::Media { media, caption } => {
+                        let tag = format!("[{} {}]", media.kind.as_str(), media.filename);
+                        if caption.is_empty() {
+                            preview(&tag, PREVIEW_CHARS)
+                        } else {
+                            preview(&format!("{tag} {caption}"), PREVIEW_CHARS)
+                        }
+                    }
+                };
+                format!("[{}] {}: {text}", local_time(m.sent_at_ms), m.sender)
+            }
+            None => "(no messages)".to_string(),
+        };
+        format!("{}{unread}  {last}", recipient_name(&c.peer))
+    }
+}
+
+/// `[voice 4.2 s] “first words…”`: a voice note in the conversation list,
+/// with its caption (if any) before the transcript.
+fn voice_preview(media: &MediaInfo, caption: &str, transcript: Option<&Transcript>) -> String {
+    let mut head = match media.duration_ms {
+        Some(ms) => format!("[voice {}]", voice_duration(ms)),
+        None => "[voice]".to_string(),
+    };
+    if !caption.is_empty() {
+        head.push(' ');
+        head.push_str(caption);
+    }
+    let head = preview(&head, PREVIEW_CHARS);
+    match transcript {
+        Some(t) => {
+            // The quotes take two characters, the separator one.
+            let left = PREVIEW_CHARS
+                .saturating_sub(head.chars().count() + 3)
+                .max(12);
+            format!("{head} {}", transcript_preview(t, left))
+        }
+        None => head,
+    }
+}
+
+/// `{"type":"read"}`: `read` moved the read position.
+#[derive(Debug, Serialize)]
+pub struct ReadLine {
+    conversation_id: Option<ConversationId>,
+    up_to_seq: Option<u64>,
+}
+
+impl ReadLine {
+    /// `None`s when there is no conversation yet.
+    pub fn new(conversation_id: Option<ConversationId>, up_to_seq: Option<u64>) -> Self {
+        ReadLine {
+            conversation_id,
+            up_to_seq,
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The shapes of every output line, one module per domain: a serde struct
+//! per JSON line type, with the matching human-readable text.
+//!
+//! Every JSON line is a [`Line`]: serde writes its variant as the leading
+//! `"type"` field (an internally tagged enum), so no line struct carries
+//! its own type name. Times are RFC 3339 UTC in JSON; human lines use local
+//! time and escape control characters in text that other people wrote.
+
+mod devices;
+mod error;
+mod events;
+mod media;
+mod messages;
+mod session;
+#[cfg(test)]
+mod tests;
+
+use quichat_proto::types::Recipient;
+use serde::Serialize;
+
+pub use devices::{DeviceLine, RevokedLine};
+pub use error::ErrorLine;
+pub use events::{event, peer_of, MessageUpdatedLine, ReadPositionLine, ReceiptLine};
+pub use media::{DownloadLine, MediaAckLine, VoiceAckLine};
+pub use messages::{AckLine, ChatLine, MessageLine, ReadLine};
+pub use session::{LogoutLine, SessionLine};
+
+/// Width of message previews in `chats`.
+const PREVIEW_CHARS: usize = 60;
+
+/// Longest file name shown in human output.
+const FILENAME_CHARS: usize = 80;
+
+/// One JSON output line; the variant is its `type`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Line<'a> {
+    /// Who a profile is logged in as.
+    Session(SessionLine),
+    /// The profile's device was logged out.
+    Logout(LogoutLine),
+    /// One device of the account.
+    Device(DeviceLine),
+    /// A device was revoked.
+    Revoked(RevokedLine),
+    /// The server stored a sent message.
+    Ack(AckLine),
+    /// The ack of `send-file`: the message ack plus the upload.
+    #[serde(rename = "ack")]
+    MediaAck(MediaAckLine),
+    /// The ack of `send-voice`.
+    #[serde(rename = "ack")]
+    VoiceAck(VoiceAckLine),
+    /// A media file was downloaded (or was already complete).
+    Download(DownloadLine),
+    /// A stored message.
+    Message(Box<MessageLine>),
+    /// One conversation in the list.
+    Chat(ChatLine),
+    /// `read` moved the read position.
+    Read(ReadLine),
+    /// The peer received or read the user's messages.
+    Receipt(ReceiptLine),
+    /// One of the user's devices read a conversation.
+    ReadPosition(ReadPositionLine),
+    /// A message changed (a voice note's transcript).
+    MessageUpdated(MessageUpdatedLine),
+    /// Why a command failed.
+    Error(ErrorLine<'a>),
+}
+
+/// A line nested inside another (the last message of a `chat` line),
+/// still carrying its `type`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Nested {
+    /// A stored message.
+    Message(Box<MessageLine>),
+}
+
+/// `From<XLine> for Line` for each line type.
+macro_rules! line_from {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        $(impl From<$ty> for Line<'_> {
+            fn from(line: $ty) -> Self {
+                Line::$variant(line)
+            }
+        })*
+    };
+}
+
+line_from!(
+    Session(SessionLine),
+    Logout(LogoutLine),
+    Device(DeviceLine),
+    Revoked(RevokedLine),
+    Ack(AckLine),
+    MediaAck(MediaAckLine),
+    VoiceAck(VoiceAckLine),
+    Download(DownloadLine),
+    Chat(ChatLine),
+    Read(ReadLine),
+    Receipt(ReceiptLine),
+    ReadPosition(ReadPositionLine),
+    MessageUpdated(MessageUpdatedLine),
+);
+
+impl From<MessageLine> for Line<'_> {
+    fn from(line: MessageLine) -> Self {
+        Line::Message(Box::new(line))
+    }
+}
+
+impl<'a> From<ErrorLine<'a>> for Line<'a> {
+    fn from(line: ErrorLine<'a>) -> Self {
+        Line::Error(line)
+    }
+}
+
+/// The username a recipient names.
+pub fn recipient_name(to: &Recipient) -> &str {
+    match to {
+        Recipient::User(name) => name,
+    }
+}

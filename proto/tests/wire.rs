@@ -1,0 +1,556 @@
+//! Golden wire bytes: one value of every variant of every enum that
+//! crosses the wire, encoded with postcard and compared with the bytes
+//! committed in `tests/wire.golden`.
+//!
+//! postcard numbers enum variants by position, so inserting, moving or
+//! removing a variant silently changes what older peers decode. This test
+//! fails when that happens. Appending a variant is the only compatible
+//! change: add a sample for it below (the coverage check insists), then
+//! record its bytes with `QUICHAT_BLESS_WIRE=1 cargo test -p quichat-proto
+//! --test wire`, which only ever appends lines for new samples. Existing
+//! lines are never rewritten by blessing: a changed line is a break.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use quichat_proto::chat::{ClientChat, ServerChat};
+use quichat_proto::control::{ClientControl, ServerControl};
+use quichat_proto::error::{ErrorCode, WireError};
+use quichat_proto::event::{Event, EventBody};
+use quichat_proto::frame::encode;
+use quichat_proto::media::{
+    ByteRange, ClientMedia, MediaInfo, MediaKind, MediaVariant, ServerMedia, UploadRequest,
+};
+use quichat_proto::rpc::{
+    self, conversations, devices, history, receipts, session, sync, Request, Response,
+};
+use quichat_proto::stream::{StreamHeader, StreamKind};
+use quichat_proto::types::*;
+use serde::Serialize;
+use strum::EnumCount;
+use uuid::Uuid;
+
+/// Collects `label → hex` and which variants each enum's samples cover.
+#[derive(Default)]
+struct Samples {
+    bytes: BTreeMap<String, String>,
+    covered: BTreeMap<&'static str, (usize, BTreeSet<&'static str>)>,
+}
+
+impl Samples {
+    /// Records `value` as the sample of its variant of enum `ty`.
+    fn add<T>(&mut self, ty: &'static str, value: T)
+    where
+        T: Serialize + EnumCount,
+        for<'a> &'a T: Into<&'static str>,
+    {
+        let variant: &'static str = (&value).into();
+        let label = format!("{ty}::{variant}");
+        let hex = hex::encode(postcard::to_stdvec(&value).expect("encodes"));
+        assert!(
+            self.bytes.insert(label.clone(), hex).is_none(),
+            "two samples for {label}"
+        );
+        let entry = self
+            .covered
+            .entry(ty)
+            .or_insert_with(|| (T::COUNT, BTreeSet::new()));
+        entry.1.insert(variant);
+    }
+
+    /// Records a whole frame (a struct) under `label`.
+    fn frame<T: Serialize>(&mut self, label: &str, value: &T) {
+        let hex = hex::encode(encode(value).expect("encodes"));
+        assert!(self.bytes.insert(label.to_string(), hex).is_none());
+    }
+}
+
+fn media() -> MediaInfo {
+    MediaInfo {
+        id: Uuid::from_u128(0x0190_a5b2_0000_7000_8000_0000_0000_0001),
+        kind: MediaKind::Voice,
+        size: 5_000,
+        sha256: [0xab; 32],
+        mime: "audio/ogg".into(),
+        filename: "note.ogg".into(),
+        width: None,
+        height: Some(2),
+        duration_ms: Some(1_500),
+        has_thumbnail: false,
+    }
+}
+
+fn message() -> Message {
+    Message {
+        id: 9,
+        conversation_id: 3,
+        seq: 7,
+        sender: "alice".into(),
+        client_id: Uuid::from_u128(0x0190_a5b2_0000_7000_8000_0000_0000_0002),
+        to: Recipient::User("bob".into()),
+        sent_at_ms: 1_764_000_000_000,
+        body: MessageBody::Text("hi".into()),
+        transcript: Some(Transcript {
+            status: TranscriptStatus::Done,
+            text: "hello".into(),
+            language: Some("en".into()),
+            segments: vec![TranscriptSegment {
+                start_ms: 0,
+                end_ms: 900,
+                text: "hello".into(),
+            }],
+        }),
+    }
+}
+
+fn session_info() -> SessionInfo {
+    SessionInfo {
+        user_id: 1,
+        username: "alice".into(),
+        device_id: 2,
+        event_head: 40,
+    }
+}
+
+fn wire_error() -> WireError {
+    WireError {
+        code: ErrorCode::RateLimited,
+        message: "slow down".into(),
+        retry_after_ms: Some(1_200),
+    }
+}
+
+fn event() -> Event {
+    Event {
+        seq: 11,
+        body: EventBody::ReadPosition(ReadPosition {
+            conversation_id: 3,
+            up_to_seq: 7,
+        }),
+    }
+}
+
+fn all_samples() -> Samples {
+    let mut s = Samples::default();
+
+    for kind in [StreamKind::Control, StreamKind::Chat, StreamKind::Media] {
+        s.add("StreamKind", kind);
+    }
+    s.frame(
+        "frame StreamHeader",
+        &StreamHeader {
+            kind: StreamKind::Chat,
+        },
+    );
+
+    // Control requests, domain by domain.
+    let session_requests = [
+        session::Request::Hello {
+            version: 1,
+            client: "cli".into(),
+        },
+        session::Request::Register {
+            username: "alice".into(),
+            password: "pw".into(),
+            device_name: "phone".into(),
+        },
+        session::Request::Login {
+            username: "alice".into(),
+            password: "pw".into(),
+            device_name: "laptop".into(),
+        },
+        session::Request::Authenticate {
+            token: "qct_x".into(),
+        },
+        session::Request::Logout,
+        session::Request::Ping,
+    ];
+    for r in session_requests {
+        s.add("session::Request", r);
+    }
+    for r in [
+        session::Response::Welcome {
+            version: 1,
+            server: "quichat-server".into(),
+        },
+        session::Response::Authenticated {
+            session: session_info(),
+            token: Some("qct_x".into()),
+        },
+        session::Response::LoggedOut,
+        session::Response::Pong,
+    ] {
+        s.add("session::Response", r);
+    }
+    s.add("devices::Request", devices::Request::List);
+    s.add(
+        "devices::Request",
+        devices::Request::Revoke { device_id: 5 },
+    );
+    s.add(
+        "devices::Response",
+        devices::Response::List(vec![DeviceInfo {
+            id: 5,
+            name: "phone".into(),
+            created_at_ms: 1,
+            last_seen_ms: 2,
+            current: true,
+        }]),
+    );
+    s.add("devices::Response", devices::Response::Revoked);
+    s.add(
+        "sync::Request",
+        sync::Request::Page {
+            after: 10,
+            limit: 100,
+        },
+    );
+    s.add(
+        "sync::Response",
+        sync::Response::Page {
+            events: vec![event()],
+            has_more: true,
+        },
+    );
+    s.add(
+        "history::Request",
+        history::Request::Page {
+            conversation: ConversationRef::Direct("bob".into()),
+            before_seq: Some(8),
+            limit: 50,
+        },
+    );
+    s.add(
+        "history::Response",
+        history::Response::Page {
+            conversation_id: Some(3),
+            messages: vec![message()],
+            has_more: false,
+        },
+    );
+    s.add("conversations::Request", conversations::Request::List);
+    s.add(
+        "conversations::Response",
+        conversations::Response::List(vec![ConversationSummary {
+            id: 3,
+            peer: Recipient::User("bob".into()),
+            last_seq: 7,
+            read_seq: 6,
+            unread: 1,
+            last_message: Some(message()),
+        }]),
+    );
+    s.add(
+        "receipts::Request",
+        receipts::Request::Delivered {
+            conversation_id: 3,
+            up_to_seq: 7,
+        },
+    );
+    s.add(
+        "receipts::Request",
+        receipts::Request::MarkRead {
+            conversation_id: 3,
+            up_to_seq: 7,
+        },
+    );
+    s.add("receipts::Response", receipts::Response::Recorded);
+
+    // The top-level enums: one per domain.
+    for r in [
+        Request::Session(session::Request::Ping),
+        Request::Devices(devices::Request::List),
+        Request::Sync(sync::Request::Page { after: 0, limit: 1 }),
+        Request::History(history::Request::Page {
+            conversation: ConversationRef::Id(3),
+            before_seq: None,
+            limit: 1,
+        }),
+        Request::Conversations(conversations::Request::List),
+        Request::Receipts(receipts::Request::MarkRead {
+            conversation_id: 3,
+            up_to_seq: 1,
+        }),
+    ] {
+        s.add("Request", r);
+    }
+    for r in [
+        Response::Session(session::Response::Pong),
+        Response::Devices(devices::Response::Revoked),
+        Response::Sync(sync::Response::Page {
+            events: vec![],
+            has_more: false,
+        }),
+        Response::History(history::Response::Page {
+            conversation_id: None,
+            messages: vec![],
+            has_more: false,
+        }),
+        Response::Conversations(conversations::Response::List(vec![])),
+        Response::Receipts(receipts::Response::Recorded),
+    ] {
+        s.add("Response", r);
+    }
+    s.frame(
+        "frame ClientControl",
+        &ClientControl {
+            req_id: 7,
+            request: Request::Session(session::Request::Ping),
+        },
+    );
+    for r in [
+        ServerControl::Error(wire_error()),
+        ServerControl::Response {
+            req_id: 7,
+            result: Ok(Response::Session(session::Response::Pong)),
+        },
+        ServerControl::Event(event()),
+        ServerControl::SyncHint { head: 99 },
+    ] {
+        s.add("ServerControl", r);
+    }
+    s.frame(
+        "frame ServerControl::Response(Err)",
+        &ServerControl::Response {
+            req_id: 8,
+            result: Err(wire_error()),
+        },
+    );
+
+    // Chat.
+    s.add(
+        "ClientChat",
+        ClientChat::Send(SendMessage {
+            client_id: Uuid::from_u128(2),
+            to: Recipient::User("bob".into()),
+            body: MessageBody::Text("hi".into()),
+        }),
+    );
+    for c in [
+        ServerChat::Error(wire_error()),
+        ServerChat::Ack(SendAck {
+            client_id: Uuid::from_u128(2),
+            message_id: 9,
+            conversation_id: 3,
+            seq: 7,
+            sent_at_ms: 1_764_000_000_000,
+            duplicate: false,
+        }),
+        ServerChat::Rejected {
+            client_id: Uuid::from_u128(2),
+            error: wire_error(),
+        },
+        ServerChat::Event(event()),
+    ] {
+        s.add("ServerChat", c);
+    }
+
+    // Events.
+    for b in [
+        EventBody::Message(message()),
+        EventBody::Receipt(Receipt {
+            conversation_id: 3,
+            by: "bob".into(),
+            kind: ReceiptKind::Read,
+            up_to_seq: 7,
+            at_ms: 5,
+        }),
+        EventBody::ReadPosition(ReadPosition {
+            conversation_id: 3,
+            up_to_seq: 7,
+        }),
+        EventBody::MessageUpdated(MessageUpdate {
+            conversation_id: 3,
+            message_id: 9,
+            seq: 7,
+            transcript: Transcript::pending(),
+        }),
+    ] {
+        s.add("EventBody", b);
+    }
+
+    // Shared value enums.
+    s.add("Recipient", Recipient::User("bob".into()));
+    s.add("ConversationRef", ConversationRef::Direct("bob".into()));
+    s.add("ConversationRef", ConversationRef::Id(3));
+    s.add("MessageBody", MessageBody::Text("hi".into()));
+    s.add(
+        "MessageBody",
+        MessageBody::Media {
+            media: Box::new(media()),
+            caption: "listen".into(),
+        },
+    );
+    s.add("TranscriptStatus", TranscriptStatus::Pending);
+    s.add("TranscriptStatus", TranscriptStatus::Done);
+    s.add(
+        "TranscriptStatus",
+        TranscriptStatus::Failed {
+            reason: "undecodable".into(),
+        },
+    );
+    s.add("ReceiptKind", ReceiptKind::Delivered);
+    s.add("ReceiptKind", ReceiptKind::Read);
+
+    // Media.
+    for k in [
+        MediaKind::Image,
+        MediaKind::Video,
+        MediaKind::Audio,
+        MediaKind::Voice,
+        MediaKind::File,
+    ] {
+        s.add("MediaKind", k);
+    }
+    s.add("MediaVariant", MediaVariant::Original);
+    s.add("MediaVariant", MediaVariant::Thumbnail);
+    s.add(
+        "ClientMedia",
+        ClientMedia::Upload(UploadRequest {
+            upload_id: Uuid::from_u128(4),
+            size: 5_000,
+            sha256: [0xab; 32],
+            mime: "audio/ogg".into(),
+            filename: "note.ogg".into(),
+            kind: MediaKind::Voice,
+            duration_ms: Some(1_500),
+            conversation: ConversationRef::Direct("bob".into()),
+        }),
+    );
+    s.add("ClientMedia", ClientMedia::Proof { digest: [1; 32] });
+    s.add(
+        "ClientMedia",
+        ClientMedia::Download {
+            media_id: Uuid::from_u128(5),
+            variant: MediaVariant::Thumbnail,
+            offset: 10,
+            length: Some(20),
+        },
+    );
+    for m in [
+        ServerMedia::Error(wire_error()),
+        ServerMedia::Ready {
+            upload_id: Uuid::from_u128(4),
+            offset: 100,
+        },
+        ServerMedia::Challenge {
+            nonce: [2; 16],
+            ranges: vec![ByteRange { start: 5, len: 64 }],
+        },
+        ServerMedia::Stored {
+            media: media(),
+            deduplicated: true,
+        },
+        ServerMedia::Body {
+            media: media(),
+            offset: 0,
+            length: 5_000,
+            total: 5_000,
+        },
+    ] {
+        s.add("ServerMedia", m);
+    }
+
+    // Errors: every code.
+    use ErrorCode::*;
+    for code in [
+        BadFrame,
+        FrameTooLarge,
+        UnsupportedVersion,
+        UnexpectedFrame,
+        Unauthenticated,
+        InvalidUsername,
+        WeakPassword,
+        UsernameTaken,
+        UnknownUser,
+        WrongPassword,
+        InvalidToken,
+        RateLimited,
+        NotFound,
+        Forbidden,
+        InvalidMessage,
+        InvalidArgument,
+        ShuttingDown,
+        Internal,
+        TooLarge,
+        QuotaExceeded,
+        HashMismatch,
+        Incomplete,
+    ] {
+        s.add("ErrorCode", code);
+    }
+    let _ = rpc::MAX_PAGE;
+    s
+}
+
+fn golden_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/wire.golden")
+}
+
+fn read_golden() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(golden_path()).unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (label, hex) = l.rsplit_once(' ').expect("`label hex` lines");
+            (label.to_string(), hex.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn every_variant_of_every_wire_enum_has_a_sample() {
+    let samples = all_samples();
+    for (ty, (count, seen)) in &samples.covered {
+        assert_eq!(
+            seen.len(),
+            *count,
+            "{ty} has {count} variants but samples for only {seen:?}: add one for the new variant"
+        );
+    }
+}
+
+#[test]
+fn wire_bytes_match_the_committed_golden_file() {
+    let samples = all_samples();
+    let golden = read_golden();
+    let mut broken = Vec::new();
+    for (label, hex) in &golden {
+        match samples.bytes.get(label) {
+            Some(now) if now == hex => {}
+            Some(now) => broken.push(format!("{label}:\n  committed {hex}\n  now       {now}")),
+            None => broken.push(format!("{label}: the sample is gone (variant removed?)")),
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "the wire format changed; older peers would misread these (append variants, never \
+         insert, move or remove them):\n{}",
+        broken.join("\n")
+    );
+    let new: Vec<_> = samples
+        .bytes
+        .iter()
+        .filter(|(label, _)| !golden.contains_key(*label))
+        .collect();
+    if new.is_empty() {
+        return;
+    }
+    if std::env::var_os("QUICHAT_BLESS_WIRE").is_some() {
+        let mut text = std::fs::read_to_string(golden_path()).unwrap_or_else(|_| {
+            "# label hex: postcard bytes of each sample in proto/tests/wire.rs.\n\
+             # Append-only: see the comment at the top of wire.rs.\n"
+                .to_string()
+        });
+        for (label, hex) in new {
+            text.push_str(&format!("{label} {hex}\n"));
+        }
+        std::fs::write(golden_path(), text).expect("write the golden file");
+    } else {
+        panic!(
+            "new wire samples without committed bytes: {:?}; if they are appended variants, \
+             record them with QUICHAT_BLESS_WIRE=1",
+            new.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>()
+        );
+    }
+}

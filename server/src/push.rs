@@ -1,0 +1,68 @@
+//! The per-connection push task: delivers committed events from the hub
+//! to one authenticated connection.
+//!
+//! Messages go on the chat stream when the client opened one (so they
+//! arrive with the acks), everything else on the control stream. When the
+//! hub had to drop pushes for this device (its queue was full), the task
+//! tells the client to sync with a `SyncHint`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use quichat_proto::chat::ServerChat;
+use quichat_proto::control::ServerControl;
+use quichat_proto::event::EventBody;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use crate::ctx::{ConnCtx, Out};
+use crate::hub::{Push, Registration};
+
+/// Starts the push task; it ends with the connection, and unregisters the
+/// device from the hub when it does.
+pub fn spawn(ctx: Arc<ConnCtx>, registration: Registration, mut pushes: mpsc::Receiver<Push>) {
+    let tracker = ctx.tracker.clone();
+    tracker.spawn(
+        async move {
+            let user_id = ctx.session().map(|s| s.user_id);
+            loop {
+                let push = tokio::select! {
+                    p = pushes.recv() => p,
+                    _ = ctx.conn.closed() => None,
+                    _ = ctx.shutdown.cancelled() => None,
+                };
+                let Some(Push::Event(event)) = push else {
+                    break;
+                };
+                let event = *event;
+                let seq = event.seq;
+                let sent = match (&event.body, ctx.chat_out()) {
+                    (EventBody::Message(_), Some(chat)) => chat
+                        .send(Out::Frame(ServerChat::Event(event)))
+                        .await
+                        .is_ok(),
+                    _ => ctx
+                        .control_out
+                        .send(Out::Frame(ServerControl::Event(event)))
+                        .await
+                        .is_ok(),
+                };
+                if !sent {
+                    break;
+                }
+                if registration.lagged.swap(false, Ordering::Relaxed) {
+                    let head = match user_id {
+                        Some(user) => ctx.state.events.head(user).await.unwrap_or(seq),
+                        None => seq,
+                    };
+                    let _ = ctx
+                        .control_out
+                        .send(Out::Frame(ServerControl::SyncHint { head }))
+                        .await;
+                }
+            }
+            drop(registration);
+        }
+        .in_current_span(),
+    );
+}

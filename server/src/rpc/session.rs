@@ -1,0 +1,98 @@
+//! Accounts and authentication: register, login, token authentication,
+//! logout and ping. The first `Hello` is handled by [`crate::control`];
+//! a second one is refused here.
+
+use std::sync::Arc;
+
+use quichat_proto::rpc::session::{Request, Response};
+use quichat_proto::types::SessionInfo;
+
+use crate::accounts::Session;
+use crate::ctx::ConnCtx;
+use crate::error::ServiceError;
+
+pub async fn handle(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, ServiceError> {
+    let s = &ctx.state;
+    match request {
+        Request::Hello { .. } => Err(ServiceError::Unexpected(
+            "hello was already received".into(),
+        )),
+        Request::Register {
+            username,
+            password,
+            device_name,
+        } => {
+            not_yet_authenticated(ctx)?;
+            s.limits.auth_per_ip.check(&ctx.remote.ip())?;
+            let (session, token) = s
+                .accounts
+                .register(&username, &password, &device_name)
+                .await?;
+            establish(ctx, session, Some(token)).await
+        }
+        Request::Login {
+            username,
+            password,
+            device_name,
+        } => {
+            not_yet_authenticated(ctx)?;
+            s.limits.auth_per_ip.check(&ctx.remote.ip())?;
+            s.limits
+                .login_per_user
+                .check(&username.trim().to_ascii_lowercase())?;
+            let (session, token) = s.accounts.login(&username, &password, &device_name).await?;
+            establish(ctx, session, Some(token)).await
+        }
+        Request::Authenticate { token } => {
+            not_yet_authenticated(ctx)?;
+            let session = s.accounts.authenticate(&token).await?;
+            establish(ctx, session, None).await
+        }
+        Request::Logout => {
+            let session = ctx.live_session()?.clone();
+            super::devices::revoke(ctx, &session, session.device_id, "logged out").await?;
+            Ok(Response::LoggedOut)
+        }
+        Request::Ping => Ok(Response::Pong),
+    }
+}
+
+fn not_yet_authenticated(ctx: &ConnCtx) -> Result<(), ServiceError> {
+    if ctx.session().is_some() {
+        return Err(ServiceError::Unexpected(
+            "this connection is already authenticated".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Marks the connection authenticated and starts live pushes.
+async fn establish(
+    ctx: &Arc<ConnCtx>,
+    session: Session,
+    token: Option<String>,
+) -> Result<Response, ServiceError> {
+    // Register before reading the head: anything committed after this point
+    // is pushed live, anything before is covered by the client's sync.
+    let (registration, pushes) = ctx
+        .state
+        .hub
+        .register(session.user_id, session.device_id, ctx.kickable())
+        .map_err(|_| ServiceError::InvalidToken)?;
+    let _ = ctx.hub_id.set(registration.conn_id());
+    let event_head = ctx.state.events.head(session.user_id).await?;
+    let info = SessionInfo {
+        user_id: session.user_id,
+        username: session.username.clone(),
+        device_id: session.device_id,
+        event_head,
+    };
+    if ctx.session.set(session).is_err() {
+        return Err(ServiceError::Unexpected("already authenticated".into()));
+    }
+    crate::push::spawn(ctx.clone(), registration, pushes);
+    Ok(Response::Authenticated {
+        session: info,
+        token,
+    })
+}
