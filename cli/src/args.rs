@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use quichat_proto::control::MAX_PAGE;
 use quichat_proto::media::{MediaId, MediaKind};
+use quichat_proto::rpc::MAX_PAGE;
+use quichat_proto::social::{CategoryId, FriendRequestId};
 use quichat_proto::types::DeviceId;
 
 /// quichat: chat with people on a self-hosted quichat server.
@@ -150,7 +151,60 @@ pub enum Command {
         /// The other user's username
         user: String,
     },
-    /// Print messages, receipts and read positions as they arrive
+    /// Show or change profiles (display name, status line, avatar)
+    Profile {
+        /// What to do (default: show your own profile).
+        #[command(subcommand)]
+        action: Option<ProfileAction>,
+    },
+    /// Friends and friend requests
+    Friends {
+        /// What to do (default: list your friends).
+        #[command(subcommand)]
+        action: Option<FriendsAction>,
+    },
+    /// Find users by username or display-name prefix
+    Search {
+        /// The prefix (case-insensitive)
+        prefix: String,
+        /// How many results
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=MAX_PAGE as i64))]
+        limit: u32,
+        /// Continue after this username (the last one of the previous page)
+        #[arg(long, value_name = "USERNAME")]
+        after: Option<String>,
+    },
+    /// Sort friends into named categories
+    Categories {
+        /// What to do (default: list your categories).
+        #[command(subcommand)]
+        action: Option<CategoriesAction>,
+    },
+    /// Block a user: they can no longer message you, send you friend
+    /// requests, or see your presence and profile changes (they are not
+    /// told)
+    Block {
+        /// Username
+        user: String,
+    },
+    /// Unblock a user
+    Unblock {
+        /// Username
+        user: String,
+    },
+    /// List the users you blocked
+    Blocked,
+    /// Show your friends' online state, or hide your own
+    Presence {
+        /// Hide your presence from everyone (they see "offline")
+        #[arg(long, conflicts_with = "show")]
+        hide: bool,
+        /// Show your presence again
+        #[arg(long)]
+        show: bool,
+    },
+    /// Print messages, receipts, friend requests, profile changes,
+    /// presence and typing as they arrive
     ///
     /// Starts after the last event printed by a previous `listen` of this
     /// profile, so nothing is missed and nothing is printed twice. Runs
@@ -239,6 +293,99 @@ pub enum DevicesAction {
     Revoke {
         /// Device id, as shown by `quichat devices`
         id: DeviceId,
+    },
+}
+
+/// `profile` actions.
+#[derive(Debug, Subcommand)]
+pub enum ProfileAction {
+    /// Show a profile (default: your own)
+    Show {
+        /// Username
+        user: Option<String>,
+    },
+    /// Change your profile; options you leave out stay as they are
+    Set {
+        /// Display name (empty clears it)
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Status line (empty clears it)
+        #[arg(long, value_name = "TEXT")]
+        status: Option<String>,
+        /// An image file to upload as your avatar
+        #[arg(long, value_name = "PATH", conflicts_with = "no_avatar")]
+        avatar: Option<PathBuf>,
+        /// Remove your avatar
+        #[arg(long)]
+        no_avatar: bool,
+    },
+}
+
+/// `friends` actions.
+#[derive(Debug, Subcommand)]
+pub enum FriendsAction {
+    /// List your friends (the default)
+    List,
+    /// Send a friend request (accepts theirs if they asked first)
+    Add {
+        /// Username
+        user: String,
+        /// A note for them
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Accept a friend request addressed to you
+    Accept {
+        /// Request id, as shown by `friends requests`
+        id: FriendRequestId,
+    },
+    /// Decline a friend request addressed to you
+    Decline {
+        /// Request id
+        id: FriendRequestId,
+    },
+    /// Withdraw a friend request you sent
+    Cancel {
+        /// Request id
+        id: FriendRequestId,
+    },
+    /// End a friendship
+    Remove {
+        /// Username
+        user: String,
+    },
+    /// Pending requests, to you and from you
+    Requests,
+}
+
+/// `categories` actions.
+#[derive(Debug, Subcommand)]
+pub enum CategoriesAction {
+    /// List your categories (the default)
+    List,
+    /// Create a category
+    Create {
+        /// Name
+        name: String,
+    },
+    /// Rename a category
+    Rename {
+        /// Category id, as shown by `categories`
+        id: CategoryId,
+        /// New name
+        name: String,
+    },
+    /// Delete a category (its friends keep none)
+    Delete {
+        /// Category id
+        id: CategoryId,
+    },
+    /// Put a friend into a category
+    Move {
+        /// The friend's username
+        user: String,
+        /// Category id; leave it out to take the friend out of any category
+        id: Option<CategoryId>,
     },
 }
 

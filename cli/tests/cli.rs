@@ -1388,3 +1388,100 @@ async fn send_voice_refuses_a_file_that_is_not_audio() {
 
     server.stop().await;
 }
+
+/// Friends, profiles, search, categories, blocking and presence from the
+/// command line; `listen` prints friend requests, profile changes,
+/// presence and typing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn friends_profiles_and_blocking() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let eve = server.user("eve");
+    alice.register().await;
+    bob.register().await;
+    eve.register().await;
+    let mut listen = bob.listen(&[]).await;
+
+    let sent = alice
+        .ok(&["friends", "add", "bob", "--note", "from the lab"])
+        .await;
+    assert_eq!(sent[0]["type"], "friend_request", "{sent:?}");
+    assert_eq!(sent[0]["state"], "pending");
+    let id = sent[0]["id"].as_i64().unwrap();
+    let seen = listen
+        .wait_for("the friend request", |v| v["type"] == "friend_request")
+        .await;
+    assert_eq!(seen["note"], "from the lab");
+    assert_eq!(seen["from"], "alice");
+
+    let pending = bob.ok(&["friends", "requests"]).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0]["id"], id);
+    let accepted = bob.ok(&["friends", "accept", &id.to_string()]).await;
+    assert_eq!(accepted[0]["state"], "accepted");
+    let friends = alice.ok(&["friends"]).await;
+    assert_eq!(friends.len(), 1);
+    assert_eq!(friends[0]["type"], "friend");
+    assert_eq!(friends[0]["username"], "bob");
+
+    // Eve cannot accept what was not sent to her.
+    let again = eve.ok(&["friends", "add", "alice"]).await;
+    let err = bob
+        .fails(&["friends", "accept", &again[0]["id"].to_string()])
+        .await;
+    assert_eq!(err["code"], "not_found", "{err}");
+
+    // Profiles: Bob's listen shows Alice's change.
+    let me = alice
+        .ok(&[
+            "profile",
+            "set",
+            "--name",
+            "Alice A.",
+            "--status",
+            "at the lake",
+        ])
+        .await;
+    assert_eq!(me[0]["type"], "profile");
+    assert_eq!(me[0]["display_name"], "Alice A.");
+    let changed = listen
+        .wait_for("the profile change", |v| v["type"] == "profile_updated")
+        .await;
+    assert_eq!(changed["status"], "at the lake");
+    let shown = bob.ok(&["profile", "show", "alice"]).await;
+    assert_eq!(shown[0]["display_name"], "Alice A.");
+
+    // Search by display-name prefix.
+    let found = eve.ok(&["search", "alice a"]).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["username"], "alice");
+
+    // Categories.
+    let cat = bob.ok(&["categories", "create", "lab"]).await;
+    assert_eq!(cat[0]["type"], "category");
+    let cat_id = cat[0]["id"].to_string();
+    bob.ok(&["categories", "move", "alice", &cat_id]).await;
+    let friends = bob.ok(&["friends"]).await;
+    assert_eq!(friends[0]["category"].to_string(), cat_id);
+    let err = eve.fails(&["categories", "rename", &cat_id, "mine"]).await;
+    assert_eq!(err["code"], "not_found", "{err}");
+
+    // Friends' presence.
+    let presence = bob.ok(&["presence"]).await;
+    assert_eq!(presence[0]["type"], "presence");
+    assert_eq!(presence[0]["username"], "alice");
+
+    // Blocking: Eve's message gets the neutral error.
+    let blocked = bob.ok(&["block", "eve"]).await;
+    assert_eq!(blocked[0]["type"], "contacts");
+    assert_eq!(blocked[0]["change"], "blocked");
+    assert_eq!(bob.ok(&["blocked"]).await[0]["username"], "eve");
+    let err = eve.fails(&["send", "bob", "hi"]).await;
+    assert_eq!(err["code"], "cannot_deliver", "{err}");
+    bob.ok(&["unblock", "eve"]).await;
+    assert!(bob.ok(&["blocked"]).await.is_empty());
+
+    listen.stop().await;
+    server.stop().await;
+}

@@ -12,6 +12,7 @@ use quichat_proto::control::{ClientControl, Request, Response, ServerControl};
 use quichat_proto::error::close;
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::rpc::DomainRequest;
+use quichat_proto::social::{Presence, TypingNotice};
 use quichat_proto::stream::{StreamHeader, StreamKind};
 use quichat_proto::types::{
     ConversationId, MessageBody, Recipient, SendAck, SendMessage, SessionInfo,
@@ -95,6 +96,22 @@ struct Inner {
     session: Mutex<Option<SessionInfo>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     zero_rtt: std::sync::atomic::AtomicBool,
+    notices: tokio::sync::broadcast::Sender<Notice>,
+}
+
+/// How many ephemeral notices a slow [`Client::notices`] receiver may fall
+/// behind before it loses the oldest.
+const NOTICE_BACKLOG: usize = 256;
+
+/// Something the server pushes that is not in the event log: it is not
+/// replayed on sync, and a slow reader may miss one (the next supersedes
+/// it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A friend came online or went offline.
+    Presence(Presence),
+    /// Someone is typing to this user.
+    Typing(TypingNotice),
 }
 
 impl Drop for Inner {
@@ -185,6 +202,7 @@ impl Client {
             session: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
             zero_rtt: std::sync::atomic::AtomicBool::new(false),
+            notices: tokio::sync::broadcast::channel(NOTICE_BACKLOG).0,
         });
         let reader = tokio::spawn(control_reader(
             Arc::downgrade(&inner),
@@ -248,6 +266,13 @@ impl Client {
             .rebind(socket)
             .map_err(|e| ClientError::Config(format!("cannot move to the new socket: {e}")))?;
         Ok(local)
+    }
+
+    /// Ephemeral notices (presence changes, typing) from now on. Ask for
+    /// friends' current presence with [`Client::presence`] after
+    /// subscribing, so no change is missed in between.
+    pub fn notices(&self) -> tokio::sync::broadcast::Receiver<Notice> {
+        self.inner.notices.subscribe()
     }
 
     /// The configuration this client connected with.
@@ -465,6 +490,12 @@ async fn control_reader(weak: std::sync::Weak<Inner>, mut reader: FrameReader) {
             }
             Ok(Some(ServerControl::Event(event))) => feed(&inner, Feed::Event(Box::new(event))),
             Ok(Some(ServerControl::SyncHint { head })) => feed(&inner, Feed::Hint(head)),
+            Ok(Some(ServerControl::Presence(p))) => {
+                let _ = inner.notices.send(Notice::Presence(p));
+            }
+            Ok(Some(ServerControl::Typing(t))) => {
+                let _ = inner.notices.send(Notice::Typing(t));
+            }
             Ok(Some(ServerControl::Error(err))) => {
                 tracing::debug!("server error on control stream: {err}");
                 *lock(&inner.fatal) = Some(err.clone());

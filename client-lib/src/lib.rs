@@ -22,7 +22,7 @@ pub mod sequencer;
 pub mod session;
 pub mod trust;
 
-pub use client::{Client, ClientConfig, EventStream};
+pub use client::{Client, ClientConfig, EventStream, Notice};
 pub use connector::Connector;
 pub use error::ClientError;
 pub use media::{DownloadOutcome, IfExists, UploadOutcome, UploadSpec};

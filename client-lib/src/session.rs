@@ -167,6 +167,9 @@ pub enum Followed {
     Event(Event),
     /// The connection was lost; the follower is reconnecting.
     Disconnected(ClientError),
+    /// An ephemeral notice (presence, typing): not in the log, so not
+    /// replayed after a reconnect.
+    Notice(crate::Notice),
     /// Connected again and syncing from the cursor.
     Reconnected {
         /// Whether TLS resumption / 0-RTT was used.
@@ -179,7 +182,11 @@ pub enum Followed {
 pub struct Follower {
     session: Arc<Session>,
     cursor: u64,
-    stream: Option<(Client, EventStream)>,
+    stream: Option<(
+        Client,
+        EventStream,
+        tokio::sync::broadcast::Receiver<crate::Notice>,
+    )>,
 }
 
 impl Follower {
@@ -193,15 +200,28 @@ impl Follower {
     pub async fn next(&mut self) -> Result<Followed, ClientError> {
         if self.stream.is_none() {
             let client = self.session.client().await?;
+            let notices = client.notices();
             let stream = client.subscribe(self.cursor).await?;
             let zero_rtt = client.used_0rtt();
-            self.stream = Some((client, stream));
+            self.stream = Some((client, stream, notices));
             return Ok(Followed::Reconnected { zero_rtt });
         }
-        let Some((client, stream)) = self.stream.as_mut() else {
+        let Some((client, stream, notices)) = self.stream.as_mut() else {
             return Err(ClientError::Protocol("no stream".into()));
         };
-        match stream.next().await {
+        let next = loop {
+            tokio::select! {
+                event = stream.next() => break event,
+                notice = notices.recv() => match notice {
+                    Ok(notice) => return Ok(Followed::Notice(notice)),
+                    // Fell behind: older notices are superseded anyway.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    // The client is gone; the event stream will say why.
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break stream.next().await,
+                },
+            }
+        };
+        match next {
             Some(Ok(event)) => {
                 self.cursor = event.seq;
                 Ok(Followed::Event(event))

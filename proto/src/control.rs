@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::Event;
+use crate::social::{Presence, TypingNotice};
 use crate::WireError;
 
 pub use crate::rpc::{Request, Response, MAX_PAGE};
@@ -46,4 +47,8 @@ pub enum ServerControl {
         /// Latest known event seq.
         head: u64,
     },
+    /// A friend came online or went offline (ephemeral, not in the log).
+    Presence(Presence),
+    /// Someone is typing to the user (ephemeral, not in the log).
+    Typing(TypingNotice),
 }

@@ -92,6 +92,9 @@ pub enum ErrorCode {
     HashMismatch,
     /// An upload ended before all bytes arrived; resume it.
     Incomplete,
+    /// The server will not deliver this to that user. Deliberately says
+    /// no more (a block must not be revealed).
+    CannotDeliver,
 }
 
 impl ErrorCode {

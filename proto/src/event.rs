@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::social::{ContactsChange, FriendRequest, Profile};
 use crate::types::{Message, MessageUpdate, ReadPosition, Receipt};
 
 /// One entry in a user's event log.
@@ -32,4 +33,12 @@ pub enum EventBody {
     ReadPosition(ReadPosition),
     /// A message changed (a voice message's transcript arrived or failed).
     MessageUpdated(MessageUpdate),
+    /// A friend (or the user, from another device) changed their profile.
+    ProfileUpdated(Profile),
+    /// A friend request to or from the user was sent, accepted, declined
+    /// or cancelled (both sides get it, on every device).
+    FriendRequest(FriendRequest),
+    /// The user's contacts changed: a friendship ended, a block, a
+    /// category (synced to the user's devices).
+    Contacts(ContactsChange),
 }

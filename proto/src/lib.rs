@@ -20,6 +20,7 @@ pub mod event;
 pub mod frame;
 pub mod media;
 pub mod rpc;
+pub mod social;
 pub mod stream;
 pub mod types;
 

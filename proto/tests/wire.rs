@@ -22,7 +22,12 @@ use quichat_proto::media::{
     ByteRange, ClientMedia, MediaInfo, MediaKind, MediaVariant, ServerMedia, UploadRequest,
 };
 use quichat_proto::rpc::{
-    self, conversations, devices, history, receipts, session, sync, Request, Response,
+    self, contacts, conversations, devices, history, presence, profile, receipts, session, sync,
+    Request, Response,
+};
+use quichat_proto::social::{
+    Category, ContactsChange, Friend, FriendRequest, Presence, PresenceState, Profile,
+    ProfileUpdate, RequestState, TypingNotice,
 };
 use quichat_proto::stream::{StreamHeader, StreamKind};
 use quichat_proto::types::*;
@@ -479,8 +484,209 @@ fn all_samples() -> Samples {
     ] {
         s.add("ErrorCode", code);
     }
+    social_samples(&mut s);
     let _ = rpc::MAX_PAGE;
     s
+}
+
+fn profile() -> Profile {
+    Profile {
+        username: "bob".into(),
+        display_name: "Bob B.".into(),
+        status: "at the lake".into(),
+        avatar: Some(media()),
+    }
+}
+
+fn friend_request() -> FriendRequest {
+    FriendRequest {
+        id: 4,
+        from: "alice".into(),
+        to: "bob".into(),
+        note: "hi, from the lab".into(),
+        state: RequestState::Pending,
+        created_at_ms: 10,
+        updated_at_ms: 11,
+    }
+}
+
+/// Profiles, contacts, presence: appended after the first release.
+fn social_samples(s: &mut Samples) {
+    s.add(
+        "profile::Request",
+        profile::Request::Get {
+            username: "bob".into(),
+        },
+    );
+    s.add(
+        "profile::Request",
+        profile::Request::Update(ProfileUpdate {
+            display_name: Some("Bob".into()),
+            status: None,
+            avatar: Some(Some(Uuid::from_u128(5))),
+        }),
+    );
+    s.add(
+        "profile::Request",
+        profile::Request::Search {
+            prefix: "bo".into(),
+            after: Some("bob".into()),
+            limit: 20,
+        },
+    );
+    s.add("profile::Response", profile::Response::Profile(profile()));
+    s.add(
+        "profile::Response",
+        profile::Response::Found {
+            users: vec![profile()],
+            has_more: true,
+        },
+    );
+    for r in [
+        contacts::Request::SendRequest {
+            to: "bob".into(),
+            note: "hi".into(),
+        },
+        contacts::Request::Accept { request_id: 4 },
+        contacts::Request::Decline { request_id: 4 },
+        contacts::Request::Cancel { request_id: 4 },
+        contacts::Request::RemoveFriend {
+            username: "bob".into(),
+        },
+        contacts::Request::Friends,
+        contacts::Request::Requests,
+        contacts::Request::CreateCategory {
+            name: "family".into(),
+        },
+        contacts::Request::RenameCategory {
+            id: 2,
+            name: "kin".into(),
+        },
+        contacts::Request::DeleteCategory { id: 2 },
+        contacts::Request::MoveFriend {
+            username: "bob".into(),
+            category: Some(2),
+        },
+        contacts::Request::Categories,
+        contacts::Request::Block {
+            username: "eve".into(),
+        },
+        contacts::Request::Unblock {
+            username: "eve".into(),
+        },
+        contacts::Request::Blocked,
+    ] {
+        s.add("contacts::Request", r);
+    }
+    let category = Category {
+        id: 2,
+        name: "family".into(),
+    };
+    for r in [
+        contacts::Response::Request(friend_request()),
+        contacts::Response::Done,
+        contacts::Response::Friends(vec![Friend {
+            profile: profile(),
+            category: Some(2),
+            since_ms: 12,
+        }]),
+        contacts::Response::Requests {
+            incoming: vec![friend_request()],
+            outgoing: vec![],
+        },
+        contacts::Response::Category(category.clone()),
+        contacts::Response::Categories(vec![category.clone()]),
+        contacts::Response::Blocked(vec!["eve".into()]),
+    ] {
+        s.add("contacts::Response", r);
+    }
+    for r in [
+        presence::Request::Friends,
+        presence::Request::SetHidden { hidden: true },
+        presence::Request::Typing { to: "bob".into() },
+    ] {
+        s.add("presence::Request", r);
+    }
+    s.add(
+        "presence::Response",
+        presence::Response::Friends(vec![Presence {
+            username: "bob".into(),
+            state: PresenceState::Online,
+        }]),
+    );
+    s.add("presence::Response", presence::Response::Done);
+    s.add(
+        "Request",
+        Request::Profile(profile::Request::Get {
+            username: "bob".into(),
+        }),
+    );
+    s.add("Request", Request::Contacts(contacts::Request::Friends));
+    s.add("Request", Request::Presence(presence::Request::Friends));
+    s.add(
+        "Response",
+        Response::Profile(profile::Response::Profile(profile())),
+    );
+    s.add("Response", Response::Contacts(contacts::Response::Done));
+    s.add("Response", Response::Presence(presence::Response::Done));
+    s.add("EventBody", EventBody::ProfileUpdated(profile()));
+    s.add("EventBody", EventBody::FriendRequest(friend_request()));
+    s.add(
+        "EventBody",
+        EventBody::Contacts(ContactsChange::FriendRemoved {
+            username: "bob".into(),
+        }),
+    );
+    for c in [
+        ContactsChange::FriendRemoved {
+            username: "bob".into(),
+        },
+        ContactsChange::Blocked {
+            username: "eve".into(),
+        },
+        ContactsChange::Unblocked {
+            username: "eve".into(),
+        },
+        ContactsChange::CategorySaved(category),
+        ContactsChange::CategoryDeleted { id: 2 },
+        ContactsChange::FriendMoved {
+            username: "bob".into(),
+            category: None,
+        },
+    ] {
+        s.add("ContactsChange", c);
+    }
+    for state in [
+        RequestState::Pending,
+        RequestState::Accepted,
+        RequestState::Declined,
+        RequestState::Cancelled,
+    ] {
+        s.add("RequestState", state);
+    }
+    s.add("PresenceState", PresenceState::Online);
+    s.add(
+        "PresenceState",
+        PresenceState::Offline {
+            last_seen_ms: Some(99),
+        },
+    );
+    s.add(
+        "ServerControl",
+        ServerControl::Presence(Presence {
+            username: "bob".into(),
+            state: PresenceState::Offline { last_seen_ms: None },
+        }),
+    );
+    s.add(
+        "ServerControl",
+        ServerControl::Typing(TypingNotice {
+            from: "bob".into(),
+            conversation_id: Some(3),
+            expires_in_ms: 5_000,
+        }),
+    );
+    s.add("ErrorCode", ErrorCode::CannotDeliver);
 }
 
 fn golden_path() -> PathBuf {

@@ -142,7 +142,7 @@ impl Accounts {
     /// Looks up a user id by (normalized) username.
     pub async fn user_id(&self, username: &str) -> Result<UserId, ServiceError> {
         let name = normalize_username(username)
-            .map_err(|_| ServiceError::UnknownUser(username.to_string()))?;
+            .map_err(|_| ServiceError::UnknownUser(username.chars().take(64).collect()))?;
         let row = sqlx::query("SELECT id FROM users WHERE username = $1")
             .bind(&name)
             .fetch_optional(self.store.pool())

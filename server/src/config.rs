@@ -40,6 +40,47 @@ pub struct Config {
     pub media: MediaConfig,
     /// Voice transcription.
     pub transcription: TranscriptionConfig,
+    /// Friends, blocking, who may message whom.
+    pub contacts: ContactsConfig,
+}
+
+/// Who may send a direct message (or typing notices) to whom.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MessagePolicy {
+    /// Any user may message any user who has not blocked them.
+    #[default]
+    Anyone,
+    /// Only friends may message each other.
+    Friends,
+}
+
+/// Contacts settings and bounds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContactsConfig {
+    /// `anyone` (default) or `friends`.
+    pub who_can_message: MessagePolicy,
+    /// Most friends one user may have.
+    pub max_friends: u32,
+    /// Most pending friend requests one user may have sent.
+    pub max_pending_requests: u32,
+    /// Most friend categories per user.
+    pub max_categories: u32,
+    /// Most users one user may block.
+    pub max_blocked: u32,
+}
+
+impl Default for ContactsConfig {
+    fn default() -> Self {
+        ContactsConfig {
+            who_can_message: MessagePolicy::Anyone,
+            max_friends: 5000,
+            max_pending_requests: 200,
+            max_categories: 100,
+            max_blocked: 10_000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -56,6 +97,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             media: MediaConfig::default(),
             transcription: TranscriptionConfig::default(),
+            contacts: ContactsConfig::default(),
         }
     }
 }
@@ -236,6 +278,8 @@ pub struct LimitsConfig {
     pub sends_per_user: RateLimit,
     /// Control requests per connection.
     pub requests_per_connection: RateLimit,
+    /// Typing notices per user.
+    pub typing_per_user: RateLimit,
 }
 
 impl Default for LimitsConfig {
@@ -256,6 +300,10 @@ impl Default for LimitsConfig {
             requests_per_connection: RateLimit {
                 burst: 200,
                 per_minute: 6000,
+            },
+            typing_per_user: RateLimit {
+                burst: 5,
+                per_minute: 30,
             },
         }
     }
@@ -284,6 +332,7 @@ mod tests {
         assert_eq!(cfg.limits, LimitsConfig::default());
         assert_eq!(cfg.media, MediaConfig::default());
         assert_eq!(cfg.transcription, TranscriptionConfig::default());
+        assert_eq!(cfg.contacts, ContactsConfig::default());
     }
 
     #[test]

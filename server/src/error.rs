@@ -82,6 +82,10 @@ pub enum ServiceError {
     /// A request that is not valid in the connection's state.
     #[error("{0}")]
     Unexpected(String),
+    /// The addressee does not take this from the caller (a block; said
+    /// neutrally, so the block is not revealed).
+    #[error("cannot deliver to this user")]
+    CannotDeliver,
     /// Too many attempts.
     #[error("too many requests; retry in {:.1}s", retry_after.as_secs_f64())]
     RateLimited {
@@ -135,6 +139,7 @@ impl ServiceError {
             ServiceError::InvalidToken => ErrorCode::InvalidToken,
             ServiceError::Unauthenticated => ErrorCode::Unauthenticated,
             ServiceError::Unexpected(_) => ErrorCode::UnexpectedFrame,
+            ServiceError::CannotDeliver => ErrorCode::CannotDeliver,
             ServiceError::RateLimited { .. } => ErrorCode::RateLimited,
             ServiceError::NotFound(_) => ErrorCode::NotFound,
             ServiceError::Forbidden(_) => ErrorCode::Forbidden,

@@ -26,6 +26,9 @@ enum EventKind {
     Receipt = 2,
     ReadPosition = 3,
     MessageUpdated = 4,
+    /// The whole body is in `payload` (JSON of [`EventBody`]): profile
+    /// changes, friend requests, contact changes.
+    Payload = 5,
 }
 
 impl EventKind {
@@ -35,6 +38,7 @@ impl EventKind {
             2 => EventKind::Receipt,
             3 => EventKind::ReadPosition,
             4 => EventKind::MessageUpdated,
+            5 => EventKind::Payload,
             _ => return None,
         })
     }
@@ -95,6 +99,9 @@ pub enum NewEvent {
         /// Watermark.
         up_to_seq: u64,
     },
+    /// An event outside conversations (profiles, contacts), stored whole
+    /// as JSON: its body does not depend on rows that may change later.
+    Body(Box<EventBody>),
 }
 
 /// Appends `event` to `user_id`'s log and returns its seq.
@@ -178,8 +185,40 @@ impl NewEvent {
                 up_to_seq: Some(to_i64(*up_to_seq)),
                 ..EventColumns::default()
             },
+            NewEvent::Body(body) => EventColumns {
+                kind: EventKind::Payload as i64,
+                // Serialising plain data into a String cannot fail.
+                payload: serde_json::to_string(body).ok(),
+                ..EventColumns::default()
+            },
         }
     }
+}
+
+/// Appends the same event to the logs of `users` (sorted and deduplicated
+/// first: logs are locked in ascending id order) and returns the fan-out.
+pub async fn append_all(
+    tx: &mut Transaction<'static, Any>,
+    users: &[UserId],
+    body: EventBody,
+    now: i64,
+) -> Result<Fanout, sqlx::Error> {
+    let mut users = users.to_vec();
+    users.sort_unstable();
+    users.dedup();
+    let event = NewEvent::Body(Box::new(body.clone()));
+    let mut fanout = Vec::with_capacity(users.len());
+    for user in users {
+        let seq = append(tx, user, &event, now).await?;
+        fanout.push((
+            user,
+            Event {
+                seq,
+                body: body.clone(),
+            },
+        ));
+    }
+    Ok(fanout)
 }
 
 /// Reads the event log.
@@ -275,6 +314,12 @@ fn event_from_row(row: &AnyRow) -> Result<Event, ServiceError> {
             conversation_id: in_conversation()?,
             up_to_seq: up_to()?,
         }),
+        EventKind::Payload => {
+            let payload: Option<String> = row.try_get("e_payload")?;
+            serde_json::from_str(payload.as_deref().unwrap_or_default()).map_err(|e| {
+                ServiceError::Internal(format!("event {seq}: stored body does not decode: {e}"))
+            })?
+        }
         EventKind::MessageUpdated => {
             let message = message_from_row(row)?;
             EventBody::MessageUpdated(MessageUpdate {

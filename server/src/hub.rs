@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use quichat_proto::event::Event;
+use quichat_proto::social::{Presence, TypingNotice};
 use quichat_proto::types::{DeviceId, UserId};
 use tokio::sync::mpsc;
 
@@ -35,7 +36,14 @@ pub const REVOKED_MEMORY: Duration = Duration::from_secs(120);
 pub enum Push {
     /// Deliver an event.
     Event(Box<Event>),
+    /// A friend's presence changed (ephemeral).
+    Presence(Presence),
+    /// Someone is typing to this user (ephemeral).
+    Typing(TypingNotice),
 }
+
+/// A user's first device connected (`true`) or last one left (`false`).
+pub type PresenceChange = (UserId, bool);
 
 /// What the hub needs to cut a connection off: the connection itself and
 /// the flag its stream handlers check before acting.
@@ -68,6 +76,8 @@ struct Links {
 pub struct Hub {
     links: Mutex<Links>,
     next_conn: AtomicU64,
+    /// Where online/offline transitions go (the presence task).
+    presence: Mutex<Option<mpsc::UnboundedSender<PresenceChange>>>,
 }
 
 /// [`Hub::register`] refused: the device was revoked meanwhile.
@@ -99,6 +109,9 @@ impl Drop for Registration {
             list.retain(|l| l.conn_id != self.conn_id);
             if list.is_empty() {
                 links.by_user.remove(&self.user_id);
+                // Sent under the lock, so transitions queue in the order
+                // they happened.
+                self.hub.presence_changed(self.user_id, false);
             }
         }
     }
@@ -127,7 +140,11 @@ impl Hub {
             kickable.revoked.store(true, Ordering::SeqCst);
             return Err(Revoked);
         }
-        links.by_user.entry(user_id).or_default().push(Link {
+        let list = links.by_user.entry(user_id).or_default();
+        if list.is_empty() {
+            self.presence_changed(user_id, true);
+        }
+        list.push(Link {
             conn_id,
             device_id,
             tx,
@@ -190,6 +207,38 @@ impl Hub {
                 if Some(link.conn_id) != spare {
                     link.kickable.conn.close(code.into(), reason.as_bytes());
                 }
+            }
+        }
+    }
+
+    /// Sends online/offline transitions to `sink` from now on.
+    pub fn set_presence_sink(&self, sink: mpsc::UnboundedSender<PresenceChange>) {
+        *self.presence.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+    }
+
+    fn presence_changed(&self, user: UserId, online: bool) {
+        if let Some(sink) = self
+            .presence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = sink.send((user, online));
+        }
+    }
+
+    /// Whether any device of `user` is connected.
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.lock().by_user.contains_key(&user)
+    }
+
+    /// Offers an ephemeral push (presence, typing) to every connection of
+    /// `user`; a full queue drops it (it is not in the log, and the next
+    /// one supersedes it).
+    pub fn push_ephemeral(&self, user: UserId, push: Push) {
+        if let Some(list) = self.lock().by_user.get(&user) {
+            for link in list {
+                let _ = link.tx.try_send(push.clone());
             }
         }
     }

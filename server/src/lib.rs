@@ -19,6 +19,7 @@ pub mod certs;
 pub mod chat;
 pub mod config;
 pub mod conn;
+pub mod contacts;
 pub mod control;
 pub mod conversations;
 pub mod ctx;
@@ -31,6 +32,8 @@ pub mod media;
 pub mod message_rows;
 pub mod messages;
 pub mod metrics;
+pub mod presence;
+pub mod profiles;
 pub mod push;
 pub mod rate_limit;
 pub mod receipts;
@@ -77,6 +80,12 @@ pub struct AppState {
     pub conversations: Conversations,
     /// Paged history.
     pub history: History,
+    /// Profiles and the directory.
+    pub profiles: profiles::Profiles,
+    /// Friends, requests, categories, blocks.
+    pub contacts: contacts::Contacts,
+    /// Presence and typing.
+    pub presence: presence::PresenceService,
     /// Delivered/read watermarks.
     pub receipts: Receipts,
     /// Event log reads.
@@ -145,8 +154,25 @@ impl Server {
         let media_store = media::MediaStore::from_config(&config.media, &config.data_dir)?;
         let media_meta = media::MediaMeta::new(store.clone());
         let accounts = Accounts::new(store.clone());
-        let messages = Messages::new(store.clone(), accounts.clone(), media_meta.clone());
+        let contacts =
+            contacts::Contacts::new(store.clone(), accounts.clone(), config.contacts.clone());
+        let messages = Messages::new(
+            store.clone(),
+            accounts.clone(),
+            media_meta.clone(),
+            contacts.clone(),
+        );
         let conversations = Conversations::new(store.clone(), accounts.clone());
+        let hub = Arc::new(Hub::default());
+        let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
+        hub.set_presence_sink(presence_tx);
+        let presence = presence::PresenceService::new(
+            store.clone(),
+            hub.clone(),
+            accounts.clone(),
+            contacts.clone(),
+            conversations.clone(),
+        );
         let uploads = media::Uploads::new(
             media_store.clone(),
             media_meta.clone(),
@@ -160,13 +186,16 @@ impl Server {
             jobs: transcribe::jobs::Jobs::new(store.clone()),
             metrics: metrics::Metrics::default(),
             media_store,
+            profiles: profiles::Profiles::new(store.clone(), media_meta.clone()),
             media_meta,
             uploads,
             receipts: Receipts::new(store.clone(), conversations.clone()),
             history: History::new(store.clone(), conversations.clone()),
+            contacts,
+            presence,
             conversations,
             events: Events::new(store.clone()),
-            hub: Arc::new(Hub::default()),
+            hub,
             limits: RateLimits::new(&config.limits),
             accounts,
             messages,
@@ -174,6 +203,11 @@ impl Server {
         });
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
+        tracker.spawn(presence::run(
+            state.presence.clone(),
+            presence_rx,
+            cancel.clone(),
+        ));
         if let Some(engine) = engine {
             let deps = transcribe::worker::WorkerDeps {
                 jobs: state.jobs.clone(),

@@ -16,6 +16,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::accounts::{Accounts, Session};
+use crate::contacts::Contacts;
 use crate::conversations;
 use crate::error::{ServiceError, StoreError};
 use crate::events::{append, Fanout, NewEvent};
@@ -68,17 +69,19 @@ pub struct Messages {
     store: Store,
     accounts: Accounts,
     media: MediaMeta,
+    contacts: Contacts,
     /// Woken when a transcription job is queued (in-process workers).
     pub jobs_ready: Arc<tokio::sync::Notify>,
 }
 
 impl Messages {
     /// Wraps the store.
-    pub fn new(store: Store, accounts: Accounts, media: MediaMeta) -> Self {
+    pub fn new(store: Store, accounts: Accounts, media: MediaMeta, contacts: Contacts) -> Self {
         Messages {
             store,
             accounts,
             media,
+            contacts,
             jobs_ready: Arc::new(tokio::sync::Notify::new()),
         }
     }
@@ -101,6 +104,9 @@ impl Messages {
         if let Some(ack) = self.find_sent(session.user_id, msg.client_id).await? {
             return Ok((ack, Vec::new()));
         }
+        // Blocks and the server's message policy (a resend of a message
+        // stored before a block is still acknowledged above).
+        self.contacts.check_delivery(session.user_id, to_id).await?;
         // A media message may only refer to media the sender can see; the
         // stored metadata, not the client's copy, goes into the message.
         let mut msg = msg.clone();

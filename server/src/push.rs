@@ -4,7 +4,8 @@
 //! Messages go on the chat stream when the client opened one (so they
 //! arrive with the acks), everything else on the control stream. When the
 //! hub had to drop pushes for this device (its queue was full), the task
-//! tells the client to sync with a `SyncHint`.
+//! tells the client to sync with a `SyncHint`. Ephemeral pushes (presence,
+//! typing) go on the control stream.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -31,10 +32,24 @@ pub fn spawn(ctx: Arc<ConnCtx>, registration: Registration, mut pushes: mpsc::Re
                     _ = ctx.conn.closed() => None,
                     _ = ctx.shutdown.cancelled() => None,
                 };
-                let Some(Push::Event(event)) = push else {
-                    break;
+                let event = match push {
+                    None => break,
+                    Some(Push::Event(event)) => *event,
+                    Some(Push::Presence(p)) => {
+                        let frame = Out::Frame(ServerControl::Presence(p));
+                        if ctx.control_out.send(frame).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    Some(Push::Typing(t)) => {
+                        let frame = Out::Frame(ServerControl::Typing(t));
+                        if ctx.control_out.send(frame).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
                 };
-                let event = *event;
                 let seq = event.seq;
                 let sent = match (&event.body, ctx.chat_out()) {
                     (EventBody::Message(_), Some(chat)) => chat

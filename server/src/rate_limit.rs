@@ -77,6 +77,8 @@ pub struct RateLimits {
     pub auth_per_ip: Keyed<IpAddr>,
     /// Messages per user.
     pub sends_per_user: Keyed<i64>,
+    /// Typing notices per user.
+    pub typing_per_user: Keyed<i64>,
     /// Settings for per-connection limiters.
     pub config: LimitsConfig,
 }
@@ -88,6 +90,7 @@ impl RateLimits {
             login_per_user: Keyed::new(config.login_per_user),
             auth_per_ip: Keyed::new(config.auth_per_ip),
             sends_per_user: Keyed::new(config.sends_per_user),
+            typing_per_user: Keyed::new(config.typing_per_user),
             config: config.clone(),
         }
     }
@@ -97,6 +100,7 @@ impl RateLimits {
         self.login_per_user.prune();
         self.auth_per_ip.prune();
         self.sends_per_user.prune();
+        self.typing_per_user.prune();
     }
 }
 

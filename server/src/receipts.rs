@@ -171,7 +171,9 @@ impl Receipts {
                     conversation_id,
                     up_to_seq,
                 }),
-                NewEvent::Message { .. } | NewEvent::MessageUpdated { .. } => continue,
+                NewEvent::Message { .. } | NewEvent::MessageUpdated { .. } | NewEvent::Body(_) => {
+                    continue
+                }
             };
             fanout.push((user, Event { seq, body }));
         }

@@ -92,6 +92,7 @@ async fn follower_survives_a_server_restart_without_gaps_or_repeats(
         match next_followed(&mut follower).await? {
             Followed::Disconnected(_) => saw_disconnect = true,
             Followed::Reconnected { .. } => saw_reconnect = true,
+            Followed::Notice(_) => {}
             Followed::Event(e) => {
                 ensure!(seqs.insert(e.seq), "event {} delivered twice", e.seq);
                 if let EventBody::Message(m) = e.body {

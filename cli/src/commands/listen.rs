@@ -79,6 +79,12 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
                         );
                     }
                 }
+                Ok(Followed::Notice(notice)) => {
+                    let (human, json) = render::notice(&notice);
+                    if let Err(e) = ctx.printer.emit(&human, json) {
+                        break Err(e);
+                    }
+                }
                 Ok(Followed::Disconnected(e)) => {
                     eprintln!("quichat: connection lost ({e}); reconnecting…");
                 }
@@ -151,7 +157,11 @@ impl Peers {
                     Err(_) => tracing::debug!("the conversation list timed out"),
                 }
             }
-            EventBody::Receipt(_) | EventBody::ReadPosition(_) => {}
+            EventBody::Receipt(_)
+            | EventBody::ReadPosition(_)
+            | EventBody::ProfileUpdated(_)
+            | EventBody::FriendRequest(_)
+            | EventBody::Contacts(_) => {}
         }
     }
 

@@ -1,6 +1,7 @@
 //! The commands, one module per area; [`run`] dispatches.
 
 mod account;
+mod contacts;
 mod devices;
 mod listen;
 mod media;
@@ -44,5 +45,17 @@ pub async fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Chats => messages::chats(ctx).await,
         Command::Read { user } => messages::read(ctx, &user).await,
         Command::Listen { from_start } => listen::run(ctx, from_start).await,
+        Command::Profile { action } => contacts::profile(ctx, action).await,
+        Command::Friends { action } => contacts::friends(ctx, action).await,
+        Command::Search {
+            prefix,
+            limit,
+            after,
+        } => contacts::search(ctx, &prefix, after, limit).await,
+        Command::Categories { action } => contacts::categories(ctx, action).await,
+        Command::Block { user } => contacts::block(ctx, &user, true).await,
+        Command::Unblock { user } => contacts::block(ctx, &user, false).await,
+        Command::Blocked => contacts::blocked(ctx).await,
+        Command::Presence { hide, show } => contacts::presence(ctx, hide, show).await,
     }
 }

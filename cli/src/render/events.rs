@@ -9,6 +9,9 @@ use serde::Serialize;
 
 use super::media::{transcript_human, TranscriptJson};
 use super::messages::MessageLine;
+use quichat_client::Notice;
+
+use super::contacts::{ContactsLine, FriendRequestLine, PresenceLine, ProfileLine, TypingLine};
 use super::{recipient_name, Line};
 use crate::output::rfc3339;
 
@@ -146,9 +149,30 @@ pub fn event(
             ReadPositionLine::human(p),
             ReadPositionLine::new(p, seq).into(),
         ),
+        EventBody::ProfileUpdated(p) => (
+            format!(
+                "{} changed their profile: {}",
+                p.username,
+                ProfileLine::human(p)
+            ),
+            Line::ProfileUpdated(ProfileLine::new(p, Some(seq))),
+        ),
+        EventBody::FriendRequest(r) => (
+            FriendRequestLine::human(r, me),
+            FriendRequestLine::new(r, Some(seq)).into(),
+        ),
+        EventBody::Contacts(c) => (ContactsLine::human(c), ContactsLine::new(c, seq).into()),
         EventBody::MessageUpdated(u) => (
             MessageUpdatedLine::human(u, peers(u.conversation_id).as_deref()),
             MessageUpdatedLine::new(u, seq).into(),
         ),
+    }
+}
+
+/// An ephemeral notice (presence, typing) as a human and a JSON line.
+pub fn notice(notice: &Notice) -> (String, Line<'static>) {
+    match notice {
+        Notice::Presence(p) => (PresenceLine::human(p), PresenceLine::new(p).into()),
+        Notice::Typing(t) => (TypingLine::human(t), TypingLine::new(t).into()),
     }
 }

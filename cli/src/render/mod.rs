@@ -6,6 +6,7 @@
 //! its own type name. Times are RFC 3339 UTC in JSON; human lines use local
 //! time and escape control characters in text that other people wrote.
 
+mod contacts;
 mod devices;
 mod error;
 mod events;
@@ -18,9 +19,13 @@ mod tests;
 use quichat_proto::types::Recipient;
 use serde::Serialize;
 
+pub use contacts::{
+    BlockedLine, CategoryLine, ContactsLine, FriendLine, FriendRequestLine, PresenceLine,
+    ProfileLine, TypingLine,
+};
 pub use devices::{DeviceLine, RevokedLine};
 pub use error::ErrorLine;
-pub use events::{event, peer_of, MessageUpdatedLine, ReadPositionLine, ReceiptLine};
+pub use events::{event, notice, peer_of, MessageUpdatedLine, ReadPositionLine, ReceiptLine};
 pub use media::{DownloadLine, MediaAckLine, VoiceAckLine};
 pub use messages::{AckLine, ChatLine, MessageLine, ReadLine};
 pub use session::{LogoutLine, SessionLine};
@@ -67,6 +72,24 @@ pub enum Line<'a> {
     MessageUpdated(MessageUpdatedLine),
     /// Why a command failed.
     Error(ErrorLine<'a>),
+    /// A user's profile.
+    Profile(ProfileLine),
+    /// A friend's profile changed (from the event feed).
+    ProfileUpdated(ProfileLine),
+    /// One friend.
+    Friend(FriendLine),
+    /// A friend request.
+    FriendRequest(FriendRequestLine),
+    /// A friend category.
+    Category(CategoryLine),
+    /// A blocked user.
+    Blocked(BlockedLine),
+    /// The account's contacts changed.
+    Contacts(ContactsLine),
+    /// A friend's presence.
+    Presence(PresenceLine),
+    /// Someone is typing.
+    Typing(TypingLine),
 }
 
 /// A line nested inside another (the last message of a `chat` line),
@@ -103,6 +126,14 @@ line_from!(
     Receipt(ReceiptLine),
     ReadPosition(ReadPositionLine),
     MessageUpdated(MessageUpdatedLine),
+    Profile(ProfileLine),
+    Friend(FriendLine),
+    FriendRequest(FriendRequestLine),
+    Category(CategoryLine),
+    Blocked(BlockedLine),
+    Contacts(ContactsLine),
+    Presence(PresenceLine),
+    Typing(TypingLine),
 );
 
 impl From<MessageLine> for Line<'_> {

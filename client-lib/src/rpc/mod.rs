@@ -3,9 +3,12 @@
 //! domain to an error in one place. [`reply!`] does the same for the
 //! variant inside a domain.
 
+mod contacts;
 mod conversations;
 mod devices;
 mod history;
+mod presence;
+mod profile;
 mod receipts;
 mod session;
 mod sync;

@@ -2,7 +2,8 @@
 //!
 //! The top-level [`Request`] and [`Response`] only name the domain; each
 //! domain's own enums (in `session`, `devices`, `sync`, `history`,
-//! `conversations`, `receipts`) hold its request kinds. postcard numbers
+//! `conversations`, `receipts`, `profile`, `contacts`, `presence`) hold its
+//! request kinds. postcard numbers
 //! enum variants by position, so this nesting keeps a new kind in one
 //! domain from renumbering another, and the golden wire tests
 //! (`proto/tests/wire.rs`) pin every position.
@@ -15,9 +16,12 @@
 //! domain response it is answered with, so a client maps the top-level
 //! response once, generically.
 
+pub mod contacts;
 pub mod conversations;
 pub mod devices;
 pub mod history;
+pub mod presence;
+pub mod profile;
 pub mod receipts;
 pub mod session;
 pub mod sync;
@@ -44,6 +48,12 @@ pub enum Request {
     Conversations(conversations::Request),
     /// Delivered and read receipts.
     Receipts(receipts::Request),
+    /// Profiles and the user directory.
+    Profile(profile::Request),
+    /// Friends, requests, categories, blocking.
+    Contacts(contacts::Request),
+    /// Presence and typing.
+    Presence(presence::Request),
 }
 
 /// A successful response, by domain; the domain matches the request's.
@@ -63,6 +73,12 @@ pub enum Response {
     Conversations(conversations::Response),
     /// See [`receipts::Response`].
     Receipts(receipts::Response),
+    /// See [`profile::Response`].
+    Profile(profile::Response),
+    /// See [`contacts::Response`].
+    Contacts(contacts::Response),
+    /// See [`presence::Response`].
+    Presence(presence::Response),
 }
 
 /// A domain's request enum, with the domain response that answers it.
@@ -105,6 +121,9 @@ domain!(sync, Sync);
 domain!(history, History);
 domain!(conversations, Conversations);
 domain!(receipts, Receipts);
+domain!(profile, Profile);
+domain!(contacts, Contacts);
+domain!(presence, Presence);
 
 impl Request {
     /// Whether this request may come before authentication.

@@ -191,8 +191,10 @@ impl MediaMeta {
         Ok(())
     }
 
-    /// The media with this id if `user` may see it; `None` otherwise (the
-    /// caller cannot tell "missing" from "forbidden").
+    /// The media with this id if `user` may see it: its uploader, members
+    /// of conversations it was sent in, and (for an avatar) everyone its
+    /// owner has not blocked. `None` otherwise (the caller cannot tell
+    /// "missing" from "forbidden").
     pub async fn visible(
         &self,
         user: UserId,
@@ -204,7 +206,9 @@ impl MediaMeta {
              WHERE md.id = $1 AND (md.uploader_id = $2 OR EXISTS ( \
                  SELECT 1 FROM messages m \
                  JOIN conversation_members cm ON cm.conversation_id = m.conversation_id \
-                 WHERE m.media_id = md.id AND cm.user_id = $2))"
+                 WHERE m.media_id = md.id AND cm.user_id = $2) OR EXISTS ( \
+                 SELECT 1 FROM users av WHERE av.avatar_media_id = md.id AND NOT EXISTS ( \
+                     SELECT 1 FROM blocks b WHERE b.user_id = av.id AND b.blocked_id = $2)))"
         );
         let row = sqlx::query(&sql)
             .bind(id.to_string())

@@ -8,9 +8,12 @@
 //! forget it. Handlers return [`crate::error::ServiceError`], which
 //! becomes a [`WireError`] here, once (`?`, through `From`).
 
+mod contacts;
 mod conversations;
 mod devices;
 mod history;
+mod presence;
+mod profile;
 mod receipts;
 mod session;
 mod sync;
@@ -34,5 +37,8 @@ pub async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, 
         Request::History(r) => history::handle(ctx, gate()?, r).await?.into(),
         Request::Conversations(r) => conversations::handle(ctx, gate()?, r).await?.into(),
         Request::Receipts(r) => receipts::handle(ctx, gate()?, r).await?.into(),
+        Request::Profile(r) => profile::handle(ctx, gate()?, r).await?.into(),
+        Request::Contacts(r) => contacts::handle(ctx, gate()?, r).await?.into(),
+        Request::Presence(r) => presence::handle(ctx, gate()?, r).await?.into(),
     })
 }
