@@ -62,6 +62,17 @@ pub struct GlobalOpts {
     )]
     pub profile: String,
 
+    /// Seconds to wait for the server to answer a connection attempt
+    #[arg(
+        long,
+        global = true,
+        env = "QUICHAT_CONNECT_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = 10.0,
+        value_parser = parse_timeout
+    )]
+    pub connect_timeout: f64,
+
     /// Machine-readable output: one JSON object per line on stdout
     #[arg(long, global = true, env = "QUICHAT_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
@@ -294,6 +305,18 @@ pub enum DevicesAction {
         /// Device id, as shown by `quichat devices`
         id: DeviceId,
     },
+}
+
+/// A timeout in seconds: positive, at most an hour.
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if secs > 0.0 && secs <= 3600.0 {
+        Ok(secs)
+    } else {
+        Err("the timeout must be more than 0 and at most 3600 seconds".into())
+    }
 }
 
 /// `profile` actions.

@@ -123,8 +123,16 @@ impl Context {
         let server = self.server();
         let trust = self.trust()?;
         tracing::debug!(%server, ?trust, "connecting");
-        let client = Client::connect(&ClientConfig::new(server.clone(), trust.to_trust())).await?;
+        let client = Client::connect(&self.client_config(&server, &trust)).await?;
         Ok((client, server, trust))
+    }
+
+    /// The client settings for `server`: its trust anchor and the
+    /// `--connect-timeout`.
+    pub fn client_config(&self, server: &str, trust: &TrustChoice) -> ClientConfig {
+        let mut config = ClientConfig::new(server.to_string(), trust.to_trust());
+        config.connect_timeout = std::time::Duration::from_secs_f64(self.opts.connect_timeout);
+        config
     }
 
     /// The saved device token, or a "not logged in" error.
@@ -133,11 +141,22 @@ impl Context {
             CliError::new(
                 "not_logged_in",
                 format!(
-                    "not logged in (profile '{}'); run `quichat login USER`",
-                    self.file.name()
+                    "not logged in (profile '{}'); run `{}`",
+                    self.file.name(),
+                    self.command("login USER")
                 ),
             )
         })
+    }
+
+    /// A command line to suggest, naming this profile unless it is the
+    /// default one: `quichat --profile alice login USER`.
+    pub fn command(&self, rest: &str) -> String {
+        if self.file.name() == "default" {
+            format!("quichat {rest}")
+        } else {
+            format!("quichat --profile {} {rest}", self.file.name())
+        }
     }
 
     /// Connects and authenticates with the saved token.
@@ -154,12 +173,19 @@ impl Context {
     /// Adds a hint to a rejected token.
     pub fn explain_auth_error(&self, e: ClientError) -> anyhow::Error {
         if e.code() == Some(ErrorCode::InvalidToken) {
+            // One message, not the server's text glued after ours: the code
+            // (`invalid_token`) still reaches --json output.
             let who = self.profile.username.as_deref().unwrap_or("USER");
-            anyhow::Error::new(e).context(format!(
-                "the saved session of profile '{}' is no longer valid (logged out or revoked); \
-                 run `quichat login {who}`",
-                self.file.name()
-            ))
+            CliError::new(
+                "invalid_token",
+                format!(
+                    "the saved session of profile '{}' is no longer valid (logged out or revoked); \
+                     run `{}`",
+                    self.file.name(),
+                    self.command(&format!("login {who}"))
+                ),
+            )
+            .into()
         } else {
             e.into()
         }

@@ -814,6 +814,14 @@ async fn sessions_devices_and_logout() {
     assert_eq!(err["code"], "closed", "{rest:?}");
     let err = alice.fails(&["--profile", "laptop", "whoami"]).await;
     assert_eq!(err["code"], "invalid_token");
+    // The hint names the profile, and is one message (not the server's
+    // text glued after it).
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains("run `quichat --profile laptop login alice`"),
+        "{message}"
+    );
+    assert!(!message.contains("invalid_token:"), "{message}");
 
     // Logout revokes this device and forgets the token; a `listen` on the
     // same profile (the same device) is cut off at once, with the
@@ -1483,5 +1491,54 @@ async fn friends_profiles_and_blocking() {
     assert!(bob.ok(&["blocked"]).await.is_empty());
 
     listen.stop().await;
+    server.stop().await;
+}
+
+/// An unreachable server is reported after the connect timeout, with a
+/// hint, instead of after a silent idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_fails_fast_with_a_hint() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    // A UDP port where nothing answers.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let pw = format!("{}\n", password_of("alice"));
+    let started = std::time::Instant::now();
+    let ca = alice.ca.to_str().unwrap().to_string();
+    let run = User::run_command(
+        alice.bare_command(&[
+            "--server",
+            &addr,
+            "--ca",
+            &ca,
+            "--json",
+            "--connect-timeout",
+            "1",
+            "login",
+            "alice",
+            "--password-stdin",
+        ]),
+        Some(&pw),
+    )
+    .await;
+    assert!(!run.success());
+    let err = run.error();
+    assert_eq!(err["code"], "connect", "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains(&addr) && message.contains("no answer within 1 s"),
+        "{message}"
+    );
+    assert!(
+        message.contains("is quichat-server running there?"),
+        "{message}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(silent);
     server.stop().await;
 }

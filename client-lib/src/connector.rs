@@ -81,13 +81,24 @@ impl Connector {
             .map_err(|e| self.connect_err(e.to_string()))
     }
 
-    /// A new connection with a full handshake, hello done.
+    /// A new connection with a full handshake, hello done, within the
+    /// configured `connect_timeout` (an unreachable server fails fast
+    /// instead of after the idle timeout).
     pub async fn connect(&self) -> Result<Client, ClientError> {
-        let conn = self
-            .start()?
-            .await
-            .map_err(|e| self.connect_err(describe_connection_error(&e)))?;
-        Client::from_connection(&self.config, self.endpoint.clone(), conn).await
+        let limit = self.config.connect_timeout;
+        let attempt = async {
+            let conn = self
+                .start()?
+                .await
+                .map_err(|e| self.connect_err(describe_connection_error(&e)))?;
+            Client::from_connection(&self.config, self.endpoint.clone(), conn).await
+        };
+        tokio::time::timeout(limit, attempt).await.map_err(|_| {
+            self.connect_err(format!(
+                "no answer within {}; is quichat-server running there?",
+                describe_secs(limit)
+            ))
+        })?
     }
 
     /// A new authenticated connection. With a TLS session ticket from an
@@ -145,5 +156,14 @@ impl Connector {
                 Client::from_connection_authenticated(&self.config, endpoint, conn, token).await
             }
         }
+    }
+}
+
+/// `10 s`, or `1.5 s` for fractions.
+fn describe_secs(d: std::time::Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
     }
 }

@@ -1,48 +1,69 @@
-//! Reading and writing proto frames on quinn streams (client side).
+//! Reading and writing proto frames on quinn streams (client side): the
+//! same `LengthDelimitedCodec` settings as the server's reader.
 
-use quichat_proto::frame::{self, FrameDecoder};
+use futures::StreamExt;
+use quichat_proto::frame::{self, HEADER_LEN};
+use quichat_proto::ProtoError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
 
 use crate::ClientError;
 
 /// Frame reader over a receive stream.
 #[derive(Debug)]
 pub(crate) struct FrameReader {
-    recv: quinn::RecvStream,
-    decoder: FrameDecoder,
+    inner: FramedRead<quinn::RecvStream, LengthDelimitedCodec>,
 }
 
 impl FrameReader {
     pub(crate) fn new(recv: quinn::RecvStream) -> Self {
+        let codec = LengthDelimitedCodec::builder()
+            .length_field_length(HEADER_LEN)
+            .big_endian()
+            .max_frame_length(frame::MAX_FRAME)
+            .new_codec();
         FrameReader {
-            recv,
-            decoder: FrameDecoder::new(frame::MAX_FRAME),
+            inner: FramedRead::new(recv, codec),
         }
     }
 
     /// The next frame, or `None` at a clean end of stream.
     pub(crate) async fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ClientError> {
-        loop {
-            if let Some(frame) = self.decoder.next_frame::<T>()? {
-                return Ok(Some(frame));
-            }
-            match self.recv.read_chunk(64 * 1024, true).await? {
-                Some(chunk) => self.decoder.push(&chunk.bytes),
-                None => {
-                    self.decoder.finish()?;
-                    return Ok(None);
-                }
-            }
+        match self.inner.next().await {
+            None => Ok(None),
+            Some(Ok(body)) => Ok(Some(frame::decode_body(&body)?)),
+            Some(Err(e)) => Err(self.explain(e)),
         }
     }
-}
 
-impl FrameReader {
+    /// Turns the codec's `io::Error` back into what happened (a lost
+    /// connection keeps its close code).
+    fn explain(&self, e: std::io::Error) -> ClientError {
+        let buffered = self.inner.read_buffer();
+        let kind = e.kind();
+        match e
+            .into_inner()
+            .map(|inner| inner.downcast::<quinn::ReadError>())
+        {
+            Some(Ok(read)) => (*read).into(),
+            _ if kind == std::io::ErrorKind::InvalidData => ProtoError::FrameTooLarge {
+                len: frame::announced_len(buffered).unwrap_or(usize::MAX),
+                max: frame::MAX_FRAME,
+            }
+            .into(),
+            _ => ProtoError::Truncated {
+                have: buffered.len(),
+                want: frame::announced_len(buffered).map_or(HEADER_LEN, |n| n + HEADER_LEN),
+            }
+            .into(),
+        }
+    }
+
     /// Splits into the stream and any bytes read past the last frame.
-    pub(crate) fn into_parts(mut self) -> (quinn::RecvStream, Vec<u8>) {
-        let rest = self.decoder.take_buffered();
-        (self.recv, rest)
+    pub(crate) fn into_parts(self) -> (quinn::RecvStream, Vec<u8>) {
+        let parts = self.inner.into_parts();
+        (parts.io, parts.read_buf.to_vec())
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! This crate is the contract between `quichat-server` and `quichat-client`.
 //! It is deliberately pure: no async runtime, no sockets, no files. Both
-//! sides feed bytes they read from QUIC streams into [`frame::FrameDecoder`]
-//! and write the bytes produced by [`frame::encode`].
+//! sides split QUIC streams into frames with `tokio_util`'s
+//! `LengthDelimitedCodec`, decode bodies with [`frame::decode_body`] and
+//! write the bytes produced by [`frame::encode`].
 //!
 //! Layout of a connection (see `ARCHITECTURE.md` for the full flow):
 //! - every stream starts with a [`stream::StreamHeader`] frame naming its kind;

@@ -26,6 +26,20 @@ const MAX_DEVICE_NAME: usize = 64;
 /// Prefix that makes tokens recognisable (for secret scanners, too).
 const TOKEN_PREFIX: &str = "qct_";
 
+/// Longest prefix of a client-supplied name that an error repeats back.
+const ECHO_CHARS: usize = 40;
+
+/// What an error may repeat of a name the client sent: a short, trimmed
+/// prefix (a 900,000-character name must not come back in the error).
+pub fn echo(name: &str) -> String {
+    let name = name.trim();
+    let mut out: String = name.chars().take(ECHO_CHARS).collect();
+    if name.chars().nth(ECHO_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// An authenticated device.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Session {
@@ -141,8 +155,8 @@ impl Accounts {
 
     /// Looks up a user id by (normalized) username.
     pub async fn user_id(&self, username: &str) -> Result<UserId, ServiceError> {
-        let name = normalize_username(username)
-            .map_err(|_| ServiceError::UnknownUser(username.chars().take(64).collect()))?;
+        let name =
+            normalize_username(username).map_err(|_| ServiceError::UnknownUser(echo(username)))?;
         let row = sqlx::query("SELECT id FROM users WHERE username = $1")
             .bind(&name)
             .fetch_optional(self.store.pool())
@@ -204,8 +218,8 @@ impl Accounts {
         password: &str,
         device_name: &str,
     ) -> Result<(Session, String), ServiceError> {
-        let name = normalize_username(username)
-            .map_err(|_| ServiceError::UnknownUser(username.trim().to_string()))?;
+        let name =
+            normalize_username(username).map_err(|_| ServiceError::UnknownUser(echo(username)))?;
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(ServiceError::WrongPassword);
         }

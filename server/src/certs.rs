@@ -78,7 +78,8 @@ pub fn ensure_dev_identity(
     extra_names: &[String],
 ) -> Result<ServerIdentity, StartError> {
     let err = |what: &str, e: &dyn std::fmt::Display| StartError::Certs(format!("{what}: {e}"));
-    fs::create_dir_all(dir).map_err(|e| err(&format!("create {}", dir.display()), &e))?;
+    crate::private_fs::create_dir(dir)
+        .map_err(|e| err(&format!("create {}", dir.display()), &e))?;
     let ca_path = dir.join("ca.pem");
     let ca_key_path = dir.join("ca-key.pem");
     let server_path = dir.join("server.pem");

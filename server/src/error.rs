@@ -21,10 +21,10 @@ pub enum StoreError {
     /// The database URL names an unsupported backend.
     #[error("unsupported database URL (expected sqlite:// or postgres://): {0}")]
     UnsupportedUrl(String),
-    /// The SQLite file's directory could not be created.
-    #[error("cannot create database directory {path}: {source}")]
+    /// The SQLite file or its directory could not be created.
+    #[error("cannot create {path}: {source}")]
     CreateDir {
-        /// The directory.
+        /// The file or directory.
         path: String,
         /// Why.
         source: std::io::Error,

@@ -1,9 +1,15 @@
 //! Reading and writing proto frames on quinn streams.
+//!
+//! Frames are split by `tokio_util`'s `LengthDelimitedCodec` (4-byte
+//! big-endian length, limit checked on the header before any body byte is
+//! read) and decoded with postcard.
 
-use quichat_proto::frame::{self, FrameDecoder};
+use futures::StreamExt;
+use quichat_proto::frame::{self, HEADER_LEN};
 use quichat_proto::ProtoError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
 
 /// Why a frame could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -19,42 +25,62 @@ pub enum ReadFrameError {
 /// Frame reader over a receive stream.
 #[derive(Debug)]
 pub struct FrameReader {
-    recv: quinn::RecvStream,
-    decoder: FrameDecoder,
+    inner: FramedRead<quinn::RecvStream, LengthDelimitedCodec>,
+    max: usize,
 }
 
 impl FrameReader {
     /// Wraps a stream with a frame size limit.
     pub fn new(recv: quinn::RecvStream, max_frame: usize) -> Self {
+        let codec = LengthDelimitedCodec::builder()
+            .length_field_length(HEADER_LEN)
+            .big_endian()
+            .max_frame_length(max_frame)
+            .new_codec();
         FrameReader {
-            recv,
-            decoder: FrameDecoder::new(max_frame),
+            inner: FramedRead::new(recv, codec),
+            max: max_frame,
         }
     }
 
     /// The next frame, or `None` when the peer finished the stream cleanly.
     pub async fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ReadFrameError> {
-        loop {
-            if let Some(frame) = self.decoder.next_frame::<T>()? {
-                return Ok(Some(frame));
-            }
-            match self.recv.read_chunk(64 * 1024, true).await? {
-                Some(chunk) => self.decoder.push(&chunk.bytes),
-                None => {
-                    self.decoder.finish()?;
-                    return Ok(None);
-                }
-            }
+        match self.inner.next().await {
+            None => Ok(None),
+            Some(Ok(body)) => Ok(Some(frame::decode_body(&body)?)),
+            Some(Err(e)) => Err(self.explain(e)),
         }
     }
-}
 
-impl FrameReader {
+    /// Turns the codec's `io::Error` back into what happened.
+    fn explain(&self, e: std::io::Error) -> ReadFrameError {
+        let buffered = self.inner.read_buffer();
+        let kind = e.kind();
+        match e
+            .into_inner()
+            .map(|inner| inner.downcast::<quinn::ReadError>())
+        {
+            Some(Ok(read)) => ReadFrameError::Read(*read),
+            // The codec refused the announced length.
+            _ if kind == std::io::ErrorKind::InvalidData => ProtoError::FrameTooLarge {
+                len: frame::announced_len(buffered).unwrap_or(usize::MAX),
+                max: self.max,
+            }
+            .into(),
+            // The stream ended inside a frame ("bytes remaining on stream").
+            _ => ProtoError::Truncated {
+                have: buffered.len(),
+                want: frame::announced_len(buffered).map_or(HEADER_LEN, |n| n + HEADER_LEN),
+            }
+            .into(),
+        }
+    }
+
     /// Splits into the stream and any bytes already read past the last
     /// frame (for streams that continue with a raw body).
-    pub fn into_parts(mut self) -> (quinn::RecvStream, Vec<u8>) {
-        let rest = self.decoder.take_buffered();
-        (self.recv, rest)
+    pub fn into_parts(self) -> (quinn::RecvStream, Vec<u8>) {
+        let parts = self.inner.into_parts();
+        (parts.io, parts.read_buf.to_vec())
     }
 }
 

@@ -33,6 +33,7 @@ pub mod message_rows;
 pub mod messages;
 pub mod metrics;
 pub mod presence;
+pub mod private_fs;
 pub mod profiles;
 pub mod push;
 pub mod rate_limit;

@@ -99,7 +99,7 @@ impl Profiles {
             .bind(viewer.user_id)
             .fetch_optional(self.store.pool())
             .await?
-            .ok_or_else(|| ServiceError::UnknownUser(username.chars().take(64).collect()))?;
+            .ok_or_else(|| ServiceError::UnknownUser(crate::accounts::echo(username)))?;
         profile_from_row(&row)
     }
 

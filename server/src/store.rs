@@ -147,14 +147,21 @@ fn create_sqlite_dir(url: &str) -> Result<(), StoreError> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(dir) = std::path::Path::new(path).parent() {
+    let file = std::path::Path::new(path);
+    if let Some(dir) = file.parent() {
         if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            crate::private_fs::create_dir(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.display().to_string(),
                 source,
             })?;
         }
     }
+    // Created here with mode 0600 (SQLite gives its -wal and -shm files the
+    // same mode), rather than by SQLite with the umask's 0644.
+    crate::private_fs::create_file(file).map_err(|source| StoreError::CreateDir {
+        path: file.display().to_string(),
+        source,
+    })?;
     Ok(())
 }
 

@@ -401,21 +401,22 @@ pub async fn raw_connect(server: &TestServer) -> Result<quinn::Connection> {
 }
 
 /// Reads one frame of type `T` from a raw stream, failing after 10 s.
+/// Reads only as far as that frame (byte by byte after the header), so
+/// the stream can be read on.
 pub async fn read_frame<T: serde::de::DeserializeOwned>(recv: &mut quinn::RecvStream) -> Result<T> {
-    let mut dec =
-        quichat_client::proto::frame::FrameDecoder::new(quichat_client::proto::frame::MAX_FRAME);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(frame) = dec.next_frame::<T>()? {
-            return Ok(frame);
-        }
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match tokio::time::timeout(left, recv.read_chunk(65536, true)).await {
-            Ok(Ok(Some(chunk))) => dec.push(&chunk.bytes),
-            Ok(Ok(None)) => anyhow::bail!("stream ended without a frame"),
-            Ok(Err(e)) => anyhow::bail!("stream failed: {e}"),
-            Err(_) => anyhow::bail!("no frame within 10 s"),
-        }
+    use quichat_client::proto::frame::{announced_len, decode_body, HEADER_LEN, MAX_FRAME};
+    let read = async {
+        let mut header = [0u8; HEADER_LEN];
+        recv.read_exact(&mut header).await?;
+        let len = announced_len(&header).unwrap_or(usize::MAX);
+        anyhow::ensure!(len <= MAX_FRAME, "frame of {len} bytes is over the limit");
+        let mut body = vec![0u8; len];
+        recv.read_exact(&mut body).await?;
+        Ok::<_, anyhow::Error>(decode_body::<T>(&body)?)
+    };
+    match tokio::time::timeout(Duration::from_secs(10), read).await {
+        Ok(result) => result.map_err(|e| anyhow::anyhow!("no frame: {e}")),
+        Err(_) => anyhow::bail!("no frame within 10 s"),
     }
 }
 

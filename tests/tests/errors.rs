@@ -276,6 +276,29 @@ async fn login_attempts_are_rate_limited(backend: Backend) -> Result<()> {
     Ok(())
 }
 
+/// A huge unknown username is answered with a short error, not echoed.
+async fn huge_names_are_not_echoed(backend: Backend) -> Result<()> {
+    let server = TestServer::start(backend).await?;
+    let huge = "a".repeat(900_001);
+    let c = server.connect().await?;
+    let err = c.login(&huge, "whatever-password", "x").await.unwrap_err();
+    ensure!(err.code() == Some(ErrorCode::UnknownUser), "{err}");
+    ensure!(
+        err.to_string().len() < 200,
+        "error of {} bytes",
+        err.to_string().len()
+    );
+    let (alice, _) = server.register("alice").await?;
+    let err = alice.send_text(&huge, "hi").await.unwrap_err();
+    ensure!(err.code() == Some(ErrorCode::UnknownUser), "{err}");
+    ensure!(
+        err.to_string().len() < 200,
+        "error of {} bytes",
+        err.to_string().len()
+    );
+    Ok(())
+}
+
 async fn revoked_and_logged_out_devices_lose_access(backend: Backend) -> Result<()> {
     let server = TestServer::start(backend).await?;
     let (alice1, _) = server.register("alice").await?;
@@ -447,6 +470,7 @@ on_both_backends!(
     account_errors_are_typed,
     login_attempts_are_rate_limited,
     revoked_and_logged_out_devices_lose_access,
+    huge_names_are_not_echoed,
     revoking_a_stalled_device_closes_its_connection_at_once,
     logout_closes_every_connection_of_the_device,
     bad_media_streams_get_typed_errors_and_the_connection_survives,

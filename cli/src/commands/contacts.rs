@@ -148,9 +148,8 @@ pub async fn search(ctx: &Context, prefix: &str, after: Option<String>, limit: u
     if has_more {
         if let Some(last) = users.last() {
             ctx.printer.note(&format!(
-                "more: quichat --profile {} search {prefix} --after {}",
-                ctx.file.name(),
-                last.username
+                "more: {}",
+                ctx.command(&format!("search {prefix} --after {}", last.username))
             ))?;
         }
     }

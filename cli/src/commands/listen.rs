@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use quichat_client::{Client, ClientConfig, Connector, Followed, Session};
+use quichat_client::{Client, Connector, Followed, Session};
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::types::{ConversationId, UserId};
 use tokio::sync::watch;
@@ -52,7 +52,7 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
     // the feed resumes from the last printed event, so nothing is missed
     // or printed twice.
     let trust = ctx.trust()?;
-    let connector = Connector::new(&ClientConfig::new(server.clone(), trust.to_trust())).await?;
+    let connector = Connector::new(&ctx.client_config(&server, &trust)).await?;
     let live = Session::new(connector, ctx.token()?.to_string());
     client.close().await;
     let mut follower = live.follow(cursor);

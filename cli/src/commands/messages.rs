@@ -40,8 +40,8 @@ pub async fn history(ctx: &Context, user: &str, limit: u32, before: Option<u64>)
     if page.has_more {
         if let Some(oldest) = page.messages.last() {
             ctx.printer.note(&format!(
-                "(older messages: quichat history {user} --before {})",
-                oldest.seq
+                "(older messages: {})",
+                ctx.command(&format!("history {user} --before {}", oldest.seq))
             ))?;
         }
     }

@@ -88,7 +88,7 @@ impl MediaStore {
         let dir = url.strip_prefix("file://").ok_or_else(|| {
             MediaError::Config(format!("media URL must be file:// or s3://, not '{url}'"))
         })?;
-        std::fs::create_dir_all(dir)?;
+        crate::private_fs::create_dir(std::path::Path::new(dir))?;
         let dir = std::fs::canonicalize(dir)?;
         Ok(MediaStore {
             inner: Arc::new(LocalFileSystem::new_with_prefix(&dir)?),
