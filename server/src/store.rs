@@ -92,10 +92,22 @@ impl Store {
         if backend == Backend::Sqlite {
             create_sqlite_dir(url)?;
         }
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .connect(url)
-            .await?;
+        let mut options = AnyPoolOptions::new().max_connections(max_connections.max(1));
+        if backend == Backend::Sqlite {
+            // Set on every connection, not assumed (sqlx's URL options
+            // leave the rollback journal): WAL lets readers run beside the
+            // writer, and synchronous=FULL makes each commit durable
+            // (fsynced) before the ack that follows it.
+            options = options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
+                        .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(url).await?;
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Store {
             pool,
@@ -116,6 +128,25 @@ impl Store {
     /// The pool, for reads.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// SQLite's `journal_mode` and `synchronous` on a pooled connection
+    /// (`None` on PostgreSQL), to check what is in force.
+    pub async fn sqlite_pragmas(&self) -> Result<Option<(String, i64)>, StoreError> {
+        use sqlx::Row;
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+        let sync: i64 = sqlx::query("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+        Ok(Some((mode, sync)))
     }
 
     /// Which backend this is.

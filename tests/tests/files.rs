@@ -51,3 +51,15 @@ async fn a_fresh_data_directory_is_private() -> Result<()> {
     handle.stop().await;
     Ok(())
 }
+
+/// ARCHITECTURE.md promises SQLite in WAL mode with synchronous=FULL:
+/// check what is in force on the server's own pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_runs_in_wal_mode_with_full_sync() -> Result<()> {
+    let server = quichat_tests::TestServer::start(quichat_tests::Backend::Sqlite).await?;
+    let state = server.handle.as_ref().unwrap().state();
+    let (mode, sync) = state.store.sqlite_pragmas().await?.unwrap();
+    ensure!(mode.eq_ignore_ascii_case("wal"), "journal_mode is {mode}");
+    ensure!(sync == 2, "synchronous is {sync}, not FULL (2)");
+    Ok(())
+}
