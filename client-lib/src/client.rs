@@ -55,6 +55,10 @@ pub struct ClientConfig {
     /// may take before it is abandoned and retried: a handshake sent into
     /// a dead network would otherwise wait for the whole idle timeout.
     pub connect_timeout: Duration,
+    /// Local address to send from; `None` picks any address of the
+    /// server's family (for a multi-homed host, or tests that need a
+    /// second source address).
+    pub local_addr: Option<SocketAddr>,
 }
 
 impl ClientConfig {
@@ -68,6 +72,7 @@ impl ClientConfig {
             idle_timeout: Duration::from_secs(60),
             auto_delivered: true,
             connect_timeout: Duration::from_secs(10),
+            local_addr: None,
         }
     }
 }

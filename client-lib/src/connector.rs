@@ -47,10 +47,10 @@ impl Connector {
                 .map_err(|e| ClientError::Config(format!("idle timeout: {e}")))?,
         ));
         qc.transport_config(Arc::new(transport));
-        let bind = if addr.is_ipv6() {
-            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
-        } else {
-            SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        let bind = match config.local_addr {
+            Some(local) => local,
+            None if addr.is_ipv6() => SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0)),
+            None => SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0)),
         };
         let mut endpoint = quinn::Endpoint::client(bind)
             .map_err(|e| ClientError::Config(format!("cannot open a UDP socket: {e}")))?;

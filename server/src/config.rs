@@ -270,7 +270,11 @@ impl TransportConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
-    /// Login attempts per username.
+    /// Login attempts per username from one IP (the strict limit: a
+    /// guesser on one address cannot lock the owner out of others).
+    pub login_per_user_ip: RateLimit,
+    /// Login attempts per username from all addresses together (a looser
+    /// ceiling on distributed guessing).
     pub login_per_user: RateLimit,
     /// Login and registration attempts per client IP.
     pub auth_per_ip: RateLimit,
@@ -285,9 +289,13 @@ pub struct LimitsConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
-            login_per_user: RateLimit {
+            login_per_user_ip: RateLimit {
                 burst: 5,
                 per_minute: 10,
+            },
+            login_per_user: RateLimit {
+                burst: 30,
+                per_minute: 60,
             },
             auth_per_ip: RateLimit {
                 burst: 30,

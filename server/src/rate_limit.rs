@@ -71,7 +71,9 @@ impl Direct {
 /// The server's shared limiters.
 #[derive(Debug)]
 pub struct RateLimits {
-    /// Login attempts per username.
+    /// Login attempts per username and IP (strict).
+    pub login_per_user_ip: Keyed<(String, IpAddr)>,
+    /// Login attempts per username (looser ceiling).
     pub login_per_user: Keyed<String>,
     /// Login/registration attempts per IP.
     pub auth_per_ip: Keyed<IpAddr>,
@@ -87,6 +89,7 @@ impl RateLimits {
     /// Builds the limiters.
     pub fn new(config: &LimitsConfig) -> Self {
         RateLimits {
+            login_per_user_ip: Keyed::new(config.login_per_user_ip),
             login_per_user: Keyed::new(config.login_per_user),
             auth_per_ip: Keyed::new(config.auth_per_ip),
             sends_per_user: Keyed::new(config.sends_per_user),
@@ -97,6 +100,7 @@ impl RateLimits {
 
     /// Prunes all keyed limiters.
     pub fn prune(&self) {
+        self.login_per_user_ip.prune();
         self.login_per_user.prune();
         self.auth_per_ip.prune();
         self.sends_per_user.prune();

@@ -247,8 +247,12 @@ async fn account_errors_are_typed(backend: Backend) -> Result<()> {
 
 async fn login_attempts_are_rate_limited(backend: Backend) -> Result<()> {
     let server = TestServer::start_with(backend, |c| {
-        c.limits.login_per_user = RateLimit {
+        c.limits.login_per_user_ip = RateLimit {
             burst: 3,
+            per_minute: 1,
+        };
+        c.limits.login_per_user = RateLimit {
+            burst: 6,
             per_minute: 1,
         };
     })
@@ -270,6 +274,32 @@ async fn login_attempts_are_rate_limited(backend: Backend) -> Result<()> {
     };
     ensure!(wire.code == ErrorCode::RateLimited, "{wire:?}");
     ensure!(wire.retry_after_ms.is_some_and(|ms| ms > 1000), "{wire:?}");
+
+    // The owner, on another address, still logs in: the guesser's limit
+    // is per (user, IP).
+    let from = |ip: &str| {
+        let mut config = server.client_config();
+        config.local_addr = Some(format!("{ip}:0").parse().unwrap());
+        config
+    };
+    let owner = quichat_client::Client::connect(&from("127.0.0.2")).await?;
+    let (session, _) = owner
+        .login("alice", &password_of("alice"), "new phone")
+        .await?;
+    ensure!(session.username == "alice");
+    // Many addresses together hit the looser per-user ceiling.
+    let mut limited = false;
+    for i in 3..12 {
+        let c = quichat_client::Client::connect(&from(&format!("127.0.0.{i}"))).await?;
+        if code_of(c.login("alice", "wrong-password", "d").await) == Some(ErrorCode::RateLimited) {
+            limited = true;
+            break;
+        }
+    }
+    ensure!(
+        limited,
+        "the per-user ceiling must stop guessing from many addresses"
+    );
     // Other users are not affected.
     server.register("bob").await?;
     server.login("bob").await?;

@@ -37,13 +37,18 @@ pub async fn handle(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, Se
         } => {
             not_yet_authenticated(ctx)?;
             s.limits.auth_per_ip.check(&ctx.remote.ip())?;
-            // The rate-limit key is bounded: no valid username is longer.
+            // Strict per (user, IP), so a guesser elsewhere cannot lock the
+            // owner out; a looser ceiling per user. The key is bounded: no
+            // valid username is longer.
             let key: String = username
                 .trim()
                 .to_ascii_lowercase()
                 .chars()
                 .take(64)
                 .collect();
+            s.limits
+                .login_per_user_ip
+                .check(&(key.clone(), ctx.remote.ip()))?;
             s.limits.login_per_user.check(&key)?;
             let (session, token) = s.accounts.login(&username, &password, &device_name).await?;
             establish(ctx, session, Some(token)).await
