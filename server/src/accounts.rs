@@ -14,7 +14,10 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use std::sync::Arc;
+
 use crate::error::ServiceError;
+use crate::hashing::HashGate;
 use crate::store::{now_ms, Store};
 
 /// Minimum password length in characters.
@@ -91,8 +94,8 @@ fn check_password(password: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-async fn hash_password(password: String) -> Result<String, ServiceError> {
-    tokio::task::spawn_blocking(move || {
+async fn hash_password(gate: &HashGate, password: String) -> Result<String, ServiceError> {
+    gate.run(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -100,11 +103,14 @@ async fn hash_password(password: String) -> Result<String, ServiceError> {
             .map_err(|e| ServiceError::Internal(format!("hash password: {e}")))
     })
     .await
-    .map_err(|e| ServiceError::Internal(format!("hash task: {e}")))?
 }
 
-async fn verify_password(password: String, stored: String) -> Result<bool, ServiceError> {
-    tokio::task::spawn_blocking(move || {
+async fn verify_password(
+    gate: &HashGate,
+    password: String,
+    stored: String,
+) -> Result<bool, ServiceError> {
+    gate.run(move || {
         let parsed = PasswordHash::new(&stored)
             .map_err(|e| ServiceError::Internal(format!("stored hash: {e}")))?;
         Ok(Argon2::default()
@@ -112,7 +118,6 @@ async fn verify_password(password: String, stored: String) -> Result<bool, Servi
             .is_ok())
     })
     .await
-    .map_err(|e| ServiceError::Internal(format!("verify task: {e}")))?
 }
 
 fn new_token() -> String {
@@ -145,12 +150,18 @@ fn clean_device_name(name: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Accounts {
     store: Store,
+    hashing: Arc<HashGate>,
 }
 
 impl Accounts {
-    /// Wraps the store.
-    pub fn new(store: Store) -> Self {
-        Accounts { store }
+    /// Wraps the store; password hashing goes through `hashing`.
+    pub fn new(store: Store, hashing: Arc<HashGate>) -> Self {
+        Accounts { store, hashing }
+    }
+
+    /// The most password hashes that ran at once (tests, metrics).
+    pub fn hashing_peak(&self) -> usize {
+        self.hashing.peak()
     }
 
     /// Looks up a user id by (normalized) username.
@@ -177,7 +188,7 @@ impl Accounts {
     ) -> Result<(Session, String), ServiceError> {
         let name = normalize_username(username)?;
         check_password(password)?;
-        let hash = hash_password(password.to_string()).await?;
+        let hash = hash_password(&self.hashing, password.to_string()).await?;
         let mut w = self.store.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (username, password_hash, event_seq, created_at) \
@@ -230,7 +241,7 @@ impl Accounts {
             .ok_or_else(|| ServiceError::UnknownUser(name.clone()))?;
         let user_id: UserId = row.try_get("id")?;
         let stored: String = row.try_get("password_hash")?;
-        if !verify_password(password.to_string(), stored).await? {
+        if !verify_password(&self.hashing, password.to_string(), stored).await? {
             tracing::info!(user = %name, "login failed: wrong password");
             return Err(ServiceError::WrongPassword);
         }

@@ -284,6 +284,12 @@ pub struct LimitsConfig {
     pub requests_per_connection: RateLimit,
     /// Typing notices per user.
     pub typing_per_user: RateLimit,
+    /// Password hashes (argon2id, 19 MiB each) running at once; 0 means
+    /// one per CPU core.
+    pub password_hashes: u32,
+    /// Password hashes waiting for a slot; beyond that, logins and
+    /// registrations get `rate_limited` at once.
+    pub password_queue: u32,
 }
 
 impl Default for LimitsConfig {
@@ -313,6 +319,8 @@ impl Default for LimitsConfig {
                 burst: 5,
                 per_minute: 30,
             },
+            password_hashes: 0,
+            password_queue: 32,
         }
     }
 }

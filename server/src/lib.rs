@@ -26,6 +26,7 @@ pub mod ctx;
 pub mod error;
 pub mod events;
 pub mod framed;
+pub mod hashing;
 pub mod history;
 pub mod hub;
 pub mod media;
@@ -154,7 +155,13 @@ impl Server {
         })?;
         let media_store = media::MediaStore::from_config(&config.media, &config.data_dir)?;
         let media_meta = media::MediaMeta::new(store.clone());
-        let accounts = Accounts::new(store.clone());
+        let accounts = Accounts::new(
+            store.clone(),
+            Arc::new(hashing::HashGate::new(
+                config.limits.password_hashes,
+                config.limits.password_queue,
+            )),
+        );
         let contacts =
             contacts::Contacts::new(store.clone(), accounts.clone(), config.contacts.clone());
         let messages = Messages::new(

@@ -306,6 +306,49 @@ async fn login_attempts_are_rate_limited(backend: Backend) -> Result<()> {
     Ok(())
 }
 
+/// A burst of registrations runs at most `password_hashes` argon2 hashes
+/// at once; beyond the queue they are refused with `rate_limited` at once
+/// instead of piling up memory.
+async fn password_hashing_is_bounded(backend: Backend) -> Result<()> {
+    let server = TestServer::start_with(backend, |c| {
+        c.limits.password_hashes = 2;
+        c.limits.password_queue = 4;
+        c.limits.auth_per_ip = RateLimit {
+            burst: 1000,
+            per_minute: 1000,
+        };
+    })
+    .await?;
+    let mut clients = Vec::new();
+    for _ in 0..40 {
+        clients.push(server.connect().await?);
+    }
+    let results = futures::future::join_all(clients.iter().enumerate().map(|(i, c)| {
+        let name = format!("user{i}");
+        async move { c.register(&name, &password_of(&name), "d").await }
+    }))
+    .await;
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(e) if e.code() == Some(ErrorCode::RateLimited)))
+        .count();
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    ensure!(refused > 0, "a burst of 40 must overflow a queue of 4");
+    ensure!(
+        ok + refused == 40,
+        "only successes and rate_limited: {results:?}"
+    );
+    let peak = server
+        .handle
+        .as_ref()
+        .unwrap()
+        .state()
+        .accounts
+        .hashing_peak();
+    ensure!(peak <= 2, "{peak} hashes ran at once");
+    assert_server_still_serves(&server).await
+}
+
 /// A huge unknown username is answered with a short error, not echoed.
 async fn huge_names_are_not_echoed(backend: Backend) -> Result<()> {
     let server = TestServer::start(backend).await?;
@@ -501,6 +544,7 @@ on_both_backends!(
     login_attempts_are_rate_limited,
     revoked_and_logged_out_devices_lose_access,
     huge_names_are_not_echoed,
+    password_hashing_is_bounded,
     revoking_a_stalled_device_closes_its_connection_at_once,
     logout_closes_every_connection_of_the_device,
     bad_media_streams_get_typed_errors_and_the_connection_survives,
