@@ -90,7 +90,13 @@ pub struct Uploads {
     conversations: Conversations,
     config: MediaConfig,
     sessions: Mutex<HashMap<Uuid, Arc<Slot>>>,
+    /// Bounds concurrent thumbnail decodes (each may use up to
+    /// [`thumbs::MAX_ALLOC`]).
+    thumb_decodes: tokio::sync::Semaphore,
 }
+
+/// Thumbnail decodes running at once, server-wide.
+pub const THUMB_DECODES: usize = 2;
 
 fn hex32(b: &[u8; 32]) -> String {
     hex::encode(b)
@@ -112,6 +118,7 @@ impl Uploads {
             conversations,
             config,
             sessions: Mutex::new(HashMap::new()),
+            thumb_decodes: tokio::sync::Semaphore::new(THUMB_DECODES),
         }
     }
 
@@ -498,6 +505,10 @@ impl Uploads {
                 tracing::warn!("thumbnail: cannot read object: {e}");
                 return None;
             }
+        };
+        // At most THUMB_DECODES decodes at once, whoever uploads.
+        let Ok(_permit) = self.thumb_decodes.acquire().await else {
+            return None;
         };
         let made = tokio::task::spawn_blocking(move || thumbs::make(&bytes)).await;
         match made {
