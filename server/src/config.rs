@@ -284,6 +284,11 @@ pub struct LimitsConfig {
     pub requests_per_connection: RateLimit,
     /// Typing notices per user.
     pub typing_per_user: RateLimit,
+    /// How long a new stream may take to send its header, and a media
+    /// stream its request, before it is refused (milliseconds). Bounds
+    /// what a client can make the server buffer with frames it never
+    /// finishes.
+    pub first_frame_timeout_ms: u64,
     /// Password hashes (argon2id, 19 MiB each) running at once; 0 means
     /// one per CPU core.
     pub password_hashes: u32,
@@ -319,9 +324,17 @@ impl Default for LimitsConfig {
                 burst: 5,
                 per_minute: 30,
             },
+            first_frame_timeout_ms: 10_000,
             password_hashes: 0,
             password_queue: 32,
         }
+    }
+}
+
+impl LimitsConfig {
+    /// [`LimitsConfig::first_frame_timeout_ms`] as a duration.
+    pub fn first_frame_timeout(&self) -> Duration {
+        Duration::from_millis(self.first_frame_timeout_ms.max(1))
     }
 }
 

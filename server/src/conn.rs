@@ -28,8 +28,6 @@ use crate::AppState;
 
 /// How long a client has to open its control stream.
 const FIRST_STREAM_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a stream header may take to arrive.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves one incoming connection until it closes or the server stops.
 pub async fn handle(
@@ -85,7 +83,7 @@ pub async fn handle(
         };
         let control_out = spawn_writer::<ServerControl>(&tracker, conn.clone(), send);
         let mut reader = FrameReader::new(recv, MAX_FRAME);
-        match read_header(&mut reader).await {
+        match read_header(&mut reader, state.limits.config.first_frame_timeout()).await {
             Ok(StreamKind::Control) => {}
             Ok(kind) => {
                 let err = WireError::new(
@@ -133,8 +131,11 @@ pub async fn handle(
 }
 
 /// Reads the stream header. `Err(None)` means the stream died.
-async fn read_header(reader: &mut FrameReader) -> Result<StreamKind, Option<(WireError, u32)>> {
-    match tokio::time::timeout(HEADER_TIMEOUT, reader.next::<StreamHeader>()).await {
+async fn read_header(
+    reader: &mut FrameReader,
+    limit: Duration,
+) -> Result<StreamKind, Option<(WireError, u32)>> {
+    match tokio::time::timeout(limit, reader.next::<StreamHeader>()).await {
         Ok(Ok(Some(h))) => Ok(h.kind),
         Ok(Ok(None)) => Err(Some((
             WireError::new(ErrorCode::BadFrame, "stream ended before its header"),
@@ -142,7 +143,10 @@ async fn read_header(reader: &mut FrameReader) -> Result<StreamKind, Option<(Wir
         ))),
         Ok(Err(e)) => Err(frame_error(&e)),
         Err(_) => Err(Some((
-            WireError::new(ErrorCode::BadFrame, "no stream header within 10 s"),
+            WireError::new(
+                ErrorCode::BadFrame,
+                format!("no stream header within {} ms", limit.as_millis()),
+            ),
             close::PROTOCOL_ERROR,
         ))),
     }
@@ -162,7 +166,8 @@ async fn accept_streams(ctx: Arc<ConnCtx>) {
         tracker.spawn(
             async move {
                 let mut reader = FrameReader::new(recv, MAX_FRAME);
-                match read_header(&mut reader).await {
+                let limit = ctx.state.limits.config.first_frame_timeout();
+                match read_header(&mut reader, limit).await {
                     Ok(StreamKind::Chat) => {
                         let out = spawn_writer::<ServerChat>(&ctx.tracker, ctx.conn.clone(), send);
                         crate::chat::run(ctx, out, reader).await;

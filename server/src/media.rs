@@ -39,7 +39,19 @@ pub async fn run_stream(ctx: Arc<ConnCtx>, mut send: quinn::SendStream, mut read
         let _ = send.finish();
         return;
     };
-    let first = match reader.next::<ClientMedia>().await {
+    // The request must arrive in time: a half-sent frame would otherwise
+    // hold its buffer for as long as the connection lives.
+    let limit = ctx.state.limits.config.first_frame_timeout();
+    let Ok(first) = tokio::time::timeout(limit, reader.next::<ClientMedia>()).await else {
+        let err = WireError::new(
+            ErrorCode::BadFrame,
+            format!("no media request within {} ms", limit.as_millis()),
+        );
+        let _ = write_frame(&mut send, &ServerMedia::Error(err)).await;
+        let _ = send.finish();
+        return;
+    };
+    let first = match first {
         Ok(Some(frame)) => frame,
         Ok(None) => return,
         Err(e) => {

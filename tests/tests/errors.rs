@@ -349,6 +349,64 @@ async fn password_hashing_is_bounded(backend: Backend) -> Result<()> {
     assert_server_still_serves(&server).await
 }
 
+/// A media stream whose request never completes is refused after the
+/// first-frame timeout (it used to hold its partial frame forever); the
+/// connection stays up.
+async fn half_sent_media_requests_time_out(backend: Backend) -> Result<()> {
+    let server = TestServer::start_with(backend, |c| {
+        c.limits.first_frame_timeout_ms = 300;
+    })
+    .await?;
+    let (_alice, token) = server.register("alice").await?;
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = hello(&conn).await?;
+    let auth = ClientControl {
+        req_id: 2,
+        request: session::Request::Authenticate { token }.into(),
+    };
+    send.write_all(&encode(&auth)?).await?;
+    let ServerControl::Response { result: Ok(_), .. } =
+        read_frame::<ServerControl>(&mut recv).await?
+    else {
+        anyhow::bail!("authentication failed")
+    };
+    let (mut media_send, mut media_recv) = conn.open_bi().await?;
+    media_send
+        .write_all(&encode(&StreamHeader {
+            kind: StreamKind::Media,
+        })?)
+        .await?;
+    // A frame announcing 1 MiB, of which a few bytes arrive.
+    media_send.write_all(&[0, 16, 0, 0, 1, 2, 3]).await?;
+    let started = std::time::Instant::now();
+    let ServerMedia::Error(err) = read_frame::<ServerMedia>(&mut media_recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(
+        err.code == ErrorCode::BadFrame && err.message.contains("no media request"),
+        "{err:?}"
+    );
+    ensure!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    // The connection itself is fine.
+    let ping = ClientControl {
+        req_id: 3,
+        request: session::Request::Ping.into(),
+    };
+    send.write_all(&encode(&ping)?).await?;
+    ensure!(matches!(
+        read_frame::<ServerControl>(&mut recv).await?,
+        ServerControl::Response {
+            req_id: 3,
+            result: Ok(_)
+        }
+    ));
+    Ok(())
+}
+
 /// A huge unknown username is answered with a short error, not echoed.
 async fn huge_names_are_not_echoed(backend: Backend) -> Result<()> {
     let server = TestServer::start(backend).await?;
@@ -545,6 +603,7 @@ on_both_backends!(
     revoked_and_logged_out_devices_lose_access,
     huge_names_are_not_echoed,
     password_hashing_is_bounded,
+    half_sent_media_requests_time_out,
     revoking_a_stalled_device_closes_its_connection_at_once,
     logout_closes_every_connection_of_the_device,
     bad_media_streams_get_typed_errors_and_the_connection_survives,
