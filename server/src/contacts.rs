@@ -21,7 +21,7 @@ use crate::accounts::{Accounts, Session};
 use crate::config::{ContactsConfig, MessagePolicy};
 use crate::error::{ServiceError, StoreError};
 use crate::events::{append_all, Fanout};
-use crate::profiles::{profile_from_row, PROFILE_COLUMNS, PROFILE_JOINS};
+use crate::profiles::{clean_text, profile_from_row, PROFILE_COLUMNS, PROFILE_JOINS};
 use crate::store::{get_u64, now_ms, Store};
 
 /// The caller's friends except those the caller blocked: who hears about
@@ -74,24 +74,13 @@ fn clean_name(
     max_chars: usize,
     allow_empty: bool,
 ) -> Result<String, ServiceError> {
-    let text = text.trim();
+    let text = clean_text(what, text, max_chars)?;
     if !allow_empty && text.is_empty() {
         return Err(ServiceError::InvalidArgument(format!(
             "the {what} is empty"
         )));
     }
-    if text.chars().any(char::is_control) {
-        return Err(ServiceError::InvalidArgument(format!(
-            "the {what} may not contain control characters"
-        )));
-    }
-    let n = text.chars().count();
-    if n > max_chars {
-        return Err(ServiceError::InvalidArgument(format!(
-            "the {what} is {n} characters; the limit is {max_chars}"
-        )));
-    }
-    Ok(text.to_string())
+    Ok(text)
 }
 
 fn cannot_deliver() -> ServiceError {

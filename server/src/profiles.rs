@@ -58,7 +58,9 @@ fn like_prefix(prefix: &str) -> String {
     out
 }
 
-fn clean_text(what: &str, text: &str, max_chars: usize) -> Result<String, ServiceError> {
+/// Trims user-written text (a display name, a note, a category name) and
+/// checks it: no control characters, at most `max_chars` characters.
+pub fn clean_text(what: &str, text: &str, max_chars: usize) -> Result<String, ServiceError> {
     let text = text.trim();
     if text.chars().any(char::is_control) {
         return Err(ServiceError::InvalidArgument(format!(
