@@ -3,7 +3,6 @@
 
 use futures::StreamExt;
 use quichat_proto::frame::{self, HEADER_LEN};
-use quichat_proto::ProtoError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
@@ -47,15 +46,13 @@ impl FrameReader {
             .map(|inner| inner.downcast::<quinn::ReadError>())
         {
             Some(Ok(read)) => (*read).into(),
-            _ if kind == std::io::ErrorKind::InvalidData => ProtoError::FrameTooLarge {
-                len: frame::announced_len(buffered).unwrap_or(usize::MAX),
-                max: frame::MAX_FRAME,
-            }
-            .into(),
-            _ => ProtoError::Truncated {
-                have: buffered.len(),
-                want: frame::announced_len(buffered).map_or(HEADER_LEN, |n| n + HEADER_LEN),
-            }
+            // A refused length (InvalidData), or the stream ended inside
+            // a frame ("bytes remaining on stream").
+            _ => frame::reader_failure(
+                kind == std::io::ErrorKind::InvalidData,
+                buffered,
+                frame::MAX_FRAME,
+            )
             .into(),
         }
     }

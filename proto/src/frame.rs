@@ -40,6 +40,24 @@ pub fn announced_len(buf: &[u8]) -> Option<usize> {
     Some(u32::from_be_bytes(header) as usize)
 }
 
+/// What a length-delimited reader's failure meant, given the bytes it
+/// still held: a refused length (`too_long`, the codec's `InvalidData`)
+/// is [`ProtoError::FrameTooLarge`]; otherwise the stream ended inside a
+/// frame ([`ProtoError::Truncated`]). Shared by both sides' readers.
+pub fn reader_failure(too_long: bool, buffered: &[u8], max: usize) -> ProtoError {
+    if too_long {
+        ProtoError::FrameTooLarge {
+            len: announced_len(buffered).unwrap_or(usize::MAX),
+            max,
+        }
+    } else {
+        ProtoError::Truncated {
+            have: buffered.len(),
+            want: announced_len(buffered).map_or(HEADER_LEN, |n| n + HEADER_LEN),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +77,14 @@ mod tests {
             frame
         );
         assert_eq!(announced_len(&bytes[..3]), None);
+        assert_eq!(
+            reader_failure(true, &100u32.to_be_bytes(), 16),
+            ProtoError::FrameTooLarge { len: 100, max: 16 }
+        );
+        assert_eq!(
+            reader_failure(false, &[0, 0, 0, 9, 1, 2], 16),
+            ProtoError::Truncated { have: 6, want: 13 }
+        );
     }
 
     #[test]

@@ -26,16 +26,20 @@ use crate::store::{get_u64, now_ms, Store};
 
 /// The caller's friends except those the caller blocked: who hears about
 /// the caller's profile and presence.
-pub async fn friends_not_blocked(
-    tx: &mut Transaction<'static, Any>,
+/// Works inside a transaction or on the pool.
+pub async fn friends_not_blocked<'e, E>(
+    executor: E,
     user: UserId,
-) -> Result<Vec<UserId>, sqlx::Error> {
+) -> Result<Vec<UserId>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
     let rows = sqlx::query(
         "SELECT f.friend_id AS id FROM friendships f WHERE f.user_id = $1 \
          AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = $1 AND b.blocked_id = f.friend_id)",
     )
     .bind(user)
-    .fetch_all(&mut **tx)
+    .fetch_all(executor)
     .await?;
     rows.iter().map(|r| r.try_get("id")).collect()
 }

@@ -93,17 +93,26 @@ impl Conversations {
         match conv {
             ConversationRef::Direct(name) => {
                 let other = self.accounts.user_id(name).await?;
-                let row = sqlx::query("SELECT id FROM conversations WHERE direct_key = $1")
-                    .bind(direct_key(session.user_id, other))
-                    .fetch_optional(self.store.pool())
-                    .await?;
-                Ok(row.map(|r| r.try_get("id")).transpose()?)
+                self.direct(session.user_id, other).await
             }
             ConversationRef::Id(id) => {
                 self.require_member(session, *id).await?;
                 Ok(Some(*id))
             }
         }
+    }
+
+    /// The direct conversation of `a` and `b`, if it exists yet.
+    pub async fn direct(
+        &self,
+        a: UserId,
+        b: UserId,
+    ) -> Result<Option<ConversationId>, ServiceError> {
+        let row = sqlx::query("SELECT id FROM conversations WHERE direct_key = $1")
+            .bind(direct_key(a, b))
+            .fetch_optional(self.store.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
     }
 
     /// Fails with `NotFound` unless the caller is a member.

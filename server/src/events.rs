@@ -111,13 +111,23 @@ pub async fn append(
     event: &NewEvent,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
+    append_columns(tx, user_id, &event.columns(), now).await
+}
+
+/// [`append`] with the columns already computed (so an event appended to
+/// many logs is serialised once).
+async fn append_columns(
+    tx: &mut Transaction<'static, Any>,
+    user_id: UserId,
+    c: &EventColumns,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
     let row =
         sqlx::query("UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
             .bind(user_id)
             .fetch_one(&mut **tx)
             .await?;
     let seq = get_u64(&row, "event_seq")?;
-    let c = event.columns();
     sqlx::query(
         "INSERT INTO events (user_id, seq, kind, conversation_id, message_id, actor_id, \
          receipt_kind, up_to_seq, payload, created_at) \
@@ -131,7 +141,7 @@ pub async fn append(
     .bind(c.actor_id)
     .bind(c.receipt_kind)
     .bind(c.up_to_seq)
-    .bind(c.payload)
+    .bind(c.payload.as_deref())
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -206,10 +216,10 @@ pub async fn append_all(
     let mut users = users.to_vec();
     users.sort_unstable();
     users.dedup();
-    let event = NewEvent::Body(Box::new(body.clone()));
+    let columns = NewEvent::Body(Box::new(body.clone())).columns();
     let mut fanout = Vec::with_capacity(users.len());
     for user in users {
-        let seq = append(tx, user, &event, now).await?;
+        let seq = append_columns(tx, user, &columns, now).await?;
         fanout.push((
             user,
             Event {

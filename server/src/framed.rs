@@ -61,18 +61,10 @@ impl FrameReader {
             .map(|inner| inner.downcast::<quinn::ReadError>())
         {
             Some(Ok(read)) => ReadFrameError::Read(*read),
-            // The codec refused the announced length.
-            _ if kind == std::io::ErrorKind::InvalidData => ProtoError::FrameTooLarge {
-                len: frame::announced_len(buffered).unwrap_or(usize::MAX),
-                max: self.max,
-            }
-            .into(),
-            // The stream ended inside a frame ("bytes remaining on stream").
-            _ => ProtoError::Truncated {
-                have: buffered.len(),
-                want: frame::announced_len(buffered).map_or(HEADER_LEN, |n| n + HEADER_LEN),
-            }
-            .into(),
+            // A refused length (InvalidData), or the stream ended inside
+            // a frame ("bytes remaining on stream").
+            _ => frame::reader_failure(kind == std::io::ErrorKind::InvalidData, buffered, self.max)
+                .into(),
         }
     }
 

@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use quichat_proto::control::ServerControl;
 use quichat_proto::event::Event;
-use quichat_proto::social::{Presence, TypingNotice};
 use quichat_proto::types::{DeviceId, UserId};
 use tokio::sync::mpsc;
 
@@ -36,10 +36,8 @@ pub const REVOKED_MEMORY: Duration = Duration::from_secs(120);
 pub enum Push {
     /// Deliver an event.
     Event(Box<Event>),
-    /// A friend's presence changed (ephemeral).
-    Presence(Presence),
-    /// Someone is typing to this user (ephemeral).
-    Typing(TypingNotice),
+    /// An ephemeral control frame, not in the log (presence, typing).
+    Ephemeral(Box<ServerControl>),
 }
 
 /// A user's first device connected (`true`) or last one left (`false`).

@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use quichat_proto::control::ServerControl;
 use quichat_proto::social::{Presence, PresenceState, TypingNotice};
 use quichat_proto::types::UserId;
 use sqlx::Row;
@@ -119,18 +120,12 @@ impl PresenceService {
             username: row.try_get("username")?,
             state: self.shown(user, hidden != 0, row.try_get("last_seen_at")?),
         };
-        let audience = sqlx::query(
-            "SELECT f.friend_id AS id FROM friendships f WHERE f.user_id = $1 \
-             AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = $1 AND b.blocked_id = f.friend_id)",
-        )
-        .bind(user)
-        .fetch_all(self.store.pool())
-        .await?;
-        for row in audience {
-            let friend: UserId = row.try_get("id")?;
+        for friend in crate::contacts::friends_not_blocked(self.store.pool(), user).await? {
             if self.hub.is_online(friend) {
-                self.hub
-                    .push_ephemeral(friend, Push::Presence(presence.clone()));
+                self.hub.push_ephemeral(
+                    friend,
+                    Push::Ephemeral(Box::new(ServerControl::Presence(presence.clone()))),
+                );
             }
         }
         Ok(())
@@ -165,20 +160,14 @@ impl PresenceService {
             ));
         }
         self.contacts.check_delivery(session.user_id, to_id).await?;
-        let conversation_id = self
-            .conversations
-            .resolve(
-                session,
-                &quichat_proto::types::ConversationRef::Direct(to.to_string()),
-            )
-            .await?;
+        let conversation_id = self.conversations.direct(session.user_id, to_id).await?;
         self.hub.push_ephemeral(
             to_id,
-            Push::Typing(TypingNotice {
+            Push::Ephemeral(Box::new(ServerControl::Typing(TypingNotice {
                 from: session.username.clone(),
                 conversation_id,
                 expires_in_ms: TYPING_EXPIRES_MS,
-            }),
+            }))),
         );
         Ok(())
     }

@@ -157,7 +157,7 @@ impl Profiles {
             .fetch_one(&mut *w.tx)
             .await?;
         let profile = profile_from_row(&row)?;
-        let mut audience = contacts::friends_not_blocked(&mut w.tx, session.user_id)
+        let mut audience = contacts::friends_not_blocked(&mut *w.tx, session.user_id)
             .await
             .map_err(StoreError::Db)?;
         audience.push(session.user_id);

@@ -35,16 +35,8 @@ pub fn spawn(ctx: Arc<ConnCtx>, registration: Registration, mut pushes: mpsc::Re
                 let event = match push {
                     None => break,
                     Some(Push::Event(event)) => *event,
-                    Some(Push::Presence(p)) => {
-                        let frame = Out::Frame(ServerControl::Presence(p));
-                        if ctx.control_out.send(frame).await.is_err() {
-                            break;
-                        }
-                        continue;
-                    }
-                    Some(Push::Typing(t)) => {
-                        let frame = Out::Frame(ServerControl::Typing(t));
-                        if ctx.control_out.send(frame).await.is_err() {
+                    Some(Push::Ephemeral(frame)) => {
+                        if ctx.control_out.send(Out::Frame(*frame)).await.is_err() {
                             break;
                         }
                         continue;
