@@ -7,16 +7,24 @@ use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use quichat_proto::group::InviteId;
 use quichat_proto::media::{MediaId, MediaKind};
 use quichat_proto::rpc::MAX_PAGE;
 use quichat_proto::social::{CategoryId, FriendRequestId};
 use quichat_proto::types::DeviceId;
+
+use crate::target::{GroupArg, Target};
 
 /// quichat: chat with people on a self-hosted quichat server.
 ///
 /// Log in once per profile (`register` or `login`); the profile keeps the
 /// server, the trust anchor and the device token, so later commands need
 /// no options.
+///
+/// Commands that take a conversation (`send`, `send-file`, `history`,
+/// `read`, ...) accept a username (`bob`) or a group: `'#12'` by its id,
+/// `'#family'` by its name (case-insensitive). Quote them: in a shell `#`
+/// starts a comment.
 #[derive(Debug, Parser)]
 #[command(name = "quichat", version, propagate_version = true)]
 pub struct Cli {
@@ -95,27 +103,29 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<DevicesAction>,
     },
-    /// Send a text message to a user
+    /// Send a text message to a user or a group
     Send {
-        /// Recipient's username
-        user: String,
+        /// Recipient: a username, or a group as '#ID' or '#NAME' (quote
+        /// it: '#' starts a shell comment)
+        #[arg(value_name = "USER|#GROUP")]
+        to: Target,
         /// Message text; several words are joined with spaces (put `--`
         /// before text that starts with '-')
         #[arg(required = true, value_name = "TEXT")]
         text: Vec<String>,
     },
-    /// Upload a file and send it to a user
+    /// Upload a file and send it to a user or a group
     ///
     /// The kind (image, video, audio, file) is guessed from the content
     /// and the file name unless `--kind` says otherwise. An interrupted
     /// upload resumes when the same file is sent again; a file the server
     /// already has is not uploaded twice.
     SendFile(SendFileArgs),
-    /// Upload a picture and send it to a user (`send-file --kind image`)
+    /// Upload a picture and send it (`send-file --kind image`)
     SendImage(MediaArgs),
-    /// Upload a video and send it to a user (`send-file --kind video`)
+    /// Upload a video and send it (`send-file --kind video`)
     SendVideo(MediaArgs),
-    /// Upload an audio file and send it to a user (`send-file --kind audio`)
+    /// Upload an audio file and send it (`send-file --kind audio`)
     SendAudio(MediaArgs),
     /// Send a recorded voice note; the server transcribes it
     ///
@@ -143,10 +153,14 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Show the conversation with a user, oldest message first
+    /// Show a conversation (with a user or a group), oldest message first
+    ///
+    /// A group's history includes its notices (who joined, left, renamed
+    /// it, ...) as `* ...` lines.
     History {
-        /// The other user's username
-        user: String,
+        /// The other user's username, or a group as '#ID' or '#NAME'
+        #[arg(value_name = "USER|#GROUP")]
+        with: Target,
         /// How many messages to show
         #[arg(long, default_value_t = 20, value_name = "N",
               value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PAGE)))]
@@ -155,12 +169,37 @@ pub enum Command {
         #[arg(long, value_name = "SEQ")]
         before: Option<u64>,
     },
-    /// List conversations with unread counts and the latest message
+    /// List conversations (direct and groups) with unread counts and the
+    /// latest message
     Chats,
-    /// Mark the conversation with a user read up to its latest message
+    /// Mark a conversation read up to its latest message
     Read {
-        /// The other user's username
-        user: String,
+        /// The other user's username, or a group as '#ID' or '#NAME'
+        #[arg(value_name = "USER|#GROUP")]
+        with: Target,
+    },
+    /// Show who received and read one of your messages
+    ///
+    /// Prints "read by N of M" and who read it, who has it unread, and who
+    /// has not received it yet. Only the message's sender may ask; members
+    /// who joined a group after the message are not counted.
+    Whoread {
+        /// The conversation: a username, or a group as '#ID' or '#NAME'
+        #[arg(value_name = "USER|#GROUP")]
+        with: Target,
+        /// The message's sequence number (the `#N` of `history`, `seq` in
+        /// JSON)
+        #[arg(value_name = "SEQ")]
+        seq: u64,
+    },
+    /// Groups: create, list, members, roles, invites, announcements
+    ///
+    /// GROUP is '#ID', ID, or the name of one of your groups
+    /// (case-insensitive, with or without '#').
+    Group {
+        /// What to do (default: list your groups).
+        #[command(subcommand)]
+        action: Option<GroupAction>,
     },
     /// Show or change profiles (display name, status line, avatar)
     Profile {
@@ -247,8 +286,10 @@ pub struct AuthArgs {
 /// Arguments shared by `send-file` and its fixed-kind aliases.
 #[derive(Debug, Args)]
 pub struct MediaArgs {
-    /// Recipient's username
-    pub user: String,
+    /// Recipient: a username, or a group as '#ID' or '#NAME' (quote it:
+    /// '#' starts a shell comment)
+    #[arg(value_name = "USER|#GROUP")]
+    pub to: Target,
     /// The file to send
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
@@ -305,6 +346,203 @@ pub enum DevicesAction {
         /// Device id, as shown by `quichat devices`
         id: DeviceId,
     },
+}
+
+/// `on`/`off` of `group settings`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// Allowed
+    On,
+    /// Not allowed
+    Off,
+}
+
+impl From<Switch> for bool {
+    fn from(s: Switch) -> bool {
+        s == Switch::On
+    }
+}
+
+/// `group` actions.
+#[derive(Debug, Subcommand)]
+pub enum GroupAction {
+    /// Create a group you own
+    Create {
+        /// Its name (at most 80 characters)
+        name: String,
+        /// What the group is about
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        description: String,
+        /// A first member besides you (repeat for more; each must accept
+        /// messages from you)
+        #[arg(long = "member", value_name = "USER")]
+        members: Vec<String>,
+    },
+    /// List your groups (the default)
+    List,
+    /// Show a group: name, description, owner, size, your role, settings,
+    /// pinned announcement
+    Info {
+        /// '#ID', ID or name
+        group: GroupArg,
+    },
+    /// List a group's members: owner, admins, then members
+    Members {
+        /// '#ID', ID or name
+        group: GroupArg,
+    },
+    /// Add people to a group (admins; members too if the settings allow)
+    Add {
+        /// '#ID', ID or name
+        group: GroupArg,
+        /// Usernames
+        #[arg(required = true, value_name = "USER")]
+        users: Vec<String>,
+    },
+    /// Remove a member (the owner removes anyone, admins remove members)
+    Kick {
+        /// '#ID', ID or name
+        group: GroupArg,
+        /// Username
+        user: String,
+    },
+    /// Leave a group (an owner who leaves hands it to the oldest admin,
+    /// else the oldest member)
+    Leave {
+        /// '#ID', ID or name
+        group: GroupArg,
+    },
+    /// Make a member an admin (owner only)
+    Promote {
+        /// '#ID', ID or name
+        group: GroupArg,
+        /// Username
+        user: String,
+    },
+    /// Make an admin a plain member again (owner only)
+    Demote {
+        /// '#ID', ID or name
+        group: GroupArg,
+        /// Username
+        user: String,
+    },
+    /// Hand the group to another member (owner only); you become an admin
+    Transfer {
+        /// '#ID', ID or name
+        group: GroupArg,
+        /// The new owner
+        user: String,
+    },
+    /// Rename a group
+    Rename {
+        /// '#ID', ID or name
+        group: GroupArg,
+        /// The new name
+        name: String,
+    },
+    /// Change a group's description (empty clears it)
+    Describe {
+        /// '#ID', ID or name
+        group: GroupArg,
+        /// The new description
+        #[arg(value_name = "TEXT")]
+        text: String,
+    },
+    /// Pin an announcement in a group (admins); empty text unpins it
+    Announce {
+        /// '#ID', ID or name
+        group: GroupArg,
+        /// The announcement
+        #[arg(value_name = "TEXT")]
+        text: String,
+    },
+    /// Show or change what members who are not admins may do (admins)
+    Settings {
+        /// '#ID', ID or name
+        group: GroupArg,
+        /// Whether members may rename the group and change its
+        /// description and avatar
+        #[arg(long, value_enum, value_name = "on|off")]
+        members_edit_info: Option<Switch>,
+        /// Whether members may add people and create invite codes
+        #[arg(long, value_enum, value_name = "on|off")]
+        members_invite: Option<Switch>,
+    },
+    /// Create an invite code; it is shown only this once
+    Invite {
+        /// '#ID', ID or name
+        group: GroupArg,
+        /// Stop working after this long: e.g. 30m, 12h, 7d, 2w, 1d12h
+        /// [default: never]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        expires: Option<u64>,
+        /// How many people may join with it [default: unlimited]
+        #[arg(long, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..))]
+        max_uses: Option<u32>,
+    },
+    /// List a group's live invite codes (their ids, not the codes)
+    Invites {
+        /// '#ID', ID or name
+        group: GroupArg,
+    },
+    /// Revoke an invite code
+    RevokeInvite {
+        /// '#ID', ID or name
+        group: GroupArg,
+        /// Invite id, as shown by `group invites`
+        #[arg(value_name = "INVITE_ID")]
+        invite: InviteId,
+    },
+    /// Join a group with an invite code
+    Join {
+        /// The code someone gave you
+        code: String,
+    },
+    /// Dissolve a group (owner only): its history stays readable, nothing
+    /// new can be posted
+    Dissolve {
+        /// '#ID', ID or name
+        group: GroupArg,
+    },
+}
+
+/// A duration like `90s`, `30m`, `12h`, `7d`, `2w` or `1d12h`, in seconds.
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let bad = || format!("'{s}' is not a duration like 30m, 12h, 7d or 2w");
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit: u64 = match c.to_ascii_lowercase() {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return Err(bad()),
+        };
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        number.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+    }
+    if !number.is_empty() {
+        // A bare number is seconds, but only on its own ("90").
+        if total > 0 {
+            return Err(bad());
+        }
+        total = number.parse().map_err(|_| bad())?;
+    }
+    if total == 0 {
+        return Err(format!("'{s}': the duration must be more than 0"));
+    }
+    Ok(total)
 }
 
 /// A timeout in seconds: positive, at most an hour.
@@ -438,8 +676,8 @@ mod tests {
         assert!(cli.global.json);
         assert_eq!(cli.global.profile, "p2");
         match cli.command {
-            Command::Send { user, text } => {
-                assert_eq!(user, "bob");
+            Command::Send { to, text } => {
+                assert_eq!(to, Target::User("bob".into()));
                 assert_eq!(text.join(" "), "hello there");
             }
             other => panic!("unexpected {other:?}"),
@@ -461,7 +699,7 @@ mod tests {
         .expect("parses");
         match cli.command {
             Command::SendFile(a) => {
-                assert_eq!(a.media.user, "bob");
+                assert_eq!(a.media.to, Target::User("bob".into()));
                 assert_eq!(a.media.path, PathBuf::from("a.pdf"));
                 assert_eq!(a.media.caption, "the report");
                 assert_eq!(a.kind.map(MediaKind::from), Some(MediaKind::Voice));
@@ -502,7 +740,7 @@ mod tests {
         .expect("parses");
         match cli.command {
             Command::SendVoice(a) => {
-                assert_eq!(a.user, "bob");
+                assert_eq!(a.to, Target::User("bob".into()));
                 assert_eq!(a.path, PathBuf::from("note.ogg"));
                 assert_eq!(a.caption, "listen");
             }
@@ -512,6 +750,162 @@ mod tests {
             Cli::try_parse_from(["quichat", "send-voice", "bob", "a.wav", "--kind", "file"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn groups_are_addressed_with_a_hash() {
+        let cli = Cli::try_parse_from(["quichat", "send", "#12", "hi"]).expect("parses");
+        match cli.command {
+            Command::Send { to, .. } => assert_eq!(to, Target::Group(GroupArg::Id(12))),
+            other => panic!("unexpected {other:?}"),
+        }
+        let cli = Cli::try_parse_from(["quichat", "history", "#Family"]).expect("parses");
+        match cli.command {
+            Command::History { with, .. } => {
+                assert_eq!(with, Target::Group(GroupArg::Name("Family".into())));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let cli = Cli::try_parse_from(["quichat", "whoread", "#3", "7"]).expect("parses");
+        match cli.command {
+            Command::Whoread { with, seq } => {
+                assert_eq!(with, Target::Group(GroupArg::Id(3)));
+                assert_eq!(seq, 7);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["quichat", "send", "#", "hi"]).is_err());
+        assert!(Cli::try_parse_from(["quichat", "read", "#0"]).is_err());
+    }
+
+    #[test]
+    fn group_commands_parse() {
+        let cli = Cli::try_parse_from([
+            "quichat",
+            "group",
+            "create",
+            "fam",
+            "--member",
+            "bob",
+            "--member",
+            "carol",
+            "--description",
+            "the family",
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::Group {
+                action:
+                    Some(GroupAction::Create {
+                        name,
+                        description,
+                        members,
+                    }),
+            } => {
+                assert_eq!(name, "fam");
+                assert_eq!(description, "the family");
+                assert_eq!(members, ["bob", "carol"]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let cli = Cli::try_parse_from(["quichat", "group", "kick", "12", "bob"]).expect("parses");
+        match cli.command {
+            Command::Group {
+                action: Some(GroupAction::Kick { group, user }),
+            } => {
+                assert_eq!(group, GroupArg::Id(12));
+                assert_eq!(user, "bob");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let cli = Cli::try_parse_from([
+            "quichat",
+            "group",
+            "invite",
+            "#fam",
+            "--expires",
+            "7d",
+            "--max-uses",
+            "3",
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::Group {
+                action:
+                    Some(GroupAction::Invite {
+                        group,
+                        expires,
+                        max_uses,
+                    }),
+            } => {
+                assert_eq!(group, GroupArg::Name("fam".into()));
+                assert_eq!(expires, Some(7 * 86_400));
+                assert_eq!(max_uses, Some(3));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let cli = Cli::try_parse_from([
+            "quichat",
+            "group",
+            "settings",
+            "#4",
+            "--members-invite",
+            "on",
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::Group {
+                action:
+                    Some(GroupAction::Settings {
+                        members_edit_info,
+                        members_invite,
+                        ..
+                    }),
+            } => {
+                assert_eq!(members_edit_info, None);
+                assert_eq!(members_invite, Some(Switch::On));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["quichat", "group", "add", "#4"]).is_err());
+        assert!(
+            Cli::try_parse_from(["quichat", "group", "invite", "#4", "--max-uses", "0"]).is_err()
+        );
+        assert!(Cli::try_parse_from([
+            "quichat",
+            "group",
+            "settings",
+            "#4",
+            "--members-invite",
+            "yes"
+        ])
+        .is_err());
+        let cli = Cli::try_parse_from(["quichat", "group"]).expect("parses");
+        assert!(matches!(cli.command, Command::Group { action: None }));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(90));
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("30m"), Ok(1800));
+        assert_eq!(parse_duration("1h"), Ok(3600));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert_eq!(parse_duration("2w"), Ok(1_209_600));
+        assert_eq!(parse_duration("1d12h"), Ok(129_600));
+        assert_eq!(parse_duration("1H"), Ok(3600));
+        for bad in [
+            "",
+            "0",
+            "0h",
+            "h",
+            "1x",
+            "1h30",
+            "-1h",
+            "99999999999999999999w",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

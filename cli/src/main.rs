@@ -14,6 +14,7 @@ mod profile;
 mod progress;
 mod render;
 mod session;
+mod target;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -239,6 +239,26 @@ impl User {
         run.error().clone()
     }
 
+    /// Runs a command without `--json` that must succeed; returns its
+    /// stdout (the human form).
+    async fn human(&self, args: &[&str]) -> String {
+        let mut all = vec!["--server", &self.server, "--ca", self.ca.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let mut child = self.bare_command(&all).spawn().unwrap();
+        drop(child.stdin.take());
+        let output = timeout(WAIT, child.wait_with_output())
+            .await
+            .expect("command timed out")
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?} failed: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    }
+
     async fn register(&self) -> Value {
         let pw = format!("{}\n", password_of(self.name));
         let run = self
@@ -615,7 +635,7 @@ async fn errors_have_codes() {
     assert!(usage.lines[0]["message"]
         .as_str()
         .unwrap()
-        .contains("<USER>"));
+        .contains("<USER|#GROUP>"));
     let bad_profile = alice.run(&["--profile", "../x", "whoami"], None).await;
     assert_eq!(bad_profile.error()["code"], "invalid_profile");
 
@@ -866,6 +886,9 @@ fn help_works() {
         "send-image",
         "send-voice",
         "download",
+        "whoread",
+        "group",
+        "'#12'",
         "--server",
         "--json",
         "--profile",
@@ -1541,4 +1564,253 @@ async fn an_unreachable_server_fails_fast_with_a_hint() {
     );
     drop(silent);
     server.stop().await;
+}
+
+/// The notices (`kind` `system`) among message lines, as their `change`.
+fn notices(lines: &[Value]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|v| v["type"] == "message" && v["kind"] == "system")
+        .map(|v| v["notice"]["change"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_messages_receipts_roles_and_invites() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let carol = server.user("carol");
+    alice.register().await;
+    bob.register().await;
+    carol.register().await;
+
+    let created = alice
+        .ok(&[
+            "group",
+            "create",
+            "Fam",
+            "--member",
+            "bob",
+            "--description",
+            "the family",
+        ])
+        .await;
+    assert_eq!(created.len(), 1, "{created:?}");
+    let g = &created[0];
+    assert_eq!(g["type"], "group");
+    assert_eq!(g["name"], "Fam");
+    assert_eq!(g["description"], "the family");
+    assert_eq!(g["owner"], "alice");
+    assert_eq!(g["member_count"], 2);
+    assert_eq!(g["my_role"], "owner");
+    assert_eq!(g["dissolved"], false);
+    let id = g["id"].as_i64().unwrap();
+    let tag = format!("#{id}");
+
+    let list = bob.ok(&["group", "list"]).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["id"], id);
+    assert_eq!(list[0]["my_role"], "member");
+
+    // By id, and by name (case-insensitive).
+    let ack = alice.ok(&["send", &tag, "hi"]).await;
+    assert_eq!(ack[0]["type"], "ack");
+    assert_eq!(ack[0]["to"], tag.as_str());
+    assert_eq!(ack[0]["conversation_id"], id);
+    let seq = ack[0]["seq"].as_u64().unwrap();
+    let by_name = alice.ok(&["send", "#fam", "by", "name"]).await;
+    assert_eq!(by_name[0]["conversation_id"], id);
+    assert_eq!(by_name[0]["to"], tag.as_str());
+    let hi_again = alice.ok(&["send", "#FAM", "again"]).await;
+    assert_eq!(hi_again[0]["conversation_id"], id);
+
+    // Bob's history has the notices and the messages.
+    let history = bob.ok(&["history", &tag]).await;
+    let changes = notices(&history);
+    assert!(changes.contains(&"created".to_string()), "{history:?}");
+    assert!(changes.contains(&"added".to_string()), "{history:?}");
+    let created_notice = history
+        .iter()
+        .find(|v| v["notice"]["change"] == "created")
+        .unwrap();
+    assert_eq!(created_notice["notice"]["by"], "alice");
+    assert_eq!(created_notice["notice"]["name"], "Fam");
+    assert_eq!(created_notice["to"], tag.as_str());
+    assert_eq!(created_notice["group_id"], id);
+    let added = history
+        .iter()
+        .find(|v| v["notice"]["change"] == "added")
+        .unwrap();
+    assert_eq!(added["notice"]["members"], serde_json::json!(["bob"]));
+    let hi = history.iter().find(|v| is_message(v, "hi")).unwrap();
+    assert_eq!(hi["from"], "alice");
+    assert_eq!(hi["to"], tag.as_str());
+    assert_eq!(hi["group_id"], id);
+    assert_eq!(hi["seq"], seq);
+    assert!(history.iter().any(|v| is_message(v, "by name")));
+
+    let text = bob.human(&["history", &tag]).await;
+    assert!(text.contains("* alice created the group “Fam”"), "{text}");
+    assert!(text.contains("* alice added bob"), "{text}");
+    assert!(text.contains(&format!("#{seq} alice: hi")), "{text}");
+
+    // Bob's conversation list names the group.
+    let chats = bob.ok(&["chats"]).await;
+    let chat = chats.iter().find(|c| c["peer"] == tag.as_str()).unwrap();
+    assert_eq!(chat["conversation_id"], id);
+    assert_eq!(chat["group"]["name"], "Fam");
+    assert_eq!(chat["group"]["member_count"], 2);
+    assert_eq!(chat["group"]["my_role"], "member");
+    let text = bob.human(&["chats"]).await;
+    assert!(text.contains(&format!("{tag} “Fam” (2 members")), "{text}");
+
+    // Receipts: bob reads, alice asks who read her message.
+    let read = bob.ok(&["read", &tag]).await;
+    assert_eq!(read[0]["type"], "read");
+    assert_eq!(read[0]["conversation_id"], id);
+    assert!(read[0]["up_to_seq"].as_u64().unwrap() >= seq);
+    let who = alice.ok(&["whoread", &tag, &seq.to_string()]).await;
+    assert_eq!(who.len(), 1);
+    assert_eq!(who[0]["type"], "who_read");
+    assert_eq!(who[0]["conversation_id"], id);
+    assert_eq!(who[0]["seq"], seq);
+    assert_eq!(who[0]["read"], serde_json::json!(["bob"]));
+    assert_eq!(who[0]["waiting"], serde_json::json!([]));
+    let text = alice.human(&["whoread", "#fam", &seq.to_string()]).await;
+    assert!(text.contains("read by 1 of 1"), "{text}");
+    assert!(text.contains("read:      bob"), "{text}");
+    // Only the sender may ask.
+    assert_eq!(
+        bob.fails(&["whoread", &tag, &seq.to_string()]).await["code"],
+        "forbidden"
+    );
+
+    // An invite code, shown once, lets carol in.
+    let invite = alice
+        .ok(&[
+            "group",
+            "invite",
+            &tag,
+            "--expires",
+            "1d",
+            "--max-uses",
+            "2",
+        ])
+        .await;
+    assert_eq!(invite.len(), 1);
+    assert_eq!(invite[0]["type"], "invite");
+    assert_eq!(invite[0]["group_id"], id);
+    assert_eq!(invite[0]["max_uses"], 2);
+    assert!(invite[0]["expires_at"].as_str().unwrap().ends_with('Z'));
+    let code = invite[0]["code"].as_str().unwrap().to_string();
+    assert!(!code.is_empty());
+    let joined = carol.ok(&["group", "join", &code]).await;
+    assert_eq!(joined[0]["type"], "group");
+    assert_eq!(joined[0]["id"], id);
+    assert_eq!(joined[0]["member_count"], 3);
+    assert_eq!(joined[0]["my_role"], "member");
+    let invites = alice.ok(&["group", "invites", &tag]).await;
+    assert_eq!(invites.len(), 1, "{invites:?}");
+    assert_eq!(invites[0]["uses"], 1);
+    assert!(invites[0]["code"].is_null());
+    let text = alice.human(&["group", "invite", &tag]).await;
+    assert!(text.contains("shown only once"), "{text}");
+    assert_eq!(
+        carol.fails(&["group", "join", "not-a-code"]).await["code"],
+        "invalid_invite"
+    );
+
+    let members = alice.ok(&["group", "members", &tag]).await;
+    let names: Vec<&str> = members
+        .iter()
+        .map(|m| m["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3, "{members:?}");
+    assert_eq!(names[0], "alice");
+    assert_eq!(members[0]["role"], "owner");
+    assert!(names.contains(&"carol"));
+
+    // A plain member may not remove anyone.
+    let kick = bob.run(&["group", "kick", &tag, "carol"], None).await;
+    assert_ne!(kick.output.status.code(), Some(0));
+    assert_eq!(kick.error()["code"], "forbidden");
+    // An admin may.
+    let promoted = alice.ok(&["group", "promote", &tag, "bob"]).await;
+    assert_eq!(promoted[0]["type"], "group_action");
+    assert_eq!(promoted[0]["action"], "role_changed");
+    assert_eq!(promoted[0]["role"], "admin");
+    let kicked = bob.ok(&["group", "kick", &tag, "carol"]).await;
+    assert_eq!(kicked[0]["action"], "removed");
+    assert_eq!(kicked[0]["username"], "carol");
+
+    // Names that resolve to nothing are refused before anything is sent.
+    let err = alice.fails(&["send", "#nosuch", "x"]).await;
+    assert_eq!(err["code"], "unknown_group");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{tag} Fam")),
+        "{err}"
+    );
+
+    // Editing, as the owner.
+    let renamed = alice.ok(&["group", "rename", &tag, "family"]).await;
+    assert_eq!(renamed[0]["name"], "family");
+    let pinned = alice
+        .ok(&["group", "announce", "family", "dinner at 7"])
+        .await;
+    assert_eq!(pinned[0]["announcement"]["text"], "dinner at 7");
+    let settings = alice
+        .ok(&[
+            "group",
+            "settings",
+            &id.to_string(),
+            "--members-invite",
+            "on",
+        ])
+        .await;
+    assert_eq!(settings[0]["settings"]["members_invite"], true);
+    assert_eq!(settings[0]["settings"]["members_edit_info"], false);
+    let info = bob.ok(&["group", "info", &tag]).await;
+    assert_eq!(info[0]["name"], "family");
+    assert_eq!(info[0]["my_role"], "admin");
+    assert_eq!(info[0]["member_count"], 2);
+
+    // Bob's feed carries the structured notices, in the group.
+    let mut listen = bob.listen(&["--from-start"]).await;
+    let renamed = listen
+        .wait_for("the rename notice", |v| v["notice"]["change"] == "renamed")
+        .await;
+    assert_eq!(renamed["notice"]["name"], "family");
+    assert_eq!(renamed["group_id"], id);
+    listen.stop().await;
+
+    let text = bob.human(&["history", &tag, "--limit", "50"]).await;
+    for line in [
+        "* carol joined with an invite code",
+        "* alice made bob an admin",
+        "* bob removed carol",
+        "* alice renamed the group to “family”",
+        "* alice pinned: dinner at 7",
+    ] {
+        assert!(text.contains(line), "no {line:?} in {text}");
+    }
+
+    let left = bob.ok(&["group", "leave", &tag]).await;
+    assert_eq!(left[0]["action"], "left");
+    let dissolved = alice.ok(&["group", "dissolve", &tag]).await;
+    assert_eq!(dissolved[0]["action"], "dissolved");
+    alice.fails(&["send", &tag, "anyone?"]).await;
+
+    server.stop().await;
+}
+
+#[test]
+fn bad_group_syntax_is_a_usage_error() {
+    for args in [["send", "#", "x"], ["history", "#0", "--limit=1"]] {
+        let out = std::process::Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
 }

@@ -354,11 +354,16 @@ impl Client {
         *lock(&self.inner.session) = Some(session.clone());
     }
 
-    /// Sends a text message to a user with a fresh UUIDv7 client id.
-    pub async fn send_text(&self, to: &str, text: &str) -> Result<SendAck, ClientError> {
+    /// Sends a text message to a user (a `&str` is a username) or a group
+    /// ([`Recipient::Group`]) with a fresh UUIDv7 client id.
+    pub async fn send_text(
+        &self,
+        to: impl Into<Recipient>,
+        text: &str,
+    ) -> Result<SendAck, ClientError> {
         self.send(SendMessage {
             client_id: Uuid::now_v7(),
-            to: Recipient::User(to.to_string()),
+            to: to.into(),
             body: MessageBody::Text(text.to_string()),
         })
         .await

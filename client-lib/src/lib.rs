@@ -27,6 +27,6 @@ pub use connector::Connector;
 pub use error::ClientError;
 pub use media::{DownloadOutcome, IfExists, UploadOutcome, UploadSpec};
 pub use quichat_proto as proto;
-pub use rpc::HistoryPage;
+pub use rpc::{HistoryPage, WhoRead};
 pub use session::{Backoff, Followed, Follower, Session};
 pub use trust::Trust;

@@ -47,8 +47,14 @@ impl UploadSpec {
     /// An upload for the direct conversation with `user`, everything else
     /// guessed.
     pub fn to_user(user: &str) -> Self {
+        UploadSpec::to(&Recipient::User(user.to_string()))
+    }
+
+    /// An upload for the conversation `to` names (a user or a group),
+    /// everything else guessed.
+    pub fn to(to: &Recipient) -> Self {
         UploadSpec {
-            conversation: ConversationRef::Direct(user.to_string()),
+            conversation: to.conversation(),
             kind: None,
             mime: None,
             filename: None,
@@ -548,7 +554,7 @@ impl Client {
     /// `MessageUpdated` event.
     pub async fn send_voice(
         &self,
-        to: &str,
+        to: impl Into<Recipient>,
         path: &Path,
         caption: &str,
         progress: impl Progress,
@@ -563,7 +569,8 @@ impl Client {
                 context: format!("{} is not usable audio", path.display()),
                 reason: e.to_string(),
             })?;
-        let mut spec = UploadSpec::to_user(to);
+        let to = to.into();
+        let mut spec = UploadSpec::to(&to);
         spec.kind = Some(MediaKind::Voice);
         spec.duration_ms = Some(info.duration_ms);
         let outcome = self.upload_file(path, spec, progress).await?;
@@ -574,13 +581,13 @@ impl Client {
     /// Sends a message that carries uploaded media.
     pub async fn send_media(
         &self,
-        to: &str,
+        to: impl Into<Recipient>,
         media: MediaInfo,
         caption: &str,
     ) -> Result<SendAck, ClientError> {
         self.send(SendMessage {
             client_id: Uuid::now_v7(),
-            to: Recipient::User(to.to_string()),
+            to: to.into(),
             body: MessageBody::Media {
                 media: Box::new(media),
                 caption: caption.to_string(),

@@ -95,6 +95,10 @@ pub enum ErrorCode {
     /// The server will not deliver this to that user. Deliberately says
     /// no more (a block must not be revealed).
     CannotDeliver,
+    /// The group has reached its member limit.
+    GroupFull,
+    /// The invite code is unknown, revoked, expired or used up.
+    InvalidInvite,
 }
 
 impl ErrorCode {

@@ -19,6 +19,7 @@ pub mod control;
 pub mod error;
 pub mod event;
 pub mod frame;
+pub mod group;
 pub mod media;
 pub mod rpc;
 pub mod social;

@@ -32,6 +32,45 @@ pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 pub enum Recipient {
     /// A one-to-one conversation with this username.
     User(String),
+    /// A group the sender is a member of, by its conversation id.
+    Group(ConversationId),
+}
+
+impl Recipient {
+    /// The conversation reference that names the same conversation.
+    pub fn conversation(&self) -> ConversationRef {
+        match self {
+            Recipient::User(name) => ConversationRef::Direct(name.clone()),
+            Recipient::Group(id) => ConversationRef::Id(*id),
+        }
+    }
+}
+
+impl From<&str> for Recipient {
+    /// A username.
+    fn from(name: &str) -> Self {
+        Recipient::User(name.to_string())
+    }
+}
+
+impl From<String> for Recipient {
+    /// A username.
+    fn from(name: String) -> Self {
+        Recipient::User(name)
+    }
+}
+
+impl From<&String> for Recipient {
+    /// A username.
+    fn from(name: &String) -> Self {
+        Recipient::User(name.clone())
+    }
+}
+
+impl From<&Recipient> for Recipient {
+    fn from(r: &Recipient) -> Self {
+        r.clone()
+    }
 }
 
 /// How a request names a conversation.
@@ -60,15 +99,19 @@ pub enum MessageBody {
         /// Optional caption (may be empty).
         caption: String,
     },
+    /// A change to a group (membership, name, roles, announcement), written
+    /// by the server into the group's timeline; clients cannot send it.
+    System(crate::group::GroupNotice),
 }
 
 impl MessageBody {
-    /// Short name of the kind, used in storage and CLI output: `text`, or
-    /// the media kind (`image`, `video`, `audio`, `voice`, `file`).
+    /// Short name of the kind, used in storage and CLI output: `text`, the
+    /// media kind (`image`, `video`, `audio`, `voice`, `file`), or `system`.
     pub fn kind(&self) -> &'static str {
         match self {
             MessageBody::Text(_) => "text",
             MessageBody::Media { media, .. } => media.kind.as_str(),
+            MessageBody::System(_) => "system",
         }
     }
 }
@@ -277,4 +320,27 @@ pub struct ConversationSummary {
     pub unread: u64,
     /// The latest message, if any.
     pub last_message: Option<Message>,
+}
+
+/// The group part of a [`ConversationEntry`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupBrief {
+    /// Group name.
+    pub name: String,
+    /// Current number of members.
+    pub member_count: u32,
+    /// The caller's role.
+    pub my_role: crate::group::GroupRole,
+    /// Dissolved: read-only.
+    pub dissolved: bool,
+}
+
+/// One entry of the conversation list, for every kind of conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationEntry {
+    /// Ids, watermarks, unread count and latest message. For a group,
+    /// `summary.peer` is [`Recipient::Group`].
+    pub summary: ConversationSummary,
+    /// For a group: its name, size and the caller's role.
+    pub group: Option<GroupBrief>,
 }

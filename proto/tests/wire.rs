@@ -18,12 +18,15 @@ use quichat_proto::control::{ClientControl, ServerControl};
 use quichat_proto::error::{ErrorCode, WireError};
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::frame::encode;
+use quichat_proto::group::{
+    Announcement, GroupInfo, GroupMember, GroupNotice, GroupRole, GroupSettings, Invite,
+};
 use quichat_proto::media::{
     ByteRange, ClientMedia, MediaInfo, MediaKind, MediaVariant, ServerMedia, UploadRequest,
 };
 use quichat_proto::rpc::{
-    self, contacts, conversations, devices, history, presence, profile, receipts, session, sync,
-    Request, Response,
+    self, contacts, conversations, devices, groups, history, presence, profile, receipts, session,
+    sync, Request, Response,
 };
 use quichat_proto::social::{
     Category, ContactsChange, Friend, FriendRequest, Presence, PresenceState, Profile,
@@ -485,6 +488,7 @@ fn all_samples() -> Samples {
         s.add("ErrorCode", code);
     }
     social_samples(&mut s);
+    group_samples(&mut s);
     let _ = rpc::MAX_PAGE;
     s
 }
@@ -687,6 +691,219 @@ fn social_samples(s: &mut Samples) {
         }),
     );
     s.add("ErrorCode", ErrorCode::CannotDeliver);
+}
+
+fn group_info() -> GroupInfo {
+    GroupInfo {
+        id: 9,
+        name: "family".into(),
+        description: "us".into(),
+        avatar: None,
+        owner: "alice".into(),
+        member_count: 3,
+        my_role: GroupRole::Admin,
+        settings: GroupSettings {
+            members_edit_info: true,
+            members_invite: false,
+        },
+        announcement: Some(Announcement {
+            text: "dinner at 7".into(),
+            by: "alice".into(),
+            at_ms: 1_700_000_000_000,
+        }),
+        created_at_ms: 1_700_000_000_000,
+        dissolved: false,
+    }
+}
+
+fn group_samples(s: &mut Samples) {
+    let settings = GroupSettings::default();
+    for r in [
+        groups::Request::Create {
+            name: "family".into(),
+            description: String::new(),
+            members: vec!["bob".into()],
+        },
+        groups::Request::Info { group: 9 },
+        groups::Request::List,
+        groups::Request::Members { group: 9 },
+        groups::Request::Add {
+            group: 9,
+            usernames: vec!["carol".into()],
+        },
+        groups::Request::Remove {
+            group: 9,
+            username: "carol".into(),
+        },
+        groups::Request::Leave { group: 9 },
+        groups::Request::SetRole {
+            group: 9,
+            username: "bob".into(),
+            role: GroupRole::Admin,
+        },
+        groups::Request::TransferOwnership {
+            group: 9,
+            to: "bob".into(),
+        },
+        groups::Request::Rename {
+            group: 9,
+            name: "fam".into(),
+        },
+        groups::Request::SetDescription {
+            group: 9,
+            description: "d".into(),
+        },
+        groups::Request::SetAvatar {
+            group: 9,
+            avatar: Some(media().id),
+        },
+        groups::Request::SetSettings { group: 9, settings },
+        groups::Request::Announce {
+            group: 9,
+            text: "hi".into(),
+        },
+        groups::Request::Dissolve { group: 9 },
+        groups::Request::CreateInvite {
+            group: 9,
+            expires_in_secs: Some(3600),
+            max_uses: Some(5),
+        },
+        groups::Request::RevokeInvite {
+            group: 9,
+            invite: 2,
+        },
+        groups::Request::Invites { group: 9 },
+        groups::Request::Join {
+            code: "abcd".into(),
+        },
+    ] {
+        s.add("groups::Request", r);
+    }
+    let invite = Invite {
+        id: 2,
+        group_id: 9,
+        code: Some("abcd".into()),
+        created_by: "alice".into(),
+        expires_at_ms: Some(1_700_000_000_000),
+        max_uses: None,
+        uses: 1,
+    };
+    for r in [
+        groups::Response::Group(group_info()),
+        groups::Response::Groups(vec![group_info()]),
+        groups::Response::Members(vec![GroupMember {
+            username: "bob".into(),
+            role: GroupRole::Member,
+            joined_at_ms: 1_700_000_000_000,
+        }]),
+        groups::Response::Invite(invite.clone()),
+        groups::Response::Invites(vec![invite]),
+        groups::Response::Done,
+    ] {
+        s.add("groups::Response", r);
+    }
+    for role in [GroupRole::Member, GroupRole::Admin, GroupRole::Owner] {
+        s.add("GroupRole", role);
+    }
+    let (a, b) = (String::from("alice"), String::from("bob"));
+    for n in [
+        GroupNotice::Created {
+            by: a.clone(),
+            name: "family".into(),
+        },
+        GroupNotice::Added {
+            by: a.clone(),
+            members: vec![b.clone()],
+        },
+        GroupNotice::Joined {
+            username: b.clone(),
+        },
+        GroupNotice::Left {
+            username: b.clone(),
+        },
+        GroupNotice::Removed {
+            by: a.clone(),
+            username: b.clone(),
+        },
+        GroupNotice::Renamed {
+            by: a.clone(),
+            name: "fam".into(),
+        },
+        GroupNotice::DescriptionChanged {
+            by: a.clone(),
+            description: "d".into(),
+        },
+        GroupNotice::AvatarChanged {
+            by: a.clone(),
+            avatar: None,
+        },
+        GroupNotice::RoleChanged {
+            by: a.clone(),
+            username: b.clone(),
+            role: GroupRole::Admin,
+        },
+        GroupNotice::OwnerChanged {
+            from: a.clone(),
+            to: b.clone(),
+        },
+        GroupNotice::Announced {
+            by: a.clone(),
+            text: "hi".into(),
+        },
+        GroupNotice::SettingsChanged {
+            by: a.clone(),
+            settings,
+        },
+        GroupNotice::Dissolved { by: a },
+    ] {
+        s.add("GroupNotice", n);
+    }
+    s.add("Recipient", Recipient::Group(9));
+    s.add(
+        "MessageBody",
+        MessageBody::System(GroupNotice::Joined {
+            username: "bob".into(),
+        }),
+    );
+    s.add("Request", Request::Groups(groups::Request::List));
+    s.add("Response", Response::Groups(groups::Response::Done));
+    s.add("conversations::Request", conversations::Request::Overview);
+    s.add(
+        "conversations::Response",
+        conversations::Response::Overview(vec![ConversationEntry {
+            summary: ConversationSummary {
+                id: 9,
+                peer: Recipient::Group(9),
+                last_seq: 4,
+                read_seq: 2,
+                unread: 2,
+                last_message: None,
+            },
+            group: Some(GroupBrief {
+                name: "family".into(),
+                member_count: 3,
+                my_role: GroupRole::Owner,
+                dissolved: false,
+            }),
+        }]),
+    );
+    s.add(
+        "receipts::Request",
+        receipts::Request::WhoRead {
+            conversation_id: 9,
+            seq: 3,
+        },
+    );
+    s.add(
+        "receipts::Response",
+        receipts::Response::WhoRead {
+            read: vec!["bob".into()],
+            delivered: vec!["carol".into()],
+            waiting: vec![],
+        },
+    );
+    s.add("ErrorCode", ErrorCode::GroupFull);
+    s.add("ErrorCode", ErrorCode::InvalidInvite);
 }
 
 fn golden_path() -> PathBuf {

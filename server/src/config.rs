@@ -42,6 +42,30 @@ pub struct Config {
     pub transcription: TranscriptionConfig,
     /// Friends, blocking, who may message whom.
     pub contacts: ContactsConfig,
+    /// Group limits.
+    pub groups: GroupsConfig,
+}
+
+/// Group limits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GroupsConfig {
+    /// Most members of one group (WhatsApp allows 1,024, WeChat 500).
+    pub max_members: u32,
+    /// Most live invite codes per group.
+    pub max_invites: u32,
+    /// Most groups one user may create per day.
+    pub creates_per_day: u32,
+}
+
+impl Default for GroupsConfig {
+    fn default() -> Self {
+        GroupsConfig {
+            max_members: 1000,
+            max_invites: 100,
+            creates_per_day: 50,
+        }
+    }
 }
 
 /// Who may send a direct message (or typing notices) to whom.
@@ -98,6 +122,7 @@ impl Default for Config {
             media: MediaConfig::default(),
             transcription: TranscriptionConfig::default(),
             contacts: ContactsConfig::default(),
+            groups: GroupsConfig::default(),
         }
     }
 }

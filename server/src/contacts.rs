@@ -8,7 +8,7 @@
 //! presence is "offline, last seen hidden", and the blocker's profile
 //! changes no longer reach them.
 
-use quichat_proto::event::EventBody;
+use quichat_proto::event::{Event, EventBody};
 use quichat_proto::social::{
     Category, CategoryId, ContactsChange, Friend, FriendRequest, FriendRequestId, RequestState,
     MAX_CATEGORY_CHARS, MAX_NOTE_CHARS,
@@ -20,7 +20,7 @@ use sqlx::{Any, Row, Transaction};
 use crate::accounts::{Accounts, Session};
 use crate::config::{ContactsConfig, MessagePolicy};
 use crate::error::{ServiceError, StoreError};
-use crate::events::{append_all, Fanout};
+use crate::events::{append, append_all, Fanout, NewEvent};
 use crate::profiles::{clean_text, profile_from_row, PROFILE_COLUMNS, PROFILE_JOINS};
 use crate::store::{get_u64, now_ms, Store};
 
@@ -257,6 +257,7 @@ impl Contacts {
             .ok_or_else(|| ServiceError::Internal("friend request vanished".into()))?;
         let fanout = append_all(
             &mut w.tx,
+            self.store.backend(),
             &[me, to_id],
             EventBody::FriendRequest(request.clone()),
             now,
@@ -331,6 +332,7 @@ impl Contacts {
         };
         let fanout = append_all(
             &mut w.tx,
+            self.store.backend(),
             &[from_id, to_id],
             EventBody::FriendRequest(request.clone()),
             now,
@@ -367,6 +369,7 @@ impl Contacts {
         let other_name = username.trim().to_lowercase();
         let mut fanout = append_all(
             &mut w.tx,
+            self.store.backend(),
             &[me],
             EventBody::Contacts(ContactsChange::FriendRemoved {
                 username: other_name,
@@ -378,6 +381,7 @@ impl Contacts {
         fanout.extend(
             append_all(
                 &mut w.tx,
+                self.store.backend(),
                 &[other],
                 EventBody::Contacts(ContactsChange::FriendRemoved {
                     username: session.username.clone(),
@@ -447,9 +451,12 @@ impl Contacts {
         change: ContactsChange,
         now: i64,
     ) -> Result<Fanout, ServiceError> {
-        append_all(tx, &[session.user_id], EventBody::Contacts(change), now)
+        let body = EventBody::Contacts(change);
+        let event = NewEvent::Body(Box::new(body.clone()));
+        let seq = append(tx, session.user_id, &event, now)
             .await
-            .map_err(|e| StoreError::Db(e).into())
+            .map_err(StoreError::Db)?;
+        Ok(vec![(session.user_id, Event { seq, body })])
     }
 
     /// Creates a category.

@@ -7,7 +7,8 @@
 //! message, so it stays correct for conversations of any size.
 
 use quichat_proto::types::{
-    ConversationId, ConversationRef, ConversationSummary, Recipient, UserId,
+    ConversationEntry, ConversationId, ConversationRef, ConversationSummary, GroupBrief, Recipient,
+    UserId,
 };
 use sqlx::{Any, Row, Transaction};
 
@@ -121,15 +122,26 @@ impl Conversations {
         session: &Session,
         conversation_id: ConversationId,
     ) -> Result<(), ServiceError> {
+        self.joined_seq(session, conversation_id).await.map(|_| ())
+    }
+
+    /// The seq after which the caller sees the conversation's messages (0
+    /// in direct chats; a group member's join point); `NotFound` unless the
+    /// caller is a member.
+    pub async fn joined_seq(
+        &self,
+        session: &Session,
+        conversation_id: ConversationId,
+    ) -> Result<u64, ServiceError> {
         let row = sqlx::query(
-            "SELECT 1 AS one FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+            "SELECT joined_seq FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
         )
         .bind(conversation_id)
         .bind(session.user_id)
         .fetch_optional(self.store.pool())
         .await?;
         match row {
-            Some(_) => Ok(()),
+            Some(row) => Ok(get_u64(&row, "joined_seq")?),
             None => Err(ServiceError::NotFound(format!(
                 "conversation {conversation_id} not found"
             ))),
@@ -137,19 +149,25 @@ impl Conversations {
     }
 
     /// The caller's conversations, most recent first (at most
-    /// [`MAX_LIST`]), in one query.
-    pub async fn list(&self, session: &Session) -> Result<Vec<ConversationSummary>, ServiceError> {
+    /// [`MAX_LIST`]), in one query, with each group's name and size.
+    pub async fn overview(
+        &self,
+        session: &Session,
+    ) -> Result<Vec<ConversationEntry>, ServiceError> {
         // One row per membership of the caller. The peer of a direct
-        // conversation is its other member; the unread count and the
-        // latest message come from correlated lookups on the
-        // (conversation_id, seq) index.
+        // conversation is its other member; the unread count (messages
+        // from others, system notices aside) and the latest message come
+        // from correlated lookups on the (conversation_id, seq) index.
         let sql = format!(
-            "SELECT c.id AS c_id, c.last_seq AS c_last_seq, me.read_seq AS c_read_seq, \
+            "SELECT c.id AS c_id, c.kind AS c_kind, c.last_seq AS c_last_seq, \
+             me.read_seq AS c_read_seq, me.role AS c_role, c.name AS c_name, \
+             c.member_count AS c_member_count, c.dissolved_at AS c_dissolved_at, \
              (SELECT o.username FROM conversation_members om JOIN users o ON o.id = om.user_id \
-              WHERE om.conversation_id = c.id AND om.user_id <> me.user_id \
+              WHERE c.kind = 'direct' AND om.conversation_id = c.id AND om.user_id <> me.user_id \
               ORDER BY om.user_id LIMIT 1) AS c_peer, \
              (SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id \
-              AND u.seq > me.read_seq AND u.sender_id <> me.user_id) AS c_unread, \
+              AND u.seq > me.read_seq AND u.sender_id <> me.user_id AND u.kind <> 'system') \
+              AS c_unread, \
              {MESSAGE_COLUMNS} \
              FROM conversation_members me \
              JOIN conversations c ON c.id = me.conversation_id \
@@ -165,20 +183,39 @@ impl Conversations {
             .await?;
         rows.iter()
             .map(|row| {
+                let id: ConversationId = row.try_get("c_id")?;
+                let kind: String = row.try_get("c_kind")?;
                 let has_message: Option<i64> = row.try_get("m_id")?;
-                Ok(ConversationSummary {
-                    id: row.try_get("c_id")?,
-                    peer: Recipient::User(
-                        row.try_get::<Option<String>, _>("c_peer")?
-                            .unwrap_or_default(),
-                    ),
-                    last_seq: get_u64(row, "c_last_seq")?,
-                    read_seq: get_u64(row, "c_read_seq")?,
-                    unread: get_u64(row, "c_unread")?,
-                    last_message: match has_message {
-                        Some(_) => Some(message_from_row(row)?),
-                        None => None,
+                let group = (kind == "group")
+                    .then(|| -> Result<GroupBrief, ServiceError> {
+                        Ok(GroupBrief {
+                            name: row.try_get("c_name")?,
+                            member_count: u32::try_from(get_u64(row, "c_member_count")?)
+                                .unwrap_or(u32::MAX),
+                            my_role: crate::groups::role_from_i64(row.try_get("c_role")?),
+                            dissolved: row.try_get::<Option<i64>, _>("c_dissolved_at")?.is_some(),
+                        })
+                    })
+                    .transpose()?;
+                Ok(ConversationEntry {
+                    summary: ConversationSummary {
+                        id,
+                        peer: match group {
+                            Some(_) => Recipient::Group(id),
+                            None => Recipient::User(
+                                row.try_get::<Option<String>, _>("c_peer")?
+                                    .unwrap_or_default(),
+                            ),
+                        },
+                        last_seq: get_u64(row, "c_last_seq")?,
+                        read_seq: get_u64(row, "c_read_seq")?,
+                        unread: get_u64(row, "c_unread")?,
+                        last_message: match has_message {
+                            Some(_) => Some(message_from_row(row)?),
+                            None => None,
+                        },
                     },
+                    group,
                 })
             })
             .collect()

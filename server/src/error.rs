@@ -86,6 +86,13 @@ pub enum ServiceError {
     /// neutrally, so the block is not revealed).
     #[error("cannot deliver to this user")]
     CannotDeliver,
+    /// The group is at its member limit.
+    #[error("{0}")]
+    GroupFull(String),
+    /// The invite code does not work (any reason: unknown, revoked,
+    /// expired, used up).
+    #[error("this invite code is unknown, revoked, expired or used up")]
+    InvalidInvite,
     /// Too many attempts.
     #[error("too many requests; retry in {:.1}s", retry_after.as_secs_f64())]
     RateLimited {
@@ -140,6 +147,8 @@ impl ServiceError {
             ServiceError::Unauthenticated => ErrorCode::Unauthenticated,
             ServiceError::Unexpected(_) => ErrorCode::UnexpectedFrame,
             ServiceError::CannotDeliver => ErrorCode::CannotDeliver,
+            ServiceError::GroupFull(_) => ErrorCode::GroupFull,
+            ServiceError::InvalidInvite => ErrorCode::InvalidInvite,
             ServiceError::RateLimited { .. } => ErrorCode::RateLimited,
             ServiceError::NotFound(_) => ErrorCode::NotFound,
             ServiceError::Forbidden(_) => ErrorCode::Forbidden,

@@ -15,7 +15,7 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::error::ServiceError;
 use crate::message_rows::{message_from_row, MESSAGE_COLUMNS, MESSAGE_JOINS};
-use crate::store::{get_u64, to_i64, Store};
+use crate::store::{get_u64, to_i64, Backend, Store};
 
 /// How an event kind is stored in `events.kind`. Append new kinds with
 /// new numbers; never reuse one.
@@ -205,30 +205,127 @@ impl NewEvent {
     }
 }
 
+/// Logs locked and bumped per statement by [`append_many`]: keeps each
+/// statement's bind count far below both backends' limits.
+const APPEND_CHUNK: usize = 500;
+
 /// Appends the same event to the logs of `users` (sorted and deduplicated
-/// first: logs are locked in ascending id order) and returns the fan-out.
+/// first) and returns each user's new seq, in ascending user order.
+///
+/// A fixed number of statements per [`APPEND_CHUNK`] users, never one per
+/// user: the logs are locked in ascending id order (PostgreSQL: `SELECT
+/// ... ORDER BY id FOR UPDATE`; SQLite has one writer), bumped with one
+/// `UPDATE ... RETURNING`, and the events written with one `INSERT ...
+/// SELECT` that reads the bumped seqs back inside the same transaction.
+async fn append_many(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    users: &[UserId],
+    c: &EventColumns,
+    now: i64,
+) -> Result<Vec<(UserId, u64)>, sqlx::Error> {
+    let mut users = users.to_vec();
+    users.sort_unstable();
+    users.dedup();
+    let mut seqs = Vec::with_capacity(users.len());
+    for chunk in users.chunks(APPEND_CHUNK) {
+        if let [one] = chunk {
+            seqs.push((*one, append_columns(tx, *one, c, now).await?));
+            continue;
+        }
+        let list = |first: usize| {
+            (first..first + chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if backend == Backend::Postgres {
+            let sql = format!(
+                "SELECT id FROM users WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                list(1)
+            );
+            let mut q = sqlx::query(&sql);
+            for u in chunk {
+                q = q.bind(*u);
+            }
+            q.fetch_all(&mut **tx).await?;
+        }
+        let sql = format!(
+            "UPDATE users SET event_seq = event_seq + 1 WHERE id IN ({}) \
+             RETURNING id, event_seq",
+            list(1)
+        );
+        let mut q = sqlx::query(&sql);
+        for u in chunk {
+            q = q.bind(*u);
+        }
+        let mut bumped = q
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get::<UserId, _>("id")?, get_u64(r, "event_seq")?)))
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        bumped.sort_unstable();
+        let sql = format!(
+            "INSERT INTO events (user_id, seq, kind, conversation_id, message_id, actor_id, \
+             receipt_kind, up_to_seq, payload, created_at) \
+             SELECT id, event_seq, $1, $2, $3, $4, $5, $6, $7, $8 FROM users WHERE id IN ({})",
+            list(9)
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(c.kind)
+            .bind(c.conversation_id)
+            .bind(c.message_id)
+            .bind(c.actor_id)
+            .bind(c.receipt_kind)
+            .bind(c.up_to_seq)
+            .bind(c.payload.as_deref())
+            .bind(now);
+        for u in chunk {
+            q = q.bind(*u);
+        }
+        q.execute(&mut **tx).await?;
+        seqs.extend(bumped);
+    }
+    Ok(seqs)
+}
+
+/// Appends `event` to the logs of `users` (see [`append_many`]) and returns
+/// the fan-out, each user's copy of `body` under their own seq.
+pub async fn append_event(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    users: &[UserId],
+    event: &NewEvent,
+    body: &EventBody,
+    now: i64,
+) -> Result<Fanout, sqlx::Error> {
+    let seqs = append_many(tx, backend, users, &event.columns(), now).await?;
+    Ok(seqs
+        .into_iter()
+        .map(|(user, seq)| {
+            (
+                user,
+                Event {
+                    seq,
+                    body: body.clone(),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Appends the same self-contained event body to the logs of `users` and
+/// returns the fan-out.
 pub async fn append_all(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     users: &[UserId],
     body: EventBody,
     now: i64,
 ) -> Result<Fanout, sqlx::Error> {
-    let mut users = users.to_vec();
-    users.sort_unstable();
-    users.dedup();
-    let columns = NewEvent::Body(Box::new(body.clone())).columns();
-    let mut fanout = Vec::with_capacity(users.len());
-    for user in users {
-        let seq = append_columns(tx, user, &columns, now).await?;
-        fanout.push((
-            user,
-            Event {
-                seq,
-                body: body.clone(),
-            },
-        ));
-    }
-    Ok(fanout)
+    let event = NewEvent::Body(Box::new(body.clone()));
+    append_event(tx, backend, users, &event, &body, now).await
 }
 
 /// Reads the event log.

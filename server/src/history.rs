@@ -36,16 +36,23 @@ impl History {
         let Some(conversation_id) = self.conversations.resolve(session, conv).await? else {
             return Ok((None, Vec::new(), false));
         };
+        // A group member sees history from their join on.
+        let since = self
+            .conversations
+            .joined_seq(session, conversation_id)
+            .await?;
         let limit = limit.clamp(1, quichat_proto::rpc::MAX_PAGE);
         let before = before_seq.map(to_i64).unwrap_or(i64::MAX);
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS} \
-             WHERE m.conversation_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
+             WHERE m.conversation_id = $1 AND m.seq < $2 AND m.seq > $4 \
+             ORDER BY m.seq DESC LIMIT $3"
         );
         let rows = sqlx::query(&sql)
             .bind(conversation_id)
             .bind(before)
             .bind(i64::from(limit) + 1)
+            .bind(to_i64(since))
             .fetch_all(self.store.pool())
             .await?;
         let has_more = rows.len() > limit as usize;

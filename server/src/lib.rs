@@ -26,6 +26,7 @@ pub mod ctx;
 pub mod error;
 pub mod events;
 pub mod framed;
+pub mod groups;
 pub mod hashing;
 pub mod history;
 pub mod hub;
@@ -86,6 +87,8 @@ pub struct AppState {
     pub profiles: profiles::Profiles,
     /// Friends, requests, categories, blocks.
     pub contacts: contacts::Contacts,
+    /// Groups: lifecycle, members, roles, invites.
+    pub groups: groups::Groups,
     /// Presence and typing.
     pub presence: presence::PresenceService,
     /// Delivered/read watermarks.
@@ -190,11 +193,19 @@ impl Server {
         );
         info!(media = %media_store.description(), "media store ready");
         let engine = load_engine(&config.transcription).await;
+        let profiles = profiles::Profiles::new(store.clone(), media_meta.clone());
         let state = Arc::new(AppState {
             jobs: transcribe::jobs::Jobs::new(store.clone()),
             metrics: metrics::Metrics::default(),
             media_store,
-            profiles: profiles::Profiles::new(store.clone(), media_meta.clone()),
+            groups: groups::Groups::new(
+                store.clone(),
+                accounts.clone(),
+                contacts.clone(),
+                profiles.clone(),
+                config.groups.clone(),
+            ),
+            profiles,
             media_meta,
             uploads,
             receipts: Receipts::new(store.clone(), conversations.clone()),

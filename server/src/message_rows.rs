@@ -45,11 +45,18 @@ pub fn message_from_row(row: &AnyRow) -> Result<Message, ServiceError> {
         sender: row.try_get("m_sender")?,
         client_id: Uuid::parse_str(&client_id)
             .map_err(|e| ServiceError::Internal(format!("stored client id: {e}")))?,
-        to: Recipient::User(to.unwrap_or_default()),
+        // Direct messages name their addressee; group messages have none.
+        to: match to {
+            Some(name) => Recipient::User(name),
+            None => Recipient::Group(row.try_get("m_conversation_id")?),
+        },
         sent_at_ms: row.try_get("m_created_at")?,
         transcript: transcript_from_row(row)?,
         body: match kind.as_str() {
             "text" => MessageBody::Text(body),
+            "system" => MessageBody::System(serde_json::from_str(&body).map_err(|e| {
+                ServiceError::Internal(format!("stored group notice does not decode: {e}"))
+            })?),
             other if MediaKind::parse(other).is_some() => MessageBody::Media {
                 media: Box::new(media_from_row(row)?),
                 caption: body,

@@ -7,19 +7,21 @@
 
 use std::sync::Arc;
 
-use quichat_proto::event::{Event, EventBody};
+use quichat_proto::event::EventBody;
 use quichat_proto::media::MediaKind;
 use quichat_proto::types::{
-    Message, MessageBody, Recipient, SendAck, SendMessage, Transcript, UserId, MAX_TEXT_BYTES,
+    ConversationId, DeviceId, Message, MessageBody, MessageId, Recipient, SendAck, SendMessage,
+    Transcript, UserId, MAX_TEXT_BYTES,
 };
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use crate::accounts::{Accounts, Session};
 use crate::contacts::Contacts;
 use crate::conversations;
 use crate::error::{ServiceError, StoreError};
-use crate::events::{append, Fanout, NewEvent};
+use crate::events::{append_event, Fanout, NewEvent};
+use crate::groups;
 use crate::media::MediaMeta;
 use crate::store::{get_u64, now_ms, to_i64, Store};
 
@@ -36,6 +38,11 @@ fn validate_body(body: &MessageBody) -> Result<(), ServiceError> {
                 )));
             }
         }
+        MessageBody::System(_) => {
+            return Err(ServiceError::InvalidMessage(
+                "system messages are written by the server, not sent".into(),
+            ))
+        }
         MessageBody::Text(text) => {
             if text.trim().is_empty() {
                 return Err(ServiceError::InvalidMessage("message text is empty".into()));
@@ -51,7 +58,7 @@ fn validate_body(body: &MessageBody) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// `(kind, body, media_id)` columns for a message body.
+/// `(kind, body, media_id)` columns for a sendable message body.
 fn body_columns(body: &MessageBody) -> (&'static str, &str, Option<String>) {
     match body {
         MessageBody::Text(t) => ("text", t.as_str(), None),
@@ -60,7 +67,66 @@ fn body_columns(body: &MessageBody) -> (&'static str, &str, Option<String>) {
             caption.as_str(),
             Some(media.id.to_string()),
         ),
+        // Refused by validate_body; stored only through groups::post_notice.
+        MessageBody::System(_) => ("system", "", None),
     }
+}
+
+/// The columns of a new `messages` row.
+#[derive(Debug)]
+pub struct MessageRow<'a> {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Its seq there (already taken).
+    pub seq: u64,
+    /// Sender.
+    pub sender_id: UserId,
+    /// Sender's device.
+    pub sender_device_id: DeviceId,
+    /// The addressee of a direct message; `None` in a group.
+    pub to_user_id: Option<UserId>,
+    /// Client id (idempotency key).
+    pub client_id: Uuid,
+    /// `text`, a media kind, or `system`.
+    pub kind: &'a str,
+    /// Text, caption, or a system notice's JSON.
+    pub body: &'a str,
+    /// Media, if any.
+    pub media_id: Option<String>,
+    /// Server time.
+    pub now: i64,
+}
+
+/// Inserts a message row inside a write transaction; returns its id.
+pub async fn insert_row(
+    tx: &mut Transaction<'static, Any>,
+    r: &MessageRow<'_>,
+) -> Result<MessageId, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, to_user_id, \
+         client_id, kind, body, created_at, media_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(r.conversation_id)
+    .bind(to_i64(r.seq))
+    .bind(r.sender_id)
+    .bind(r.sender_device_id)
+    .bind(r.to_user_id)
+    .bind(r.client_id.to_string())
+    .bind(r.kind)
+    .bind(r.body)
+    .bind(r.now)
+    .bind(r.media_id.as_deref())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Where a message goes.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Direct(UserId),
+    Group(ConversationId),
 }
 
 /// The messages service.
@@ -94,19 +160,27 @@ impl Messages {
         msg: &SendMessage,
     ) -> Result<(SendAck, Fanout), ServiceError> {
         validate_body(&msg.body)?;
-        let Recipient::User(to_name) = &msg.to;
-        let to_id = self.accounts.user_id(to_name).await?;
-        if to_id == session.user_id {
-            return Err(ServiceError::InvalidArgument(
-                "you cannot send a direct message to yourself".into(),
-            ));
-        }
+        let target = match &msg.to {
+            Recipient::User(to_name) => {
+                let to_id = self.accounts.user_id(to_name).await?;
+                if to_id == session.user_id {
+                    return Err(ServiceError::InvalidArgument(
+                        "you cannot send a direct message to yourself".into(),
+                    ));
+                }
+                Target::Direct(to_id)
+            }
+            Recipient::Group(id) => Target::Group(*id),
+        };
         if let Some(ack) = self.find_sent(session.user_id, msg.client_id).await? {
             return Ok((ack, Vec::new()));
         }
         // Blocks and the server's message policy (a resend of a message
-        // stored before a block is still acknowledged above).
-        self.contacts.check_delivery(session.user_id, to_id).await?;
+        // stored before a block is still acknowledged above). In a group,
+        // membership is the policy, checked under the group's lock.
+        if let Target::Direct(to_id) = target {
+            self.contacts.check_delivery(session.user_id, to_id).await?;
+        }
         // A media message may only refer to media the sender can see; the
         // stored metadata, not the client's copy, goes into the message.
         let mut msg = msg.clone();
@@ -122,7 +196,7 @@ impl Messages {
         }
         let msg = &msg;
         for attempt in 0..3 {
-            match self.insert(session, msg, to_id).await {
+            match self.insert(session, msg, target).await {
                 Ok(done) => return Ok(done),
                 Err(ServiceError::Store(e)) if e.is_unique_violation() => {
                     // A concurrent resend won the race; answer with its ack.
@@ -168,34 +242,41 @@ impl Messages {
         &self,
         session: &Session,
         msg: &SendMessage,
-        to_id: UserId,
+        target: Target,
     ) -> Result<(SendAck, Fanout), ServiceError> {
         let now = now_ms();
         let mut w = self.store.begin_write().await?;
-        let (conversation_id, seq, members) =
-            conversations::next_direct_seq(&mut w.tx, session.user_id, to_id, now)
-                .await
-                .map_err(StoreError::Db)?;
+        let (conversation_id, seq, members, to_user_id) = match target {
+            Target::Direct(to_id) => {
+                let (conversation_id, seq, members) =
+                    conversations::next_direct_seq(&mut w.tx, session.user_id, to_id, now)
+                        .await
+                        .map_err(StoreError::Db)?;
+                (conversation_id, seq, members.to_vec(), Some(to_id))
+            }
+            Target::Group(group) => {
+                let (seq, members) =
+                    groups::next_group_seq(&mut w.tx, group, session.user_id, now).await?;
+                (group, seq, members, None)
+            }
+        };
         let (kind, body, media_id) = body_columns(&msg.body);
-        let row = sqlx::query(
-            "INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, to_user_id, \
-             client_id, kind, body, created_at, media_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        let message_id = insert_row(
+            &mut w.tx,
+            &MessageRow {
+                conversation_id,
+                seq,
+                sender_id: session.user_id,
+                sender_device_id: session.device_id,
+                to_user_id,
+                client_id: msg.client_id,
+                kind,
+                body,
+                media_id,
+                now,
+            },
         )
-        .bind(conversation_id)
-        .bind(to_i64(seq))
-        .bind(session.user_id)
-        .bind(session.device_id)
-        .bind(to_id)
-        .bind(msg.client_id.to_string())
-        .bind(kind)
-        .bind(body)
-        .bind(now)
-        .bind(media_id)
-        .fetch_one(&mut *w.tx)
-        .await
-        .map_err(StoreError::Db)?;
-        let message_id = row.try_get("id")?;
+        .await?;
         // A voice note gets a durable transcription job in the same
         // transaction, so it cannot be lost.
         let transcript = match &msg.body {
@@ -233,23 +314,19 @@ impl Messages {
             sent_at_ms: now,
             body: msg.body.clone(),
         };
-        let mut fanout = Vec::with_capacity(2);
-        let event = NewEvent::Message {
-            conversation_id,
-            message_id,
-        };
-        for member in members {
-            let event_seq = append(&mut w.tx, member, &event, now)
-                .await
-                .map_err(StoreError::Db)?;
-            fanout.push((
-                member,
-                Event {
-                    seq: event_seq,
-                    body: EventBody::Message(message.clone()),
-                },
-            ));
-        }
+        let fanout = append_event(
+            &mut w.tx,
+            self.store.backend(),
+            &members,
+            &NewEvent::Message {
+                conversation_id,
+                message_id,
+            },
+            &EventBody::Message(message),
+            now,
+        )
+        .await
+        .map_err(StoreError::Db)?;
         w.commit().await?;
         if transcript.is_some() {
             self.jobs_ready.notify_one();

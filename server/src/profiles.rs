@@ -163,6 +163,7 @@ impl Profiles {
         audience.push(session.user_id);
         let fanout = append_all(
             &mut w.tx,
+            self.store.backend(),
             &audience,
             EventBody::ProfileUpdated(profile.clone()),
             now,
@@ -174,7 +175,7 @@ impl Profiles {
     }
 
     /// An avatar must be an image the caller uploaded (or can see).
-    async fn check_avatar(&self, user: UserId, id: MediaId) -> Result<(), ServiceError> {
+    pub async fn check_avatar(&self, user: UserId, id: MediaId) -> Result<(), ServiceError> {
         let located = self.media.visible(user, id).await?.ok_or_else(|| {
             ServiceError::NotFound(format!("media {id} not found; upload the image first"))
         })?;

@@ -1,10 +1,11 @@
 //! Delivered and read watermarks per conversation member.
 //!
 //! Receipts are monotonic watermarks ("everything up to seq N"), like
-//! Matrix read markers, so one receipt covers a burst of messages. Read
-//! implies delivered. Each advance appends a receipt event for the other
-//! members and, for reads, a read-position event for the reader's own
-//! devices.
+//! Matrix read markers, so one receipt covers a burst of messages, and a
+//! group of any size holds one row per member, never one per message per
+//! member. Read implies delivered. Each advance appends a receipt event
+//! for the authors of the messages it newly covers (nobody else needs it)
+//! and, for reads, a read-position event for the reader's own devices.
 
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::types::{ConversationId, ReadPosition, Receipt, ReceiptKind, UserId};
@@ -13,8 +14,7 @@ use sqlx::Row;
 use crate::accounts::Session;
 use crate::conversations::Conversations;
 use crate::error::{ServiceError, StoreError};
-use crate::events::Fanout;
-use crate::events::{append, NewEvent};
+use crate::events::{append, append_event, Fanout, NewEvent};
 use crate::store::{get_u64, now_ms, to_i64, Store};
 
 /// The receipts service.
@@ -73,22 +73,8 @@ impl Receipts {
         if up_to == 0 {
             return Ok(Vec::new());
         }
-        let others: Vec<UserId> = sqlx::query(
-            "SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND user_id <> $2",
-        )
-        .bind(conversation_id)
-        .bind(session.user_id)
-        .fetch_all(self.store.pool())
-        .await?
-        .iter()
-        .map(|r| r.try_get("user_id"))
-        .collect::<Result<_, _>>()?;
-
         for attempt in 0..3 {
-            match self
-                .write(session, conversation_id, up_to, kind, &others)
-                .await
-            {
+            match self.write(session, conversation_id, up_to, kind).await {
                 Err(ServiceError::Store(e)) if e.is_retryable() && attempt < 2 => continue,
                 other => return other,
             }
@@ -102,20 +88,30 @@ impl Receipts {
         conversation_id: ConversationId,
         up_to: u64,
         kind: ReceiptKind,
-        others: &[UserId],
     ) -> Result<Fanout, ServiceError> {
         let now = now_ms();
         let mut w = self.store.begin_write().await?;
-        let sql = match kind {
-            ReceiptKind::Delivered => {
+        let before = sqlx::query(
+            "SELECT delivered_seq, read_seq FROM conversation_members \
+             WHERE conversation_id = $1 AND user_id = $2",
+        )
+        .bind(conversation_id)
+        .bind(session.user_id)
+        .fetch_one(&mut *w.tx)
+        .await
+        .map_err(StoreError::Db)?;
+        let (sql, from) = match kind {
+            ReceiptKind::Delivered => (
                 "UPDATE conversation_members SET delivered_seq = $3 \
-                 WHERE conversation_id = $1 AND user_id = $2 AND delivered_seq < $3"
-            }
-            ReceiptKind::Read => {
+                 WHERE conversation_id = $1 AND user_id = $2 AND delivered_seq < $3",
+                get_u64(&before, "delivered_seq")?,
+            ),
+            ReceiptKind::Read => (
                 "UPDATE conversation_members SET read_seq = $3, \
                  delivered_seq = CASE WHEN delivered_seq < $3 THEN $3 ELSE delivered_seq END \
-                 WHERE conversation_id = $1 AND user_id = $2 AND read_seq < $3"
-            }
+                 WHERE conversation_id = $1 AND user_id = $2 AND read_seq < $3",
+                get_u64(&before, "read_seq")?,
+            ),
         };
         let done = sqlx::query(sql)
             .bind(conversation_id)
@@ -128,56 +124,124 @@ impl Receipts {
             // Already at or past this watermark: nothing to tell anyone.
             return Ok(Vec::new());
         }
-        let mut targets: Vec<(UserId, NewEvent)> = others
-            .iter()
-            .map(|&u| {
-                (
-                    u,
-                    NewEvent::Receipt {
-                        conversation_id,
-                        actor_id: session.user_id,
-                        kind,
-                        up_to_seq: up_to,
-                    },
-                )
-            })
-            .collect();
+        // Only the authors of the newly covered messages hear of it: in a
+        // group of 1,000, a read makes events for them, not for everyone.
+        let authors: Vec<UserId> = sqlx::query(
+            "SELECT DISTINCT sender_id FROM messages WHERE conversation_id = $1 \
+             AND seq > $2 AND seq <= $3 AND sender_id <> $4 AND kind <> 'system'",
+        )
+        .bind(conversation_id)
+        .bind(to_i64(from))
+        .bind(to_i64(up_to))
+        .bind(session.user_id)
+        .fetch_all(&mut *w.tx)
+        .await
+        .map_err(StoreError::Db)?
+        .iter()
+        .map(|r| r.try_get("sender_id"))
+        .collect::<Result<_, _>>()?;
+        let receipt = NewEvent::Receipt {
+            conversation_id,
+            actor_id: session.user_id,
+            kind,
+            up_to_seq: up_to,
+        };
+        let receipt_body = EventBody::Receipt(Receipt {
+            conversation_id,
+            by: session.username.clone(),
+            kind,
+            up_to_seq: up_to,
+            at_ms: now,
+        });
+        // Logs are locked in ascending user order: authors below the
+        // reader, the reader's own read position, then authors above.
+        let (below, above): (Vec<UserId>, Vec<UserId>) =
+            authors.iter().partition(|&&u| u < session.user_id);
+        let backend = self.store.backend();
+        let mut fanout = append_event(&mut w.tx, backend, &below, &receipt, &receipt_body, now)
+            .await
+            .map_err(StoreError::Db)?;
         if kind == ReceiptKind::Read {
-            targets.push((
+            let position = NewEvent::ReadPosition {
+                conversation_id,
+                up_to_seq: up_to,
+            };
+            let seq = append(&mut w.tx, session.user_id, &position, now)
+                .await
+                .map_err(StoreError::Db)?;
+            fanout.push((
                 session.user_id,
-                NewEvent::ReadPosition {
-                    conversation_id,
-                    up_to_seq: up_to,
+                Event {
+                    seq,
+                    body: EventBody::ReadPosition(ReadPosition {
+                        conversation_id,
+                        up_to_seq: up_to,
+                    }),
                 },
             ));
         }
-        targets.sort_by_key(|(u, _)| *u);
-        let mut fanout = Vec::with_capacity(targets.len());
-        for (user, event) in targets {
-            let seq = append(&mut w.tx, user, &event, now)
+        fanout.extend(
+            append_event(&mut w.tx, backend, &above, &receipt, &receipt_body, now)
                 .await
-                .map_err(StoreError::Db)?;
-            let body = match event {
-                NewEvent::Receipt {
-                    kind, up_to_seq, ..
-                } => EventBody::Receipt(Receipt {
-                    conversation_id,
-                    by: session.username.clone(),
-                    kind,
-                    up_to_seq,
-                    at_ms: now,
-                }),
-                NewEvent::ReadPosition { up_to_seq, .. } => EventBody::ReadPosition(ReadPosition {
-                    conversation_id,
-                    up_to_seq,
-                }),
-                NewEvent::Message { .. } | NewEvent::MessageUpdated { .. } | NewEvent::Body(_) => {
-                    continue
-                }
-            };
-            fanout.push((user, Event { seq, body }));
-        }
+                .map_err(StoreError::Db)?,
+        );
         w.commit().await?;
         Ok(fanout)
+    }
+
+    /// Who has read, received, or not yet received message `seq`, for its
+    /// sender only. Members who joined after it are not counted.
+    pub async fn who_read(
+        &self,
+        session: &Session,
+        conversation_id: ConversationId,
+        seq: u64,
+    ) -> Result<(Vec<String>, Vec<String>, Vec<String>), ServiceError> {
+        let since = self
+            .conversations
+            .joined_seq(session, conversation_id)
+            .await?;
+        let missing = || ServiceError::NotFound(format!("message {seq} not found"));
+        if seq <= since {
+            return Err(missing());
+        }
+        let row = sqlx::query(
+            "SELECT sender_id FROM messages WHERE conversation_id = $1 AND seq = $2 \
+             AND kind <> 'system'",
+        )
+        .bind(conversation_id)
+        .bind(to_i64(seq))
+        .fetch_optional(self.store.pool())
+        .await?
+        .ok_or_else(missing)?;
+        let sender: UserId = row.try_get("sender_id")?;
+        if sender != session.user_id {
+            return Err(ServiceError::Forbidden(
+                "only the sender can see who received and read a message".into(),
+            ));
+        }
+        let rows = sqlx::query(
+            "SELECT u.username AS username, m.delivered_seq AS delivered_seq, \
+             m.read_seq AS read_seq FROM conversation_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.conversation_id = $1 AND m.user_id <> $2 AND m.joined_seq < $3 \
+             ORDER BY u.username",
+        )
+        .bind(conversation_id)
+        .bind(sender)
+        .bind(to_i64(seq))
+        .fetch_all(self.store.pool())
+        .await?;
+        let (mut read, mut delivered, mut waiting) = (Vec::new(), Vec::new(), Vec::new());
+        for r in &rows {
+            let name: String = r.try_get("username")?;
+            if get_u64(r, "read_seq")? >= seq {
+                read.push(name);
+            } else if get_u64(r, "delivered_seq")? >= seq {
+                delivered.push(name);
+            } else {
+                waiting.push(name);
+            }
+        }
+        Ok((read, delivered, waiting))
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Result};
 use quichat_client::{Client, Connector, Followed, Session};
 use quichat_proto::event::{Event, EventBody};
-use quichat_proto::types::{ConversationId, UserId};
+use quichat_proto::types::{ConversationId, Recipient, UserId};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -120,13 +120,13 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
     saved
 }
 
-/// Who the other user of each conversation is, for events that carry
-/// only a conversation id (transcript updates). Learnt from the messages
-/// in the feed; a conversation not seen yet is looked up in the
-/// conversation list (once per listen for an unknown id).
+/// Whom each conversation is with (the other user, or the group), for
+/// events that carry only a conversation id (transcript updates). Learnt
+/// from the messages in the feed; a conversation not seen yet is looked up
+/// in the conversation list (once per listen for an unknown id).
 #[derive(Default)]
 struct Peers {
-    names: HashMap<ConversationId, String>,
+    names: HashMap<ConversationId, Recipient>,
     asked: HashSet<ConversationId>,
 }
 
@@ -138,8 +138,7 @@ impl Peers {
     async fn learn(&mut self, client: &Client, event: &Event, me: &str) {
         match &event.body {
             EventBody::Message(m) => {
-                self.names
-                    .insert(m.conversation_id, render::peer_of(m, me).to_string());
+                self.names.insert(m.conversation_id, render::peer_of(m, me));
             }
             EventBody::MessageUpdated(u) => {
                 let id = u.conversation_id;
@@ -149,8 +148,7 @@ impl Peers {
                 match tokio::time::timeout(Self::LOOKUP, client.conversations()).await {
                     Ok(Ok(list)) => {
                         for c in list {
-                            self.names
-                                .insert(c.id, render::recipient_name(&c.peer).to_string());
+                            self.names.insert(c.id, c.peer);
                         }
                     }
                     Ok(Err(e)) => tracing::debug!("cannot list conversations: {e}"),
@@ -165,7 +163,7 @@ impl Peers {
         }
     }
 
-    fn get(&self, id: ConversationId) -> Option<String> {
+    fn get(&self, id: ConversationId) -> Option<Recipient> {
         self.names.get(&id).cloned()
     }
 }

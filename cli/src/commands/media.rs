@@ -13,6 +13,7 @@ use crate::output::preview;
 use crate::progress::Transfer;
 use crate::render::{DownloadLine, MediaAckLine, VoiceAckLine};
 use crate::session::Context;
+use crate::target::label;
 
 /// Longest file name shown in a progress bar.
 const BAR_NAME_CHARS: usize = 24;
@@ -44,21 +45,28 @@ fn check_sendable(path: &Path) -> Result<String> {
         .unwrap_or_else(|| "file".into()))
 }
 
-/// `send-file USER PATH`: uploads (resuming or deduplicating when the
+/// `send-file TO PATH`: uploads (resuming or deduplicating when the
 /// server has the file or part of it), then sends the media message.
 pub async fn send_file(ctx: &Context, args: MediaArgs, kind: Option<MediaKind>) -> Result<()> {
     let path = args.path.as_path();
     let name = check_sendable(path)?;
     let (client, _) = ctx.session().await?;
+    let to = match args.to.resolve(&client).await {
+        Ok(to) => to,
+        Err(e) => {
+            client.close().await;
+            return Err(e);
+        }
+    };
     let bar = Transfer::new(ctx.opts.json, format!("hashing {name}"));
     let result = async {
-        let mut spec = UploadSpec::to_user(&args.user);
+        let mut spec = UploadSpec::to(&to);
         spec.kind = kind;
         let progress = bar.callback(format!("uploading {name}"), format!("storing {name}"));
         let upload = client.upload_file(path, spec, progress).await?;
         bar.finish();
         let ack = client
-            .send_media(&args.user, upload.media.clone(), &args.caption)
+            .send_media(&to, upload.media.clone(), &args.caption)
             .await?;
         Ok::<_, anyhow::Error>((upload, ack))
     }
@@ -66,30 +74,37 @@ pub async fn send_file(ctx: &Context, args: MediaArgs, kind: Option<MediaKind>) 
     drop(bar);
     client.close().await;
     let (upload, ack) = result?;
+    let to = label(&to);
     ctx.printer.emit(
-        &MediaAckLine::human(&args.user, &upload, &ack),
-        MediaAckLine::new(&args.user, &upload, &ack),
+        &MediaAckLine::human(&to, &upload, &ack),
+        MediaAckLine::new(&to, &upload, &ack),
     )
 }
 
-/// `send-voice USER PATH`: reads the audio's length (refusing a file that
+/// `send-voice TO PATH`: reads the audio's length (refusing a file that
 /// is not audio), uploads it as a voice note and sends it; the server
 /// transcribes it afterwards.
 pub async fn send_voice(ctx: &Context, args: MediaArgs) -> Result<()> {
     let path = args.path.as_path();
     let name = check_sendable(path)?;
     let (client, _) = ctx.session().await?;
+    let to = match args.to.resolve(&client).await {
+        Ok(to) => to,
+        Err(e) => {
+            client.close().await;
+            return Err(e);
+        }
+    };
     let bar = Transfer::new(ctx.opts.json, format!("reading {name}"));
     let progress = bar.callback(format!("uploading {name}"), format!("storing {name}"));
-    let result = client
-        .send_voice(&args.user, path, &args.caption, progress)
-        .await;
+    let result = client.send_voice(&to, path, &args.caption, progress).await;
     drop(bar);
     client.close().await;
     let (ack, upload) = result?;
+    let to = label(&to);
     ctx.printer.emit(
-        &VoiceAckLine::human(&args.user, &upload, &ack),
-        VoiceAckLine::new(&args.user, &upload, &ack),
+        &VoiceAckLine::human(&to, &upload, &ack),
+        VoiceAckLine::new(&to, &upload, &ack),
     )
 }
 

@@ -3,6 +3,7 @@
 mod account;
 mod contacts;
 mod devices;
+mod groups;
 mod listen;
 mod media;
 mod messages;
@@ -24,7 +25,7 @@ pub async fn run(ctx: &Context, command: Command) -> Result<()> {
             None | Some(DevicesAction::List) => devices::list(ctx).await,
             Some(DevicesAction::Revoke { id }) => devices::revoke(ctx, id).await,
         },
-        Command::Send { user, text } => messages::send(ctx, &user, &text.join(" ")).await,
+        Command::Send { to, text } => messages::send(ctx, &to, &text.join(" ")).await,
         Command::SendFile(args) => {
             media::send_file(ctx, args.media, args.kind.map(MediaKind::from)).await
         }
@@ -38,12 +39,14 @@ pub async fn run(ctx: &Context, command: Command) -> Result<()> {
             force,
         } => media::download(ctx, media_id, output, force).await,
         Command::History {
-            user,
+            with,
             limit,
             before,
-        } => messages::history(ctx, &user, limit, before).await,
+        } => messages::history(ctx, &with, limit, before).await,
         Command::Chats => messages::chats(ctx).await,
-        Command::Read { user } => messages::read(ctx, &user).await,
+        Command::Read { with } => messages::read(ctx, &with).await,
+        Command::Whoread { with, seq } => messages::whoread(ctx, &with, seq).await,
+        Command::Group { action } => groups::run(ctx, action).await,
         Command::Listen { from_start } => listen::run(ctx, from_start).await,
         Command::Profile { action } => contacts::profile(ctx, action).await,
         Command::Friends { action } => contacts::friends(ctx, action).await,

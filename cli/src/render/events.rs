@@ -4,6 +4,7 @@
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::types::{
     ConversationId, Message, MessageId, MessageUpdate, ReadPosition, Receipt, ReceiptKind,
+    Recipient,
 };
 use serde::Serialize;
 
@@ -103,11 +104,13 @@ impl MessageUpdatedLine {
     }
 
     /// `✎ transcript of #7 with bob: “please call me back”` (or
-    /// `(transcription failed: ...)`); `peer` is the conversation's other
-    /// user when known, else the conversation id is shown.
-    pub fn human(u: &MessageUpdate, peer: Option<&str>) -> String {
+    /// `(transcription failed: ...)`, or `... of #7 in #12: ...` in a
+    /// group); `peer` is the conversation's other user or group when
+    /// known, else the conversation id is shown.
+    pub fn human(u: &MessageUpdate, peer: Option<&Recipient>) -> String {
         let with = match peer {
-            Some(name) => format!("with {name}"),
+            Some(Recipient::User(name)) => format!("with {name}"),
+            Some(Recipient::Group(id)) => format!("in #{id}"),
             None => format!("in conversation {}", u.conversation_id),
         };
         format!(
@@ -118,29 +121,34 @@ impl MessageUpdatedLine {
     }
 }
 
-/// The other user of a message's conversation, seen from `me`.
-pub fn peer_of<'a>(m: &'a Message, me: &str) -> &'a str {
-    if m.sender == me {
-        recipient_name(&m.to)
-    } else {
-        m.sender.as_str()
+/// Whom a message's conversation is with, seen from `me`: the other user
+/// of a direct conversation, or the group.
+pub fn peer_of(m: &Message, me: &str) -> Recipient {
+    match &m.to {
+        Recipient::Group(id) => Recipient::Group(*id),
+        Recipient::User(_) if m.sender == me => m.to.clone(),
+        Recipient::User(_) => Recipient::User(m.sender.clone()),
     }
 }
 
 /// An event as a human line and as a JSON line. `me` is the user's own
-/// name, to tell the conversation's peer; `peers` names the peer of a
-/// conversation for events that only carry its id.
+/// name, to tell the conversation's peer; `peers` names the peer (user or
+/// group) of a conversation for events that only carry its id.
 pub fn event(
     event: &Event,
     me: &str,
-    peers: impl Fn(ConversationId) -> Option<String>,
+    peers: impl Fn(ConversationId) -> Option<Recipient>,
 ) -> (String, Line<'static>) {
     let seq = event.seq;
     match &event.body {
         EventBody::Message(m) => {
-            let peer = peer_of(m, me);
+            // `@bob [...]` for a direct conversation, `#12 [...]` for a group.
+            let prefix = match peer_of(m, me) {
+                Recipient::User(name) => format!("@{name}"),
+                group => recipient_name(&group),
+            };
             (
-                format!("@{peer} {}", MessageLine::human(m)),
+                format!("{prefix} {}", MessageLine::human(m)),
                 MessageLine::new(m, Some(seq)).into(),
             )
         }
@@ -163,7 +171,7 @@ pub fn event(
         ),
         EventBody::Contacts(c) => (ContactsLine::human(c), ContactsLine::new(c, seq).into()),
         EventBody::MessageUpdated(u) => (
-            MessageUpdatedLine::human(u, peers(u.conversation_id).as_deref()),
+            MessageUpdatedLine::human(u, peers(u.conversation_id).as_ref()),
             MessageUpdatedLine::new(u, seq).into(),
         ),
     }

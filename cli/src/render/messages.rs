@@ -3,11 +3,13 @@
 
 use quichat_proto::media::{MediaInfo, MediaKind};
 use quichat_proto::types::{
-    ConversationId, ConversationSummary, Message, MessageBody, MessageId, SendAck, Transcript,
+    ConversationEntry, ConversationId, Message, MessageBody, MessageId, Recipient, SendAck,
+    Transcript,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::groups::{brief_human, notice_human, notice_text, GroupBriefJson, NoticeJson};
 use super::media::{
     media_label, transcript_human, transcript_preview, voice_duration, MediaJson, TranscriptJson,
 };
@@ -71,6 +73,8 @@ pub struct MessageLine {
     message_id: MessageId,
     from: String,
     to: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_id: Option<ConversationId>,
     client_id: Uuid,
     sent_at: String,
     kind: &'static str,
@@ -80,6 +84,8 @@ pub struct MessageLine {
     media: Option<MediaJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     caption: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notice: Option<NoticeJson>,
     transcript: Option<TranscriptJson>,
 }
 
@@ -92,21 +98,29 @@ impl MessageLine {
             seq: m.seq,
             message_id: m.id,
             from: m.sender.clone(),
-            to: recipient_name(&m.to).to_string(),
+            to: recipient_name(&m.to),
+            group_id: match m.to {
+                Recipient::Group(id) => Some(id),
+                Recipient::User(_) => None,
+            },
             client_id: m.client_id,
             sent_at: rfc3339(m.sent_at_ms),
             kind: m.body.kind(),
             text: match &m.body {
                 MessageBody::Text(t) => Some(t.clone()),
-                MessageBody::Media { .. } => None,
+                MessageBody::Media { .. } | MessageBody::System(_) => None,
             },
             media: match &m.body {
                 MessageBody::Media { media, .. } => Some(MediaJson::new(media)),
-                MessageBody::Text(_) => None,
+                MessageBody::Text(_) | MessageBody::System(_) => None,
             },
             caption: match &m.body {
                 MessageBody::Media { caption, .. } => Some(caption.clone()),
-                MessageBody::Text(_) => None,
+                MessageBody::Text(_) | MessageBody::System(_) => None,
+            },
+            notice: match &m.body {
+                MessageBody::System(n) => Some(NoticeJson::new(n)),
+                MessageBody::Text(_) | MessageBody::Media { .. } => None,
             },
             transcript: m.transcript.as_ref().map(TranscriptJson::new),
         }
@@ -115,9 +129,13 @@ impl MessageLine {
     /// `[2026-11-22 20:31:05] #3 alice: hello`, or for media
     /// `... alice: [image photo.jpg, 1.2 MiB, 800×600, id 0190...] caption`;
     /// a voice note ends with its transcript (`“please call me back”`,
-    /// `(transcribing…)` or `(transcription failed: ...)`).
+    /// `(transcribing…)` or `(transcription failed: ...)`). A group's
+    /// notice is a system line: `[2026-11-22 20:31:05] * alice added bob`.
     pub fn human(m: &Message) -> String {
         let mut content = match &m.body {
+            MessageBody::System(n) => {
+                return format!("[{}] {}", local_time(m.sent_at_ms), notice_human(n));
+            }
             MessageBody::Text(t) => sanitize(t),
             MessageBody::Media { media, caption } if caption.is_empty() => {
                 format!("[{}]", media_label(media))
@@ -144,6 +162,7 @@ impl MessageLine {
 pub struct ChatLine {
     conversation_id: ConversationId,
     peer: String,
+    group: Option<GroupBriefJson>,
     unread: u64,
     last_seq: u64,
     read_seq: u64,
@@ -151,11 +170,13 @@ pub struct ChatLine {
 }
 
 impl ChatLine {
-    /// From a conversation summary.
-    pub fn new(c: &ConversationSummary) -> Self {
+    /// From an entry of the conversation list.
+    pub fn new(e: &ConversationEntry) -> Self {
+        let c = &e.summary;
         ChatLine {
             conversation_id: c.id,
-            peer: recipient_name(&c.peer).to_string(),
+            peer: recipient_name(&c.peer),
+            group: e.group.as_ref().map(GroupBriefJson::new),
             unread: c.unread,
             last_seq: c.last_seq,
             read_seq: c.read_seq,
@@ -166,16 +187,27 @@ impl ChatLine {
         }
     }
 
-    /// `bob (2 unread)  [2026-11-22 20:31:05] bob: see you…`.
-    pub fn human(c: &ConversationSummary) -> String {
-        let unread = if c.unread > 0 {
-            format!(" ({} unread)", c.unread)
-        } else {
-            String::new()
+    /// `bob (2 unread)  [2026-11-22 20:31:05] bob: see you…`, or for a
+    /// group `#12 “fam” (3 members, 2 unread)  [...] alice: hi` (a
+    /// notice: `[...] * alice added bob`).
+    pub fn human(e: &ConversationEntry) -> String {
+        let c = &e.summary;
+        let name = match &e.group {
+            Some(g) => brief_human(c.id, g, c.unread),
+            None if c.unread > 0 => format!("{} ({} unread)", recipient_name(&c.peer), c.unread),
+            None => recipient_name(&c.peer),
         };
         let last = match &c.last_message {
             Some(m) => {
                 let text = match &m.body {
+                    MessageBody::System(n) => {
+                        let line = format!(
+                            "[{}] * {}",
+                            local_time(m.sent_at_ms),
+                            preview(&notice_text(n), PREVIEW_CHARS)
+                        );
+                        return format!("{name}  {line}");
+                    }
                     MessageBody::Text(t) => preview(t, PREVIEW_CHARS),
                     MessageBody::Media { media, caption } if media.kind == MediaKind::Voice => {
                         voice_preview(media, caption, m.transcript.as_ref())
@@ -193,7 +225,7 @@ impl ChatLine {
             }
             None => "(no messages)".to_string(),
         };
-        format!("{}{unread}  {last}", recipient_name(&c.peer))
+        format!("{name}  {last}")
     }
 }
 

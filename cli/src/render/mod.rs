@@ -10,6 +10,7 @@ mod contacts;
 mod devices;
 mod error;
 mod events;
+mod groups;
 mod media;
 mod messages;
 mod session;
@@ -26,6 +27,10 @@ pub use contacts::{
 pub use devices::{DeviceLine, RevokedLine};
 pub use error::ErrorLine;
 pub use events::{event, notice, peer_of, MessageUpdatedLine, ReadPositionLine, ReceiptLine};
+pub use groups::{
+    members_human, quoted_name, settings_human, GroupActionLine, GroupLine, GroupMemberLine,
+    InviteLine, WhoReadLine,
+};
 pub use media::{DownloadLine, MediaAckLine, VoiceAckLine};
 pub use messages::{AckLine, ChatLine, MessageLine, ReadLine};
 pub use session::{LogoutLine, SessionLine};
@@ -90,6 +95,16 @@ pub enum Line<'a> {
     Presence(PresenceLine),
     /// Someone is typing.
     Typing(TypingLine),
+    /// A group.
+    Group(Box<GroupLine>),
+    /// One member of a group.
+    GroupMember(GroupMemberLine),
+    /// An invite code of a group.
+    Invite(InviteLine),
+    /// A `group` command changed something.
+    GroupAction(GroupActionLine),
+    /// Who read one of the user's messages.
+    WhoRead(WhoReadLine),
 }
 
 /// A line nested inside another (the last message of a `chat` line),
@@ -134,7 +149,17 @@ line_from!(
     Contacts(ContactsLine),
     Presence(PresenceLine),
     Typing(TypingLine),
+    GroupMember(GroupMemberLine),
+    Invite(InviteLine),
+    GroupAction(GroupActionLine),
+    WhoRead(WhoReadLine),
 );
+
+impl From<GroupLine> for Line<'_> {
+    fn from(line: GroupLine) -> Self {
+        Line::Group(Box::new(line))
+    }
+}
 
 impl From<MessageLine> for Line<'_> {
     fn from(line: MessageLine) -> Self {
@@ -148,9 +173,7 @@ impl<'a> From<ErrorLine<'a>> for Line<'a> {
     }
 }
 
-/// The username a recipient names.
-pub fn recipient_name(to: &Recipient) -> &str {
-    match to {
-        Recipient::User(name) => name,
-    }
+/// How a recipient is shown: the username, or `#ID` for a group.
+pub fn recipient_name(to: &Recipient) -> String {
+    crate::target::label(to)
 }

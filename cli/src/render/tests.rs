@@ -4,6 +4,7 @@ use std::path::Path;
 
 use quichat_client::{DownloadOutcome, UploadOutcome};
 use quichat_proto::event::{Event, EventBody};
+use quichat_proto::group::{GroupInfo, GroupMember, GroupNotice, GroupRole, Invite};
 use quichat_proto::media::{MediaInfo, MediaKind};
 use quichat_proto::types::*;
 use uuid::Uuid;
@@ -50,6 +51,14 @@ fn message_json_shape() {
     );
 }
 
+/// A direct conversation's entry in the list.
+fn direct(summary: ConversationSummary) -> ConversationEntry {
+    ConversationEntry {
+        summary,
+        group: None,
+    }
+}
+
 fn photo() -> MediaInfo {
     MediaInfo {
         id: Uuid::nil(),
@@ -92,14 +101,14 @@ fn media_messages() {
     let text = json_value(MessageLine::new(&msg("a", "b", "c"), None));
     assert!(text.get("media").is_none() && text.get("caption").is_none());
 
-    let chat = ConversationSummary {
+    let chat = direct(ConversationSummary {
         id: 1,
         peer: Recipient::User("alice".into()),
         unread: 0,
         last_seq: 3,
         read_seq: 3,
         last_message: Some(m),
-    };
+    });
     assert!(
         ChatLine::human(&chat).ends_with("alice: [image photo.jpg] look\\u{1b}"),
         "{}",
@@ -233,13 +242,15 @@ fn voice_messages_show_their_transcript() {
     let text = json_value(MessageLine::new(&msg("a", "b", "c"), None));
     assert!(text["transcript"].is_null() && text.get("transcript").is_some());
 
-    let chat = |m: Message| ConversationSummary {
-        id: 1,
-        peer: Recipient::User("alice".into()),
-        unread: 1,
-        last_seq: 7,
-        read_seq: 6,
-        last_message: Some(m),
+    let chat = |m: Message| {
+        direct(ConversationSummary {
+            id: 1,
+            peer: Recipient::User("alice".into()),
+            unread: 1,
+            last_seq: 7,
+            read_seq: 6,
+            last_message: Some(m),
+        })
     };
     let line = ChatLine::human(&chat(voice(done(&"word ".repeat(30)))));
     assert!(line.contains("alice: [voice 4.2 s] “word word"), "{line}");
@@ -263,7 +274,9 @@ fn transcript_updates_and_voice_acks() {
         seq: 12,
         body: EventBody::MessageUpdated(update.clone()),
     };
-    let (human, line) = event(&e, "alice", |id| (id == 1).then(|| "bob".to_string()));
+    let (human, line) = event(&e, "alice", |id| {
+        (id == 1).then(|| Recipient::User("bob".to_string()))
+    });
     assert_eq!(human, "✎ transcript of #7 with bob: “please call me back”");
     let text = serde_json::to_string(&line).unwrap();
     assert!(
@@ -339,5 +352,416 @@ fn events_name_the_peer() {
     assert!(
         text.starts_with(r#"{"type":"message","event_seq":5,"#),
         "{text}"
+    );
+}
+
+/// A message of group 12 from `sender`.
+fn group_msg(sender: &str, body: MessageBody) -> Message {
+    Message {
+        id: 20,
+        conversation_id: 12,
+        seq: 4,
+        sender: sender.into(),
+        client_id: Uuid::nil(),
+        to: Recipient::Group(12),
+        sent_at_ms: 1_700_000_000_000,
+        body,
+        transcript: None,
+    }
+}
+
+fn system(notice: GroupNotice) -> Message {
+    group_msg("alice", MessageBody::System(notice))
+}
+
+#[test]
+fn group_notices_read_as_system_lines() {
+    use quichat_proto::group::GroupSettings;
+    let text = |n: GroupNotice| {
+        let human = MessageLine::human(&system(n));
+        let (time, line) = human.split_once("] ").unwrap();
+        assert!(time.starts_with('['), "{human}");
+        line.to_string()
+    };
+    let s = |v: &str| v.to_string();
+    assert_eq!(
+        text(GroupNotice::Created {
+            by: s("alice"),
+            name: s("fam")
+        }),
+        "* alice created the group “fam”"
+    );
+    assert_eq!(
+        text(GroupNotice::Added {
+            by: s("alice"),
+            members: vec![s("bob"), s("carol")]
+        }),
+        "* alice added bob, carol"
+    );
+    assert_eq!(
+        text(GroupNotice::Joined {
+            username: s("carol")
+        }),
+        "* carol joined with an invite code"
+    );
+    assert_eq!(text(GroupNotice::Left { username: s("bob") }), "* bob left");
+    assert_eq!(
+        text(GroupNotice::Removed {
+            by: s("alice"),
+            username: s("bob")
+        }),
+        "* alice removed bob"
+    );
+    assert_eq!(
+        text(GroupNotice::Renamed {
+            by: s("alice"),
+            name: s("fam\u{1b}[2J")
+        }),
+        "* alice renamed the group to “fam\\u{1b}[2J”"
+    );
+    assert_eq!(
+        text(GroupNotice::DescriptionChanged {
+            by: s("alice"),
+            description: s("")
+        }),
+        "* alice cleared the description"
+    );
+    assert_eq!(
+        text(GroupNotice::DescriptionChanged {
+            by: s("alice"),
+            description: s("us")
+        }),
+        "* alice changed the description to “us”"
+    );
+    assert_eq!(
+        text(GroupNotice::AvatarChanged {
+            by: s("alice"),
+            avatar: None
+        }),
+        "* alice removed the group picture"
+    );
+    assert_eq!(
+        text(GroupNotice::AvatarChanged {
+            by: s("alice"),
+            avatar: Some(Uuid::nil())
+        }),
+        format!("* alice changed the group picture (id {})", Uuid::nil())
+    );
+    assert_eq!(
+        text(GroupNotice::RoleChanged {
+            by: s("alice"),
+            username: s("bob"),
+            role: GroupRole::Admin
+        }),
+        "* alice made bob an admin"
+    );
+    assert_eq!(
+        text(GroupNotice::RoleChanged {
+            by: s("alice"),
+            username: s("bob"),
+            role: GroupRole::Member
+        }),
+        "* alice made bob a member"
+    );
+    assert_eq!(
+        text(GroupNotice::OwnerChanged {
+            from: s("alice"),
+            to: s("bob")
+        }),
+        "* ownership passed from alice to bob"
+    );
+    assert_eq!(
+        text(GroupNotice::Announced {
+            by: s("alice"),
+            text: s("dinner at 7")
+        }),
+        "* alice pinned: dinner at 7"
+    );
+    assert_eq!(
+        text(GroupNotice::Announced {
+            by: s("alice"),
+            text: s("")
+        }),
+        "* alice unpinned the announcement"
+    );
+    assert_eq!(
+        text(GroupNotice::SettingsChanged {
+            by: s("alice"),
+            settings: GroupSettings {
+                members_edit_info: false,
+                members_invite: true
+            }
+        }),
+        "* alice changed the settings: members may edit info: off, invite: on"
+    );
+    assert_eq!(
+        text(GroupNotice::Dissolved { by: s("alice") }),
+        "* alice dissolved the group"
+    );
+}
+
+#[test]
+fn group_notices_in_json() {
+    let m = system(GroupNotice::Added {
+        by: "alice".into(),
+        members: vec!["bob".into(), "carol".into()],
+    });
+    let v = json_value(MessageLine::new(&m, Some(30)));
+    assert_eq!(v["type"], "message");
+    assert_eq!(v["kind"], "system");
+    assert_eq!(v["to"], "#12");
+    assert_eq!(v["group_id"], 12);
+    assert_eq!(v["conversation_id"], 12);
+    assert_eq!(v["notice"]["change"], "added");
+    assert_eq!(v["notice"]["by"], "alice");
+    assert_eq!(v["notice"]["members"], serde_json::json!(["bob", "carol"]));
+    assert!(v.get("text").is_none() && v.get("media").is_none() && v.get("caption").is_none());
+    let v = json_value(MessageLine::new(
+        &system(GroupNotice::RoleChanged {
+            by: "alice".into(),
+            username: "bob".into(),
+            role: GroupRole::Admin,
+        }),
+        None,
+    ));
+    assert_eq!(v["notice"]["change"], "role_changed");
+    assert_eq!(v["notice"]["role"], "admin");
+    let v = json_value(MessageLine::new(
+        &system(GroupNotice::SettingsChanged {
+            by: "alice".into(),
+            settings: quichat_proto::group::GroupSettings {
+                members_edit_info: true,
+                members_invite: false,
+            },
+        }),
+        None,
+    ));
+    assert_eq!(v["notice"]["change"], "settings_changed");
+    assert_eq!(v["notice"]["settings"]["members_edit_info"], true);
+    // Direct messages carry no group id and no notice.
+    let v = json_value(MessageLine::new(&msg("alice", "bob", "hi"), None));
+    assert!(v.get("group_id").is_none() && v.get("notice").is_none());
+}
+
+#[test]
+fn group_messages_name_the_group() {
+    let hi = Event {
+        seq: 31,
+        body: EventBody::Message(group_msg("alice", MessageBody::Text("hi".into()))),
+    };
+    for me in ["alice", "bob"] {
+        let (human, line) = event(&hi, me, |_| None);
+        assert!(human.starts_with("#12 ["), "{human}");
+        assert!(human.ends_with("] #4 alice: hi"), "{human}");
+        let v = serde_json::to_value(&line).unwrap();
+        assert_eq!(v["to"], "#12");
+        assert_eq!(v["group_id"], 12);
+    }
+    let left = Event {
+        seq: 32,
+        body: EventBody::Message(system(GroupNotice::Left {
+            username: "bob".into(),
+        })),
+    };
+    let (human, _) = event(&left, "carol", |_| None);
+    assert!(human.starts_with("#12 ["), "{human}");
+    assert!(human.ends_with("] * bob left"), "{human}");
+    assert_eq!(
+        peer_of(&group_msg("alice", MessageBody::Text("x".into())), "alice"),
+        Recipient::Group(12)
+    );
+    assert_eq!(recipient_name(&Recipient::Group(12)), "#12");
+    assert_eq!(recipient_name(&Recipient::User("bob".into())), "bob");
+
+    let update = Event {
+        seq: 33,
+        body: EventBody::MessageUpdated(MessageUpdate {
+            conversation_id: 12,
+            message_id: 20,
+            seq: 4,
+            transcript: done("hello all"),
+        }),
+    };
+    let (human, _) = event(&update, "bob", |_| Some(Recipient::Group(12)));
+    assert_eq!(human, "✎ transcript of #4 in #12: “hello all”");
+}
+
+#[test]
+fn chats_show_groups_by_id_name_and_size() {
+    let entry = |unread: u64, dissolved: bool, last: Option<Message>| ConversationEntry {
+        summary: ConversationSummary {
+            id: 12,
+            peer: Recipient::Group(12),
+            unread,
+            last_seq: 4,
+            read_seq: 4 - unread,
+            last_message: last,
+        },
+        group: Some(GroupBrief {
+            name: "fam".into(),
+            member_count: 3,
+            my_role: GroupRole::Member,
+            dissolved,
+        }),
+    };
+    let hi = group_msg("alice", MessageBody::Text("hi".into()));
+    let line = ChatLine::human(&entry(2, false, Some(hi.clone())));
+    assert!(
+        line.starts_with("#12 “fam” (3 members, 2 unread)  ["),
+        "{line}"
+    );
+    assert!(line.ends_with("] alice: hi"), "{line}");
+    let line = ChatLine::human(&entry(0, false, Some(hi)));
+    assert!(line.starts_with("#12 “fam” (3 members)  ["), "{line}");
+    let line = ChatLine::human(&entry(0, true, None));
+    assert_eq!(line, "#12 “fam” (dissolved)  (no messages)");
+    let notice = system(GroupNotice::Created {
+        by: "alice".into(),
+        name: "fam".into(),
+    });
+    let line = ChatLine::human(&entry(1, false, Some(notice)));
+    assert!(
+        line.ends_with("] * alice created the group “fam”"),
+        "{line}"
+    );
+
+    let v = json_value(ChatLine::new(&entry(2, false, None)));
+    assert_eq!(v["type"], "chat");
+    assert_eq!(v["peer"], "#12");
+    assert_eq!(v["group"]["name"], "fam");
+    assert_eq!(v["group"]["member_count"], 3);
+    assert_eq!(v["group"]["my_role"], "member");
+    assert_eq!(v["group"]["dissolved"], false);
+    assert_eq!(v["unread"], 2);
+
+    let d = direct(ConversationSummary {
+        id: 1,
+        peer: Recipient::User("bob".into()),
+        unread: 1,
+        last_seq: 1,
+        read_seq: 0,
+        last_message: None,
+    });
+    assert_eq!(ChatLine::human(&d), "bob (1 unread)  (no messages)");
+    let v = json_value(ChatLine::new(&d));
+    assert_eq!(v["peer"], "bob");
+    assert!(v["group"].is_null());
+}
+
+fn info() -> GroupInfo {
+    GroupInfo {
+        id: 12,
+        name: "fam".into(),
+        description: "the family".into(),
+        avatar: None,
+        owner: "alice".into(),
+        member_count: 3,
+        my_role: GroupRole::Admin,
+        settings: quichat_proto::group::GroupSettings::default(),
+        announcement: Some(quichat_proto::group::Announcement {
+            text: "dinner at 7".into(),
+            by: "alice".into(),
+            at_ms: 1_700_000_000_000,
+        }),
+        created_at_ms: 1_700_000_000_000,
+        dissolved: false,
+    }
+}
+
+#[test]
+fn groups_members_and_invites() {
+    let g = info();
+    assert_eq!(
+        GroupLine::human(&g),
+        "#12 “fam”: 3 members, you are an admin"
+    );
+    let details = GroupLine::details(&g);
+    assert!(details.contains("\n  owner: alice"), "{details}");
+    assert!(details.contains("\n  description: the family"), "{details}");
+    assert!(details.contains(": dinner at 7"), "{details}");
+    assert!(
+        details.contains("\n  members may edit info: off, invite: off"),
+        "{details}"
+    );
+    let line = json_text(GroupLine::new(&g));
+    assert!(line.starts_with(r#"{"type":"group","id":12,"#), "{line}");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["my_role"], "admin");
+    assert_eq!(v["announcement"]["text"], "dinner at 7");
+    assert_eq!(v["announcement"]["at"], "2023-11-14T22:13:20.000Z");
+    assert_eq!(v["settings"]["members_invite"], false);
+    assert_eq!(v["dissolved"], false);
+
+    let m = GroupMember {
+        username: "bob".into(),
+        role: GroupRole::Member,
+        joined_at_ms: 1_700_000_000_000,
+    };
+    assert!(GroupMemberLine::human(&m).starts_with("member  bob  (joined "));
+    let v = json_value(GroupMemberLine::new(12, &m));
+    assert_eq!(v["type"], "group_member");
+    assert_eq!(v["role"], "member");
+    assert_eq!(v["group_id"], 12);
+
+    let invite = Invite {
+        id: 3,
+        group_id: 12,
+        code: Some("SECRET-CODE".into()),
+        created_by: "alice".into(),
+        expires_at_ms: None,
+        max_uses: Some(5),
+        uses: 0,
+    };
+    let human = InviteLine::created_human(&invite);
+    assert!(human.contains("\n    SECRET-CODE\n"), "{human}");
+    assert!(human.contains("shown only once"), "{human}");
+    assert!(human.contains("quichat group join SECRET-CODE"), "{human}");
+    assert!(human.contains("0 of 5 uses, never expires"), "{human}");
+    let v = json_value(InviteLine::new(&invite));
+    assert_eq!(v["type"], "invite");
+    assert_eq!(v["code"], "SECRET-CODE");
+    assert!(v["expires_at"].is_null());
+    let listed = Invite {
+        code: None,
+        max_uses: None,
+        uses: 1,
+        expires_at_ms: Some(1_700_000_000_000),
+        ..invite
+    };
+    assert!(
+        InviteLine::human(&listed).starts_with("invite 3 by alice: 1 use, unlimited, expires "),
+        "{}",
+        InviteLine::human(&listed)
+    );
+    assert!(json_value(InviteLine::new(&listed))["code"].is_null());
+
+    let v = json_value(GroupActionLine::removed(12, "bob"));
+    assert_eq!(v["type"], "group_action");
+    assert_eq!(v["action"], "removed");
+    assert_eq!(v["username"], "bob");
+    assert!(v.get("invite_id").is_none());
+    let v = json_value(GroupActionLine::role(12, "bob", GroupRole::Admin));
+    assert_eq!(v["action"], "role_changed");
+    assert_eq!(v["role"], "admin");
+    let v = json_value(GroupActionLine::invite_revoked(12, 3));
+    assert_eq!(v["invite_id"], 3);
+}
+
+#[test]
+fn who_read_lists_members() {
+    let w = quichat_client::WhoRead {
+        read: vec!["bob".into()],
+        delivered: vec![],
+        waiting: vec!["carol".into(), "dave".into()],
+    };
+    assert_eq!(
+        WhoReadLine::human("#12", 4, &w),
+        "#4 in #12: read by 1 of 3\n  read:      bob\n  delivered: (nobody)\n  waiting:   carol, dave"
+    );
+    assert!(WhoReadLine::human("bob", 4, &w).starts_with("#4 to bob: read by 1 of 3"));
+    let line = json_text(WhoReadLine::new(12, 4, &w));
+    assert_eq!(
+        line,
+        r#"{"type":"who_read","conversation_id":12,"seq":4,"read":["bob"],"delivered":[],"waiting":["carol","dave"]}"#
     );
 }

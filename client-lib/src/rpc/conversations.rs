@@ -1,14 +1,19 @@
 //! The conversation list.
 
 use quichat_proto::rpc::conversations::{Request, Response};
-use quichat_proto::types::ConversationSummary;
+use quichat_proto::types::{ConversationEntry, ConversationSummary};
 
+use super::reply;
 use crate::{Client, ClientError};
 
 impl Client {
     /// The conversation list, most recent first.
     pub async fn conversations(&self) -> Result<Vec<ConversationSummary>, ClientError> {
-        let Response::List(list) = self.call(Request::List).await?;
-        Ok(list)
+        reply!(self.call(Request::List).await?, Response::List(list) => list)
+    }
+
+    /// The conversation list with each group's name, size and your role.
+    pub async fn conversation_overview(&self) -> Result<Vec<ConversationEntry>, ClientError> {
+        reply!(self.call(Request::Overview).await?, Response::Overview(list) => list)
     }
 }

@@ -6,6 +6,7 @@
 mod contacts;
 mod conversations;
 mod devices;
+mod groups;
 mod history;
 mod presence;
 mod profile;
@@ -14,6 +15,7 @@ mod session;
 mod sync;
 
 pub use history::HistoryPage;
+pub use receipts::WhoRead;
 
 /// Takes the one variant a request expects from its domain's response;
 /// anything else is a protocol error.

@@ -3,6 +3,7 @@
 use quichat_proto::rpc::receipts::{Request, Response};
 use quichat_proto::types::ConversationId;
 
+use super::reply;
 use crate::{Client, ClientError};
 
 impl Client {
@@ -12,13 +13,14 @@ impl Client {
         conversation_id: ConversationId,
         up_to_seq: u64,
     ) -> Result<(), ClientError> {
-        let Response::Recorded = self
-            .call(Request::Delivered {
+        reply!(
+            self.call(Request::Delivered {
                 conversation_id,
                 up_to_seq,
             })
-            .await?;
-        Ok(())
+            .await?,
+            Response::Recorded => ()
+        )
     }
 
     /// Marks a conversation read up to `up_to_seq`.
@@ -27,12 +29,48 @@ impl Client {
         conversation_id: ConversationId,
         up_to_seq: u64,
     ) -> Result<(), ClientError> {
-        let Response::Recorded = self
-            .call(Request::MarkRead {
+        reply!(
+            self.call(Request::MarkRead {
                 conversation_id,
                 up_to_seq,
             })
-            .await?;
-        Ok(())
+            .await?,
+            Response::Recorded => ()
+        )
     }
+
+    /// Who has read, received, or not yet received your message `seq`.
+    pub async fn who_read(
+        &self,
+        conversation_id: ConversationId,
+        seq: u64,
+    ) -> Result<WhoRead, ClientError> {
+        reply!(
+            self.call(Request::WhoRead {
+                conversation_id,
+                seq,
+            })
+            .await?,
+            Response::WhoRead {
+                read,
+                delivered,
+                waiting,
+            } => WhoRead {
+                read,
+                delivered,
+                waiting,
+            }
+        )
+    }
+}
+
+/// Receipt state of one message, by member.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WhoRead {
+    /// Members who read it.
+    pub read: Vec<String>,
+    /// Members whose devices have it, unread.
+    pub delivered: Vec<String>,
+    /// Members who have not received it.
+    pub waiting: Vec<String>,
 }

@@ -2,15 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::ConversationSummary;
+use crate::types::{ConversationEntry, ConversationSummary};
 
 /// Conversation requests.
 #[derive(
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::EnumCount, strum::IntoStaticStr,
 )]
 pub enum Request {
-    /// Answered by [`Response::List`].
+    /// Answered by [`Response::List`]. Groups appear with
+    /// [`crate::types::Recipient::Group`] as their peer; prefer
+    /// [`Request::Overview`], which names them.
     List,
+    /// The conversation list with each group's name, size and the
+    /// caller's role. Answered by [`Response::Overview`].
+    Overview,
 }
 
 /// Conversation responses.
@@ -20,4 +25,6 @@ pub enum Request {
 pub enum Response {
     /// The conversation list, most recent first.
     List(Vec<ConversationSummary>),
+    /// The conversation list, most recent first.
+    Overview(Vec<ConversationEntry>),
 }

@@ -2,7 +2,8 @@
 //!
 //! The top-level [`Request`] and [`Response`] only name the domain; each
 //! domain's own enums (in `session`, `devices`, `sync`, `history`,
-//! `conversations`, `receipts`, `profile`, `contacts`, `presence`) hold its
+//! `conversations`, `receipts`, `profile`, `contacts`, `presence`, `groups`)
+//! hold its
 //! request kinds. postcard numbers
 //! enum variants by position, so this nesting keeps a new kind in one
 //! domain from renumbering another, and the golden wire tests
@@ -19,6 +20,7 @@
 pub mod contacts;
 pub mod conversations;
 pub mod devices;
+pub mod groups;
 pub mod history;
 pub mod presence;
 pub mod profile;
@@ -54,6 +56,8 @@ pub enum Request {
     Contacts(contacts::Request),
     /// Presence and typing.
     Presence(presence::Request),
+    /// Groups: lifecycle, members, roles, invites.
+    Groups(groups::Request),
 }
 
 /// A successful response, by domain; the domain matches the request's.
@@ -79,6 +83,8 @@ pub enum Response {
     Contacts(contacts::Response),
     /// See [`presence::Response`].
     Presence(presence::Response),
+    /// See [`groups::Response`].
+    Groups(groups::Response),
 }
 
 /// A domain's request enum, with the domain response that answers it.
@@ -124,6 +130,7 @@ domain!(receipts, Receipts);
 domain!(profile, Profile);
 domain!(contacts, Contacts);
 domain!(presence, Presence);
+domain!(groups, Groups);
 
 impl Request {
     /// Whether this request may come before authentication.

@@ -25,6 +25,15 @@ pub enum Request {
         /// Watermark.
         up_to_seq: u64,
     },
+    /// Who has received and read message `seq` of a conversation the
+    /// caller is in (members who joined after it are not counted).
+    /// Answered by [`Response::WhoRead`].
+    WhoRead {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// The message.
+        seq: u64,
+    },
 }
 
 /// Receipt responses.
@@ -34,4 +43,13 @@ pub enum Request {
 pub enum Response {
     /// The watermark is stored (or was already at least this far).
     Recorded,
+    /// Receipt state of one message, by member (the sender excluded).
+    WhoRead {
+        /// Members who read it.
+        read: Vec<String>,
+        /// Members whose devices have it but who have not read it.
+        delivered: Vec<String>,
+        /// Members who have not received it yet.
+        waiting: Vec<String>,
+    },
 }

@@ -206,7 +206,7 @@ impl MediaMeta {
              WHERE md.id = $1 AND (md.uploader_id = $2 OR EXISTS ( \
                  SELECT 1 FROM messages m \
                  JOIN conversation_members cm ON cm.conversation_id = m.conversation_id \
-                 WHERE m.media_id = md.id AND cm.user_id = $2) OR EXISTS ( \
+                 WHERE m.media_id = md.id AND cm.user_id = $2 AND m.seq > cm.joined_seq) OR EXISTS ( \
                  SELECT 1 FROM users av WHERE av.avatar_media_id = md.id AND NOT EXISTS ( \
                      SELECT 1 FROM blocks b WHERE b.user_id = av.id AND b.blocked_id = $2)))"
         );

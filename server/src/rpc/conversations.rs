@@ -11,7 +11,9 @@ pub async fn handle(
     session: &Session,
     request: Request,
 ) -> Result<Response, ServiceError> {
-    match request {
-        Request::List => Ok(Response::List(ctx.state.conversations.list(session).await?)),
-    }
+    let entries = ctx.state.conversations.overview(session).await?;
+    Ok(match request {
+        Request::List => Response::List(entries.into_iter().map(|e| e.summary).collect()),
+        Request::Overview => Response::Overview(entries),
+    })
 }

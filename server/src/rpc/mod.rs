@@ -11,6 +11,7 @@
 mod contacts;
 mod conversations;
 mod devices;
+mod groups;
 mod history;
 mod presence;
 mod profile;
@@ -40,5 +41,6 @@ pub async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, 
         Request::Profile(r) => profile::handle(ctx, gate()?, r).await?.into(),
         Request::Contacts(r) => contacts::handle(ctx, gate()?, r).await?.into(),
         Request::Presence(r) => presence::handle(ctx, gate()?, r).await?.into(),
+        Request::Groups(r) => groups::handle(ctx, gate()?, r).await?.into(),
     })
 }

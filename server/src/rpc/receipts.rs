@@ -29,6 +29,18 @@ pub async fn handle(
                 .mark_read(session, conversation_id, up_to_seq)
                 .await?
         }
+        Request::WhoRead {
+            conversation_id,
+            seq,
+        } => {
+            let (read, delivered, waiting) =
+                s.receipts.who_read(session, conversation_id, seq).await?;
+            return Ok(Response::WhoRead {
+                read,
+                delivered,
+                waiting,
+            });
+        }
     };
     s.hub.publish(fanout);
     Ok(Response::Recorded)

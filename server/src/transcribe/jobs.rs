@@ -9,15 +9,15 @@
 
 use std::time::Duration;
 
-use quichat_proto::event::{Event, EventBody};
+use quichat_proto::event::EventBody;
 use quichat_proto::types::{ConversationId, MessageId, MessageUpdate, Transcript, UserId};
 use sqlx::Row;
 
 use crate::error::{ServiceError, StoreError};
 use crate::events::Fanout;
-use crate::events::{append, NewEvent};
+use crate::events::{append_event, NewEvent};
 use crate::message_rows::StoredSegment;
-use crate::store::{get_u64, now_ms, Backend, Store};
+use crate::store::{get_u64, now_ms, to_i64, Backend, Store};
 
 /// A claimed job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,40 +215,40 @@ impl Jobs {
             .map_err(StoreError::Db)?;
         let conversation_id: ConversationId = row.try_get("conversation_id")?;
         let seq = get_u64(&row, "seq")?;
+        // Members who joined after the message never saw it.
         let members: Vec<UserId> = sqlx::query(
-            "SELECT user_id FROM conversation_members WHERE conversation_id = $1 ORDER BY user_id",
+            "SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND joined_seq < $2",
         )
         .bind(conversation_id)
+        .bind(to_i64(seq))
         .fetch_all(&mut *w.tx)
         .await
         .map_err(StoreError::Db)?
         .iter()
         .map(|r| r.try_get("user_id"))
         .collect::<Result<_, _>>()?;
-        let event = NewEvent::MessageUpdated {
-            conversation_id,
-            message_id: job.message_id,
-        };
-        let mut fanout = Vec::with_capacity(members.len());
-        for user in members {
-            let event_seq = append(&mut w.tx, user, &event, now)
-                .await
-                .map_err(StoreError::Db)?;
-            if outbox {
-                super::outbox::record(&mut w.tx, user, event_seq, now).await?;
+        let fanout = append_event(
+            &mut w.tx,
+            self.store.backend(),
+            &members,
+            &NewEvent::MessageUpdated {
+                conversation_id,
+                message_id: job.message_id,
+            },
+            &EventBody::MessageUpdated(MessageUpdate {
+                conversation_id,
+                message_id: job.message_id,
+                seq,
+                transcript,
+            }),
+            now,
+        )
+        .await
+        .map_err(StoreError::Db)?;
+        if outbox {
+            for (user, event) in &fanout {
+                super::outbox::record(&mut w.tx, *user, event.seq, now).await?;
             }
-            fanout.push((
-                user,
-                Event {
-                    seq: event_seq,
-                    body: EventBody::MessageUpdated(MessageUpdate {
-                        conversation_id,
-                        message_id: job.message_id,
-                        seq,
-                        transcript: transcript.clone(),
-                    }),
-                },
-            ));
         }
         w.commit().await?;
         Ok(fanout)
