@@ -164,7 +164,9 @@ async fn authorisation_matrix(backend: Backend) -> Result<()> {
         .send_media(Recipient::Group(g), up.media.clone(), "")
         .await?;
     quichat_tests::download_sha(&carol, up.media.id).await?;
-    ensure!(quichat_tests::download_sha(&dave, up.media.id).await.is_err());
+    ensure!(quichat_tests::download_sha(&dave, up.media.id)
+        .await
+        .is_err());
 
     // Admins remove members but not other admins or the owner.
     alice.set_group_role(g, "bob", GroupRole::Admin).await?;
@@ -172,11 +174,12 @@ async fn authorisation_matrix(backend: Backend) -> Result<()> {
     bob.remove_from_group(g, "carol").await?;
     // The ex-member sees nothing any more: history, posting, media.
     ensure!(
-        code_of(carol.history(ConversationRef::Id(g), None, 10).await)
-            == Some(ErrorCode::NotFound)
+        code_of(carol.history(ConversationRef::Id(g), None, 10).await) == Some(ErrorCode::NotFound)
     );
     ensure!(code_of(carol.send_text(Recipient::Group(g), "x").await) == Some(ErrorCode::NotFound));
-    ensure!(quichat_tests::download_sha(&carol, up.media.id).await.is_err());
+    ensure!(quichat_tests::download_sha(&carol, up.media.id)
+        .await
+        .is_err());
     ensure!(code_of(carol.who_read(g, ack.seq).await) == Some(ErrorCode::NotFound));
 
     // A revoked invite does not work.
@@ -204,9 +207,7 @@ async fn authorisation_matrix(backend: Backend) -> Result<()> {
 
     // Dissolved: history stays, nothing new can be posted.
     bob.dissolve_group(g).await?;
-    ensure!(
-        code_of(carol.send_text(Recipient::Group(g), "x").await) == Some(ErrorCode::Forbidden)
-    );
+    ensure!(code_of(carol.send_text(Recipient::Group(g), "x").await) == Some(ErrorCode::Forbidden));
     ensure!(carol.group_info(g).await?.dissolved);
     ensure!(!carol
         .history(ConversationRef::Id(g), None, 50)
