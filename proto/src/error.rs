@@ -154,6 +154,8 @@ pub mod close {
     pub const FRAME_TOO_LARGE: u32 = 5;
     /// Internal server error.
     pub const INTERNAL: u32 = 6;
+    /// Too many connections from this address.
+    pub const TOO_MANY_CONNECTIONS: u32 = 7;
 
     /// A human-readable name for a close code.
     pub fn describe(code: u64) -> &'static str {
@@ -165,6 +167,7 @@ pub mod close {
             4 => "logged out",
             5 => "frame too large",
             6 => "internal server error",
+            7 => "too many connections",
             _ => "unknown close code",
         }
     }

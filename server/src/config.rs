@@ -165,8 +165,13 @@ pub struct MediaConfig {
     pub max_upload_bytes: u64,
     /// Bytes each user may store (sum of their uploads).
     pub quota_bytes: u64,
-    /// Unfinished uploads idle for this long are aborted (seconds).
+    /// Unfinished uploads idle for this long are aborted (seconds). An
+    /// idle upload holds no memory meanwhile (its tail is spilled to disk);
+    /// this is how long it stays resumable.
     pub upload_ttl_secs: u64,
+    /// Unfinished uploads one user may have at once. Starting another
+    /// evicts the least recently used idle one.
+    pub max_unfinished_uploads: u32,
 }
 
 impl Default for MediaConfig {
@@ -182,6 +187,7 @@ impl Default for MediaConfig {
             max_upload_bytes: 2 * 1024 * 1024 * 1024,
             quota_bytes: 20 * 1024 * 1024 * 1024,
             upload_ttl_secs: 24 * 3600,
+            max_unfinished_uploads: 8,
         }
     }
 }
@@ -202,6 +208,7 @@ impl std::fmt::Debug for MediaConfig {
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("quota_bytes", &self.quota_bytes)
             .field("upload_ttl_secs", &self.upload_ttl_secs)
+            .field("max_unfinished_uploads", &self.max_unfinished_uploads)
             .finish()
     }
 }
@@ -266,8 +273,13 @@ pub struct TransportConfig {
     pub receive_window: u32,
     /// Per-connection send window (bytes).
     pub send_window: u64,
-    /// Concurrent bidirectional streams a client may open.
+    /// Concurrent bidirectional streams a client may open once
+    /// authenticated.
     pub max_concurrent_bidi_streams: u32,
+    /// Concurrent bidirectional streams before authentication (the control
+    /// stream and one more); raised to `max_concurrent_bidi_streams` when
+    /// the connection authenticates.
+    pub streams_before_auth: u32,
 }
 
 impl Default for TransportConfig {
@@ -279,6 +291,7 @@ impl Default for TransportConfig {
             receive_window: 4 * 1024 * 1024,
             send_window: 4 * 1024 * 1024,
             max_concurrent_bidi_streams: 16,
+            streams_before_auth: 2,
         }
     }
 }
@@ -320,6 +333,13 @@ pub struct LimitsConfig {
     /// Password hashes waiting for a slot; beyond that, logins and
     /// registrations get `rate_limited` at once.
     pub password_queue: u32,
+    /// Largest control frame before authentication (bytes); after it, the
+    /// protocol's 1 MiB. Hello, login and registration fit in far less.
+    pub frame_before_auth: u32,
+    /// Open connections from one IPv4 address or one IPv6 /64.
+    pub max_connections_per_ip: u32,
+    /// Authenticated connections of one user, all devices together.
+    pub max_connections_per_user: u32,
 }
 
 impl Default for LimitsConfig {
@@ -352,6 +372,9 @@ impl Default for LimitsConfig {
             first_frame_timeout_ms: 10_000,
             password_hashes: 0,
             password_queue: 32,
+            frame_before_auth: 16 * 1024,
+            max_connections_per_ip: 256,
+            max_connections_per_user: 32,
         }
     }
 }

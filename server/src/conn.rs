@@ -28,6 +28,9 @@ use crate::AppState;
 
 /// How long a client has to open its control stream.
 const FIRST_STREAM_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest stream header frame (a header is a few bytes): a stream cannot
+/// make the server buffer a big frame before saying what it is.
+const HEADER_FRAME_MAX: usize = 256;
 
 /// Serves one incoming connection until it closes or the server stops.
 pub async fn handle(
@@ -50,6 +53,21 @@ pub async fn handle(
                 debug!("refused: {e}");
                 return;
             }
+        };
+        // Held until this task ends, that is until the connection closes.
+        let Some(_seat) = state.admission.admit(remote.ip()) else {
+            // Finish the handshake first: a close sent during it loses its
+            // code and reason, and the user should read why.
+            if let Ok(conn) = connecting.await {
+                debug!("refused: too many connections from this address");
+                let reason = format!(
+                    "too many connections from {} (at most {})",
+                    remote.ip(),
+                    state.admission.max_per_address()
+                );
+                conn.close(close::TOO_MANY_CONNECTIONS.into(), reason.as_bytes());
+            }
+            return;
         };
         let conn = match connecting.into_0rtt() {
             Ok((conn, _accepted)) => conn,
@@ -82,9 +100,13 @@ pub async fn handle(
             }
         };
         let control_out = spawn_writer::<ServerControl>(&tracker, conn.clone(), send);
-        let mut reader = FrameReader::new(recv, MAX_FRAME);
+        let mut reader = FrameReader::new(recv, HEADER_FRAME_MAX);
         match read_header(&mut reader, state.limits.config.first_frame_timeout()).await {
-            Ok(StreamKind::Control) => {}
+            Ok(StreamKind::Control) => {
+                // Until it authenticates, the control stream carries only
+                // small frames (`control::run` raises the limit).
+                reader.set_max_frame(state.limits.config.frame_before_auth as usize);
+            }
             Ok(kind) => {
                 let err = WireError::new(
                     ErrorCode::UnexpectedFrame,
@@ -165,9 +187,11 @@ async fn accept_streams(ctx: Arc<ConnCtx>) {
         let tracker = ctx.tracker.clone();
         tracker.spawn(
             async move {
-                let mut reader = FrameReader::new(recv, MAX_FRAME);
+                let mut reader = FrameReader::new(recv, HEADER_FRAME_MAX);
                 let limit = ctx.state.limits.config.first_frame_timeout();
-                match read_header(&mut reader, limit).await {
+                let header = read_header(&mut reader, limit).await;
+                reader.set_max_frame(MAX_FRAME);
+                match header {
                     Ok(StreamKind::Chat) => {
                         let out = spawn_writer::<ServerChat>(&ctx.tracker, ctx.conn.clone(), send);
                         crate::chat::run(ctx, out, reader).await;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use quichat_proto::control::{ClientControl, Request, Response, ServerControl};
 use quichat_proto::error::close;
+use quichat_proto::frame::MAX_FRAME;
 use quichat_proto::rpc::session;
 use quichat_proto::{ErrorCode, WireError, PROTOCOL_VERSION};
 use tracing::debug;
@@ -73,6 +74,9 @@ pub async fn run(ctx: Arc<ConnCtx>, mut reader: FrameReader) {
             }
         }
         let result = crate::rpc::dispatch(&ctx, request).await;
+        if ctx.session().is_some() && reader.max_frame() < MAX_FRAME {
+            reader.set_max_frame(MAX_FRAME);
+        }
         if result.is_ok() && ctx.is_revoked() {
             // This connection revoked its own device (logout, or revoking
             // itself): answer, then close like every other connection of

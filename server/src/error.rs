@@ -93,6 +93,9 @@ pub enum ServiceError {
     /// expired, used up).
     #[error("this invite code is unknown, revoked, expired or used up")]
     InvalidInvite,
+    /// A connection cap was reached.
+    #[error("{0}")]
+    TooManyConnections(String),
     /// Too many attempts.
     #[error("too many requests; retry in {:.1}s", retry_after.as_secs_f64())]
     RateLimited {
@@ -149,7 +152,9 @@ impl ServiceError {
             ServiceError::CannotDeliver => ErrorCode::CannotDeliver,
             ServiceError::GroupFull(_) => ErrorCode::GroupFull,
             ServiceError::InvalidInvite => ErrorCode::InvalidInvite,
-            ServiceError::RateLimited { .. } => ErrorCode::RateLimited,
+            ServiceError::RateLimited { .. } | ServiceError::TooManyConnections(_) => {
+                ErrorCode::RateLimited
+            }
             ServiceError::NotFound(_) => ErrorCode::NotFound,
             ServiceError::Forbidden(_) => ErrorCode::Forbidden,
             ServiceError::InvalidMessage(_) => ErrorCode::InvalidMessage,

@@ -43,6 +43,17 @@ impl FrameReader {
         }
     }
 
+    /// Changes the frame size limit for the frames that follow.
+    pub fn set_max_frame(&mut self, max_frame: usize) {
+        self.inner.decoder_mut().set_max_frame_length(max_frame);
+        self.max = max_frame;
+    }
+
+    /// The frame size limit in force.
+    pub fn max_frame(&self) -> usize {
+        self.max
+    }
+
     /// The next frame, or `None` when the peer finished the stream cleanly.
     pub async fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ReadFrameError> {
         match self.inner.next().await {

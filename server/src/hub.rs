@@ -78,10 +78,16 @@ pub struct Hub {
     presence: Mutex<Option<mpsc::UnboundedSender<PresenceChange>>>,
 }
 
-/// [`Hub::register`] refused: the device was revoked meanwhile.
+/// Why [`Hub::register`] refused a connection.
 #[derive(Debug, thiserror::Error)]
-#[error("this device was revoked")]
-pub struct Revoked;
+pub enum RegisterError {
+    /// The device was revoked meanwhile.
+    #[error("this device was revoked")]
+    Revoked,
+    /// The user already has this many connections, the cap.
+    #[error("the user already has {0} connections")]
+    TooMany(u32),
+}
 
 /// A connection's registration; unregisters on drop.
 #[derive(Debug)]
@@ -123,22 +129,28 @@ impl Hub {
     }
 
     /// Registers a device's connection and returns its push queue, unless
-    /// the device was revoked in the last [`REVOKED_MEMORY`].
+    /// the device was revoked in the last [`REVOKED_MEMORY`] or the user
+    /// already has `max_per_user` connections (0: no cap).
     pub fn register(
         self: &Arc<Self>,
         user_id: UserId,
         device_id: DeviceId,
         kickable: Kickable,
-    ) -> Result<(Registration, mpsc::Receiver<Push>), Revoked> {
+        max_per_user: u32,
+    ) -> Result<(Registration, mpsc::Receiver<Push>), RegisterError> {
         let (tx, rx) = mpsc::channel(PUSH_QUEUE);
         let conn_id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let lagged = Arc::new(AtomicBool::new(false));
         let mut links = self.lock();
         if links.revoked.contains_key(&device_id) {
             kickable.revoked.store(true, Ordering::SeqCst);
-            return Err(Revoked);
+            return Err(RegisterError::Revoked);
         }
         let list = links.by_user.entry(user_id).or_default();
+        let open = u32::try_from(list.len()).unwrap_or(u32::MAX);
+        if max_per_user > 0 && open >= max_per_user {
+            return Err(RegisterError::TooMany(open));
+        }
         if list.is_empty() {
             self.presence_changed(user_id, true);
         }

@@ -15,6 +15,7 @@
 //! devices, and `push` delivers them to one connection.
 
 pub mod accounts;
+pub mod admission;
 pub mod certs;
 pub mod chat;
 pub mod config;
@@ -109,6 +110,10 @@ pub struct AppState {
     pub jobs: transcribe::jobs::Jobs,
     /// Counters.
     pub metrics: metrics::Metrics,
+    /// Connection caps per address.
+    pub admission: admission::Admission,
+    /// Streams a connection may open once authenticated.
+    pub streams_after_auth: u32,
 }
 
 /// Entry point of the library.
@@ -184,12 +189,15 @@ impl Server {
             contacts.clone(),
             conversations.clone(),
         );
+        let spill_dir = config.data_dir.join("uploads");
+        media::Uploads::prepare_spill_dir(&spill_dir).map_err(error::MediaError::Io)?;
         let uploads = media::Uploads::new(
             media_store.clone(),
             media_meta.clone(),
             accounts.clone(),
             conversations.clone(),
             config.media.clone(),
+            spill_dir,
         );
         info!(media = %media_store.description(), "media store ready");
         let engine = load_engine(&config.transcription).await;
@@ -216,6 +224,8 @@ impl Server {
             events: Events::new(store.clone()),
             hub,
             limits: RateLimits::new(&config.limits),
+            admission: admission::Admission::new(config.limits.max_connections_per_ip),
+            streams_after_auth: config.transport.max_concurrent_bidi_streams,
             accounts,
             messages,
             store,

@@ -46,7 +46,13 @@ pub fn transport_config(t: &TransportConfig) -> Result<quinn::TransportConfig, S
     tc.stream_receive_window(VarInt::from_u32(t.stream_receive_window));
     tc.receive_window(VarInt::from_u32(t.receive_window));
     tc.send_window(t.send_window);
-    tc.max_concurrent_bidi_streams(VarInt::from_u32(t.max_concurrent_bidi_streams));
+    // Before authentication a client gets only a couple of streams; the
+    // connection's limit is raised when it authenticates
+    // (`rpc::session::establish`).
+    tc.max_concurrent_bidi_streams(VarInt::from_u32(
+        t.streams_before_auth
+            .clamp(1, t.max_concurrent_bidi_streams.max(1)),
+    ));
     tc.max_concurrent_uni_streams(VarInt::from_u32(0));
     Ok(tc)
 }

@@ -593,6 +593,129 @@ async fn bad_media_streams_get_typed_errors_and_the_connection_survives(
     Ok(())
 }
 
+/// Waits until the server counts `n` open connections from 127.0.0.1.
+async fn wait_open_from_loopback(server: &TestServer, n: u32) -> Result<()> {
+    let state = server.handle.as_ref().unwrap().state().clone();
+    let ip = server.addr.ip();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while state.admission.open_from(ip) != n {
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "{} connections counted from {ip}, expected {n}",
+            state.admission.open_from(ip)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// Connections are capped per address and per user: the connection over
+/// the cap gets a readable refusal, and a closed connection frees its
+/// place.
+async fn connections_are_capped_per_address_and_per_user(backend: Backend) -> Result<()> {
+    let server = TestServer::start_with(backend, |c| {
+        c.limits.max_connections_per_ip = 3;
+        c.limits.max_connections_per_user = 2;
+    })
+    .await?;
+    let (alice, token) = server.register("alice").await?;
+    let second = server.resume(&token).await?;
+    wait_open_from_loopback(&server, 2).await?;
+
+    // A third connection of alice's is refused at authentication.
+    let third = server.connect().await?;
+    let err = third.authenticate(&token).await.unwrap_err();
+    ensure!(err.code() == Some(ErrorCode::RateLimited), "{err}");
+    ensure!(err.to_string().contains("2 open connections"), "{err}");
+    third.close().await;
+    wait_open_from_loopback(&server, 2).await?;
+
+    // The address holds 3 at most: the fourth is closed with code 7.
+    let raw = raw_connect(&server).await?;
+    let over = raw_connect(&server).await?;
+    ensure!(close_code(&over).await? == u64::from(close::TOO_MANY_CONNECTIONS));
+    match over.close_reason() {
+        Some(quinn::ConnectionError::ApplicationClosed(a)) => {
+            let reason = String::from_utf8_lossy(&a.reason).to_string();
+            ensure!(reason.contains("too many connections from"), "{reason}");
+        }
+        other => anyhow::bail!("unexpected close: {other:?}"),
+    }
+    drop(over);
+
+    // Closing frees the places again, for both caps.
+    raw.close(0u32.into(), b"done");
+    second.close().await;
+    wait_open_from_loopback(&server, 1).await?;
+    let again = server.resume(&token).await?;
+    again.ping().await?;
+    alice.ping().await?;
+    Ok(())
+}
+
+/// Before authentication a connection may send only small control frames
+/// and open only a couple of streams; both limits rise when it
+/// authenticates.
+async fn before_authentication_frames_and_streams_are_small(backend: Backend) -> Result<()> {
+    let server = TestServer::start(backend).await?;
+    let (_alice, token) = server.register("alice").await?;
+
+    // A 100 KiB control frame before authentication is refused at its
+    // length prefix.
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = hello(&conn).await?;
+    send.write_all(&(100u32 * 1024).to_be_bytes()).await?;
+    let ServerControl::Error(err) = read_frame::<ServerControl>(&mut recv).await? else {
+        anyhow::bail!("expected an error frame")
+    };
+    ensure!(err.code == ErrorCode::FrameTooLarge, "{err:?}");
+    ensure!(close_code(&conn).await? == u64::from(close::FRAME_TOO_LARGE));
+
+    // Two streams at most before authentication: the third cannot open.
+    let conn = raw_connect(&server).await?;
+    let (mut send, mut recv) = hello(&conn).await?;
+    let (_second_send, _second_recv) = conn.open_bi().await?;
+    ensure!(
+        tokio::time::timeout(Duration::from_millis(500), conn.open_bi())
+            .await
+            .is_err(),
+        "a third stream opened before authentication"
+    );
+    let auth = ClientControl {
+        req_id: 2,
+        request: session::Request::Authenticate { token }.into(),
+    };
+    send.write_all(&encode(&auth)?).await?;
+    let ServerControl::Response { result: Ok(_), .. } =
+        read_frame::<ServerControl>(&mut recv).await?
+    else {
+        anyhow::bail!("authentication failed")
+    };
+    // Authenticated: more streams, and big control frames are read.
+    let mut opened = Vec::new();
+    for _ in 0..8 {
+        opened.push(
+            tokio::time::timeout(Duration::from_secs(5), conn.open_bi())
+                .await
+                .map_err(|_| anyhow::anyhow!("no stream credit after authentication"))??,
+        );
+    }
+    let big = ClientControl {
+        req_id: 3,
+        request: session::Request::Hello {
+            version: PROTOCOL_VERSION,
+            client: "x".repeat(100 * 1024),
+        }
+        .into(),
+    };
+    send.write_all(&encode(&big)?).await?;
+    match read_frame::<ServerControl>(&mut recv).await? {
+        ServerControl::Response { req_id: 3, .. } => {}
+        other => anyhow::bail!("a big frame after authentication got {other:?}"),
+    }
+    Ok(())
+}
+
 on_both_backends!(
     garbage_frames_get_typed_errors,
     truncated_frame_is_reported,
@@ -607,4 +730,6 @@ on_both_backends!(
     revoking_a_stalled_device_closes_its_connection_at_once,
     logout_closes_every_connection_of_the_device,
     bad_media_streams_get_typed_errors_and_the_connection_survives,
+    connections_are_capped_per_address_and_per_user,
+    before_authentication_frames_and_streams_are_small,
 );

@@ -543,6 +543,85 @@ async fn abandoned_uploads_are_aborted_after_their_ttl(
     Ok(())
 }
 
+/// The attack from the hardening issue: uploads that declare a big file,
+/// send just under one part, then stop. Each used to keep a full part
+/// buffer in memory for the whole TTL. Now an upload with no stream holds
+/// no buffer (its tail is spilled to a private file), each user has a
+/// bounded number of unfinished uploads (a new one evicts the least
+/// recently used idle one), and a resume still picks up the spilled tail.
+async fn abandoned_uploads_hold_no_memory_and_are_capped_per_user(
+    db: Backend,
+    media: MediaBackend,
+) -> Result<()> {
+    let server = TestServer::start_media(db, media, |c| {
+        c.media.part_size = 5 * MIB;
+        c.media.max_unfinished_uploads = 3;
+    })
+    .await?;
+    let (alice, _) = server.register("alice").await?;
+    server.register("bob").await?;
+    let state = server.handle.as_ref().unwrap().state().clone();
+    let size = 12 * MIB;
+    let sent = 5 * MIB - 1;
+    let mut requests = Vec::new();
+    for seed in 0..5u64 {
+        let req = pattern_request(&alice, "bob", 70 + seed, size).await?;
+        // The source ends early: the client stops, the stream finishes.
+        let r = alice
+            .upload(
+                &mut PatternReader::new(70 + seed, sent),
+                req.clone(),
+                |_, _| {},
+            )
+            .await;
+        ensure!(r.is_err(), "a short source cannot complete an upload");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while state.uploads.buffered_bytes() != 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        ensure!(
+            state.uploads.buffered_bytes() == 0,
+            "an idle upload still holds {} bytes of buffer",
+            state.uploads.buffered_bytes()
+        );
+        requests.push(req);
+    }
+    ensure!(
+        state.uploads.pending_uploads() == 3,
+        "{} unfinished uploads kept, the cap is 3",
+        state.uploads.pending_uploads()
+    );
+    let spilled = std::fs::read_dir(server.dir.path().join("uploads"))?.count();
+    ensure!(spilled == 3, "{spilled} spill files for 3 idle uploads");
+    #[cfg(unix)]
+    for entry in std::fs::read_dir(server.dir.path().join("uploads"))? {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = entry?.metadata()?.permissions().mode() & 0o777;
+        ensure!(mode == 0o600, "spill file mode {mode:o}");
+    }
+
+    // The newest resumes where it stopped, through its spilled tail.
+    let last = requests[4].clone();
+    let out = alice
+        .upload(&mut PatternReader::new(74, size), last, |_, _| {})
+        .await?;
+    ensure!(
+        out.resumed_from == sent,
+        "resumed from {}",
+        out.resumed_from
+    );
+    let (sha, n) = download_sha(&alice, out.media.id).await?;
+    ensure!(n == size && sha == pattern_sha(74, size).await?);
+    // The oldest was evicted: it starts again from zero, and completes.
+    let first = requests[0].clone();
+    let out = alice
+        .upload(&mut PatternReader::new(70, size), first, |_, _| {})
+        .await?;
+    ensure!(out.resumed_from == 0 && out.bytes_sent == size);
+    ensure!(state.uploads.buffered_bytes() == 0);
+    Ok(())
+}
+
 async fn several_transfers_share_one_connection(db: Backend, media: MediaBackend) -> Result<()> {
     let server = TestServer::start_media(db, media, |_| {}).await?;
     let (alice, _) = server.register("alice").await?;
@@ -569,6 +648,7 @@ async fn several_transfers_share_one_connection(db: Backend, media: MediaBackend
 
 on_both_media_backends!(
     abandoned_uploads_are_aborted_after_their_ttl,
+    abandoned_uploads_hold_no_memory_and_are_capped_per_user,
     several_transfers_share_one_connection,
     round_trip_several_sizes,
     second_upload_of_same_content_moves_no_bytes,

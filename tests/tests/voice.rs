@@ -16,8 +16,9 @@ use anyhow::{ensure, Context, Result};
 use quichat_client::media::UploadSpec;
 use quichat_client::proto::event::EventBody;
 use quichat_client::proto::media::MediaKind;
-use quichat_client::proto::types::{ConversationRef, MessageBody, TranscriptStatus};
+use quichat_client::proto::types::{ConversationRef, MessageBody, Recipient, TranscriptStatus};
 use quichat_client::EventStream;
+use quichat_client::IfExists;
 use quichat_tests::{
     next_event, opusenc, speak_wav, wait_for, whisper_model, word_error_rate, Backend,
     MediaBackend, TestServer,
@@ -127,6 +128,60 @@ async fn voice_note_then_transcript_reach_the_online_recipient() -> Result<()> {
     let wer = word_error_rate(SENTENCE_1, &text);
     eprintln!("reference: {SENTENCE_1}\ntranscript: {text}\nWER: {wer:.3}");
     ensure!(wer <= MAX_WER, "WER {wer:.2} for {text:?}");
+    Ok(())
+}
+
+/// A voice note in a group: every member gets the message and its
+/// transcript live, history shows each of them the transcript, and each
+/// may download the note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voice_note_in_a_group_is_transcribed_for_every_member() -> Result<()> {
+    let Some(server) = start(Backend::Sqlite, MediaBackend::Local, 1).await? else {
+        return Ok(());
+    };
+    let (alice, _) = server.register("alice").await?;
+    let (bob, _) = server.register("bob").await?;
+    let (carol, _) = server.register("carol").await?;
+    let group = alice
+        .create_group("team", "", &["bob".into(), "carol".into()])
+        .await?;
+    let g = group.id;
+    let mut bob_feed = bob.subscribe(0).await?;
+    let mut carol_feed = carol.subscribe(0).await?;
+    let mut alice_feed = alice.subscribe(0).await?;
+    let dir = tempfile::tempdir()?;
+    let wav = dir.path().join("note.wav");
+    speak_wav(SENTENCE_2, &wav)?;
+
+    let (ack, outcome) = alice
+        .send_voice(Recipient::Group(g), &wav, "", |_, _| {})
+        .await?;
+    ensure!(outcome.media.kind == MediaKind::Voice);
+    ensure!(ack.conversation_id == g);
+    for feed in [&mut bob_feed, &mut carol_feed, &mut alice_feed] {
+        ensure!(transcript_update(feed, ack.seq).await? == TranscriptStatus::Done);
+    }
+    for member in [&bob, &carol] {
+        let page = member
+            .history(ConversationRef::Id(g), Some(ack.seq + 1), 1)
+            .await?;
+        let m = page.messages.first().context("voice message missing")?;
+        ensure!(m.seq == ack.seq && m.to == Recipient::Group(g));
+        let t = m.transcript.clone().context("no transcript state")?;
+        ensure!(t.status == TranscriptStatus::Done);
+        let wer = word_error_rate(SENTENCE_2, &t.text);
+        eprintln!("group transcript: {} (WER {wer:.3})", t.text);
+        ensure!(wer <= MAX_WER, "WER {wer:.2} for {:?}", t.text);
+        // The group's media is downloadable by each member.
+        let MessageBody::Media { media, .. } = &m.body else {
+            anyhow::bail!("expected a media body, got {:?}", m.body)
+        };
+        let out = dir.path().join(format!("got-{}", m.seq));
+        member
+            .download_file(media.id, &out, IfExists::Refuse, |_, _| {})
+            .await
+            .context("member download")?;
+    }
     Ok(())
 }
 

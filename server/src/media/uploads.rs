@@ -6,13 +6,23 @@
 //! The hash is checked before `complete()`: a mismatch aborts the
 //! multipart and nothing becomes visible.
 //!
-//! An interrupted upload keeps its state (multipart handle, running hash,
-//! unflushed tail) in this process, keyed by the client's upload id; the
-//! same user can resume it from any connection, and a new stream takes
-//! over from a stale one. Sessions idle longer than `upload_ttl_secs` are
-//! aborted; a server restart forgets them (the client starts again).
+//! The part buffer grows with what arrives (it is never preallocated), so
+//! an upload that declares a large file but sends little holds little.
+//!
+//! An interrupted upload keeps its state (multipart handle, running hash)
+//! in this process, keyed by the client's upload id; the same user can
+//! resume it from any connection, and a new stream takes over from a stale
+//! one. Its unflushed tail leaves memory as soon as no stream is attached:
+//! it is spilled to a private file under `<data_dir>/uploads/` and read
+//! back on resume, so an idle upload holds no part buffer. Each user has
+//! at most `max_unfinished_uploads`; a new one evicts that user's least
+//! recently used idle upload (as it does when unfinished uploads would
+//! push the user over quota). Uploads idle longer than `upload_ttl_secs`
+//! are aborted; a server restart forgets them (the client starts again).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,9 +55,72 @@ const PROOF_TIMEOUT: Duration = Duration::from_secs(60);
 struct Active {
     multipart: Box<dyn MultipartUpload>,
     hasher: Sha256,
-    pending: Vec<u8>,
+    pending: PartBuffer,
+    /// The unflushed tail, when it was spilled to disk.
+    spilled: Option<PathBuf>,
     received: u64,
     head: Vec<u8>,
+}
+
+/// The unflushed tail of an upload. It grows with what arrives, at most
+/// doubling, up to one part plus a read chunk; its capacity is counted in
+/// [`Uploads::buffered_bytes`] for as long as it lives.
+struct PartBuffer {
+    bytes: Vec<u8>,
+    counter: Arc<AtomicUsize>,
+}
+
+impl PartBuffer {
+    fn new(counter: Arc<AtomicUsize>) -> Self {
+        PartBuffer {
+            bytes: Vec::new(),
+            counter,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Appends `data`, growing the buffer to at most `limit` bytes of
+    /// capacity unless `data` itself needs more.
+    fn extend(&mut self, data: &[u8], limit: usize) {
+        let need = self.bytes.len() + data.len();
+        let before = self.bytes.capacity();
+        if need > before {
+            let target = need.max(before.saturating_mul(2)).min(limit.max(need));
+            self.bytes.reserve_exact(target - self.bytes.len());
+            self.counter
+                .fetch_add(self.bytes.capacity() - before, Ordering::Relaxed);
+        }
+        self.bytes.extend_from_slice(data);
+    }
+
+    /// Takes bytes read back from a spill file (the buffer is empty).
+    fn refill(&mut self, bytes: Vec<u8>) {
+        self.take();
+        self.counter.fetch_add(bytes.capacity(), Ordering::Relaxed);
+        self.bytes = bytes;
+    }
+
+    /// Hands the bytes over (to the store or a spill file) and frees the
+    /// buffer.
+    fn take(&mut self) -> Vec<u8> {
+        self.counter
+            .fetch_sub(self.bytes.capacity(), Ordering::Relaxed);
+        std::mem::take(&mut self.bytes)
+    }
+}
+
+impl Drop for PartBuffer {
+    fn drop(&mut self) {
+        self.counter
+            .fetch_sub(self.bytes.capacity(), Ordering::Relaxed);
+    }
 }
 
 struct Slot {
@@ -90,6 +163,10 @@ pub struct Uploads {
     conversations: Conversations,
     config: MediaConfig,
     sessions: Mutex<HashMap<Uuid, Arc<Slot>>>,
+    /// Where idle uploads' unflushed tails wait for a resume.
+    spill_dir: PathBuf,
+    /// Bytes of part buffers held in memory, all uploads together.
+    buffered: Arc<AtomicUsize>,
     /// Bounds concurrent thumbnail decodes (each may use up to
     /// [`thumbs::MAX_ALLOC`]).
     thumb_decodes: tokio::sync::Semaphore,
@@ -110,6 +187,7 @@ impl Uploads {
         accounts: Accounts,
         conversations: Conversations,
         config: MediaConfig,
+        spill_dir: PathBuf,
     ) -> Self {
         Uploads {
             store,
@@ -118,6 +196,8 @@ impl Uploads {
             conversations,
             config,
             sessions: Mutex::new(HashMap::new()),
+            spill_dir,
+            buffered: Arc::new(AtomicUsize::new(0)),
             thumb_decodes: tokio::sync::Semaphore::new(THUMB_DECODES),
         }
     }
@@ -129,6 +209,22 @@ impl Uploads {
     /// Number of unfinished uploads held (for tests and metrics).
     pub fn pending_uploads(&self) -> usize {
         self.sessions().len()
+    }
+
+    /// Bytes of upload part buffers held in memory (for tests and metrics).
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered.load(Ordering::Relaxed)
+    }
+
+    /// Prepares the spill directory: private, and empty (uploads do not
+    /// survive a restart, so their spilled tails are stale).
+    pub fn prepare_spill_dir(dir: &std::path::Path) -> std::io::Result<()> {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        crate::private_fs::create_dir(dir)
     }
 
     /// Handles an upload stream after its `Upload` frame.
@@ -162,7 +258,7 @@ impl Uploads {
                     "the size does not match the stored content with this hash".into(),
                 ));
             }
-            self.check_quota(session, req.size).await?;
+            self.make_room(session, req.size, false).await?;
             if !self.meta.uploaded_by(session.user_id, &sha_hex).await? {
                 self.challenge(&req, send, &mut reader).await?;
             }
@@ -197,7 +293,7 @@ impl Uploads {
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
             return Ok(());
         }
-        self.check_quota(session, req.size).await?;
+        self.make_room(session, req.size, true).await?;
         let multipart = self
             .store
             .start_multipart(&MediaStore::object_key(&sha_hex))
@@ -208,7 +304,8 @@ impl Uploads {
             state: tokio::sync::Mutex::new(Some(Active {
                 multipart,
                 hasher: Sha256::new(),
-                pending: Vec::with_capacity(self.store.part_size() + READ_CHUNK),
+                pending: PartBuffer::new(self.buffered.clone()),
+                spilled: None,
                 received: 0,
                 head: Vec::new(),
             })),
@@ -241,26 +338,58 @@ impl Uploads {
         Ok(())
     }
 
-    async fn check_quota(&self, session: &Session, size: u64) -> Result<(), ServiceError> {
+    /// Checks the quota and the per-user cap on unfinished uploads
+    /// (`new_slot`: this upload will hold one), evicting the user's least
+    /// recently used idle uploads while they are what stands in the way.
+    async fn make_room(
+        &self,
+        session: &Session,
+        size: u64,
+        new_slot: bool,
+    ) -> Result<(), ServiceError> {
         let used = self.meta.used_bytes(session.user_id).await?;
-        let in_flight: u64 = self
-            .sessions()
-            .values()
-            .filter(|s| s.owner == session.user_id)
-            .map(|s| s.request.size)
-            .sum();
-        if used + in_flight + size > self.config.quota_bytes {
-            return Err(ServiceError::QuotaExceeded(format!(
-                "this upload needs {size} bytes; you use {used} of your {} byte quota{}",
-                self.config.quota_bytes,
-                if in_flight > 0 {
-                    format!(" and {in_flight} more are in unfinished uploads")
+        let max_slots = self.config.max_unfinished_uploads.max(1) as usize;
+        loop {
+            let mine: Vec<Arc<Slot>> = self
+                .sessions()
+                .values()
+                .filter(|s| s.owner == session.user_id)
+                .cloned()
+                .collect();
+            let in_flight: u64 = mine.iter().map(|s| s.request.size).sum();
+            if used + size > self.config.quota_bytes {
+                return Err(ServiceError::QuotaExceeded(format!(
+                    "this upload needs {size} bytes; you use {used} of your {} byte quota",
+                    self.config.quota_bytes
+                )));
+            }
+            let over_quota = used + in_flight + size > self.config.quota_bytes;
+            let over_slots = new_slot && mine.len() >= max_slots;
+            if !over_quota && !over_slots {
+                return Ok(());
+            }
+            // Evict the least recently used upload that no stream holds.
+            let Some(victim) = mine
+                .into_iter()
+                .filter(|s| s.state.try_lock().is_ok())
+                .max_by_key(|s| s.idle_for())
+            else {
+                return Err(ServiceError::QuotaExceeded(if over_slots {
+                    format!(
+                        "you already have {max_slots} uploads in progress, the most this server allows at once; wait for one to finish"
+                    )
                 } else {
-                    String::new()
-                }
-            )));
+                    format!(
+                        "this upload needs {size} bytes; you use {used} of your {} byte quota and {in_flight} more are in uploads in progress",
+                        self.config.quota_bytes
+                    )
+                }));
+            };
+            if let Ok(mut guard) = victim.state.try_lock() {
+                tracing::info!(upload = %victim.request.upload_id, "evicting an idle unfinished upload to make room");
+                self.discard(&victim, &mut guard).await;
+            };
         }
-        Ok(())
     }
 
     /// Proof of possession for deduplication: the client hashes a nonce
@@ -342,6 +471,13 @@ impl Uploads {
         )
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        if let Err(e) = self.unspill(active).await {
+            tracing::warn!(upload = %slot.request.upload_id, "reading a spilled upload tail: {e}");
+            self.discard(&slot, &mut guard).await;
+            return Err(ServiceError::NotFound(
+                "this upload's saved state was lost; start it again".into(),
+            ));
+        }
         let size = slot.request.size;
         let (mut recv, leftover) = reader.into_parts();
         if !leftover.is_empty() {
@@ -350,11 +486,14 @@ impl Uploads {
                 return Err(e);
             }
         }
-        while active.received < size {
+        let stopped = loop {
+            if active.received >= size {
+                break None;
+            }
             let chunk = tokio::select! {
                 c = recv.read_chunk(READ_CHUNK, true) => c,
-                _ = token.cancelled() => return Ok(()),
-                _ = ctx.shutdown.cancelled() => return Ok(()),
+                _ = token.cancelled() => break Some(Ok(())),
+                _ = ctx.shutdown.cancelled() => break Some(Ok(())),
             };
             match chunk {
                 Ok(Some(chunk)) => {
@@ -365,14 +504,22 @@ impl Uploads {
                     slot.touch();
                 }
                 Ok(None) => {
-                    return Err(ServiceError::Incomplete(format!(
+                    break Some(Err(ServiceError::Incomplete(format!(
                         "the upload stopped at {} of {size} bytes; send it again with the same upload id to resume",
                         active.received
-                    )));
+                    ))));
                 }
                 // Connection or stream lost: keep everything for a resume.
-                Err(_) => return Ok(()),
+                Err(_) => break Some(Ok(())),
             }
+        };
+        if let Some(result) = stopped {
+            // No stream is attached any more: the tail leaves memory.
+            if let Err(e) = self.spill(slot.request.upload_id, active).await {
+                tracing::warn!(upload = %slot.request.upload_id, "spilling an upload tail: {e}; the upload starts over");
+                self.discard(&slot, &mut guard).await;
+            }
+            return result;
         }
         let Some(mut active) = guard.take() else {
             return Err(ServiceError::Internal("upload state vanished".into()));
@@ -400,12 +547,12 @@ impl Uploads {
             let take = (SNIFF_BYTES - active.head.len()).min(bytes.len());
             active.head.extend_from_slice(&bytes[..take]);
         }
-        active.pending.extend_from_slice(bytes);
+        active
+            .pending
+            .extend(bytes, self.store.part_size() + READ_CHUNK);
         active.received += bytes.len() as u64;
         if active.pending.len() >= self.store.part_size() {
-            // Exact capacity: the buffer never reallocates (and never doubles).
-            let fresh = Vec::with_capacity(self.store.part_size() + READ_CHUNK);
-            let part = std::mem::replace(&mut active.pending, fresh);
+            let part = active.pending.take();
             active
                 .multipart
                 .put_part(PutPayload::from(part))
@@ -415,9 +562,45 @@ impl Uploads {
         Ok(())
     }
 
+    /// Moves the unflushed tail of an upload no stream is attached to
+    /// into a private file, freeing its buffer.
+    async fn spill(&self, upload_id: Uuid, active: &mut Active) -> std::io::Result<()> {
+        if active.pending.is_empty() {
+            return Ok(());
+        }
+        let path = self.spill_dir.join(upload_id.to_string());
+        let bytes = active.pending.take();
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        let mut file = options.open(&path).await?;
+        tokio::io::AsyncWriteExt::write_all(&mut file, &bytes).await?;
+        active.spilled = Some(path);
+        Ok(())
+    }
+
+    /// Reads a spilled tail back into memory, for a stream that resumes.
+    async fn unspill(&self, active: &mut Active) -> std::io::Result<()> {
+        let Some(path) = active.spilled.take() else {
+            return Ok(());
+        };
+        let bytes = tokio::fs::read(&path).await?;
+        if let Err(e) = tokio::fs::remove_file(&path).await {
+            tracing::warn!("removing {}: {e}", path.display());
+        }
+        active.pending.refill(bytes);
+        Ok(())
+    }
+
     /// Aborts and forgets an upload that cannot continue.
     async fn discard(&self, slot: &Slot, guard: &mut tokio::sync::MutexGuard<'_, Option<Active>>) {
         if let Some(mut active) = guard.take() {
+            if let Some(path) = active.spilled.take() {
+                if let Err(e) = tokio::fs::remove_file(&path).await {
+                    tracing::warn!("removing {}: {e}", path.display());
+                }
+            }
             if let Err(e) = active.multipart.abort().await {
                 tracing::warn!("aborting upload {}: {e}", slot.request.upload_id);
             }
@@ -435,7 +618,7 @@ impl Uploads {
         send: &mut quinn::SendStream,
     ) -> Result<(), ServiceError> {
         if !active.pending.is_empty() {
-            let part = std::mem::take(&mut active.pending);
+            let part = active.pending.take();
             if let Err(e) = active.multipart.put_part(PutPayload::from(part)).await {
                 let _ = active.multipart.abort().await;
                 return Err(MediaError::from(e).into());

@@ -10,6 +10,7 @@ use quichat_proto::types::SessionInfo;
 use crate::accounts::Session;
 use crate::ctx::ConnCtx;
 use crate::error::ServiceError;
+use crate::hub::RegisterError;
 
 pub async fn handle(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, ServiceError> {
     let s = &ctx.state;
@@ -84,11 +85,21 @@ async fn establish(
 ) -> Result<Response, ServiceError> {
     // Register before reading the head: anything committed after this point
     // is pushed live, anything before is covered by the client's sync.
+    let max = ctx.state.limits.config.max_connections_per_user;
     let (registration, pushes) = ctx
         .state
         .hub
-        .register(session.user_id, session.device_id, ctx.kickable())
-        .map_err(|_| ServiceError::InvalidToken)?;
+        .register(session.user_id, session.device_id, ctx.kickable(), max)
+        .map_err(|e| match e {
+            RegisterError::Revoked => ServiceError::InvalidToken,
+            RegisterError::TooMany(n) => ServiceError::TooManyConnections(format!(
+                "this account already has {n} open connections, the most this server allows; close one (or log out an old device) and retry"
+            )),
+        })?;
+    // Authenticated: the connection may now open its chat and transfer
+    // streams (before this it had only `transport.streams_before_auth`).
+    ctx.conn
+        .set_max_concurrent_bi_streams(quinn::VarInt::from_u32(ctx.state.streams_after_auth));
     let _ = ctx.hub_id.set(registration.conn_id());
     let event_head = ctx.state.events.head(session.user_id).await?;
     let info = SessionInfo {
