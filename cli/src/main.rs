@@ -47,7 +47,11 @@ async fn main() -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Our own warnings only: a library's log line (symphonia's probe
+    // giving up on a non-audio file, say) is noise before the real error.
+    // `RUST_LOG` turns anything on.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("off,quichat=warn,quichat_client=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

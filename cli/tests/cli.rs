@@ -30,6 +30,7 @@ const CLI_ENV: &[&str] = &[
     "QUICHAT_PROFILE",
     "QUICHAT_JSON",
     "QUICHAT_DEVICE_NAME",
+    "RUST_LOG",
 ];
 
 struct TestServer {
@@ -1410,6 +1411,18 @@ async fn send_voice_refuses_a_file_that_is_not_audio() {
     );
     // Nothing was sent.
     assert!(bob.ok(&["history", "alice"]).await.is_empty());
+
+    // Over a MiB of non-audio makes symphonia's probe give up, which it
+    // logs at ERROR: that line must not reach the user, only our error.
+    let blob = write_file(alice.home(), "blob.wav", &random_bytes(1_200_000, 9));
+    let run = alice.run(&["send-voice", "bob", &blob], None).await;
+    let err = run.error();
+    assert_eq!(err["code"], "file", "{err}");
+    assert!(
+        !run.stderr.contains("symphonia") && !run.stderr.contains("ERROR"),
+        "a library log line leaked: {}",
+        run.stderr
+    );
 
     let missing = alice.home().join("nope.wav");
     let err = alice

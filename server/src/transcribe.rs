@@ -12,4 +12,5 @@
 pub mod engine;
 pub mod jobs;
 pub mod outbox;
+pub mod segments;
 pub mod worker;

@@ -185,6 +185,59 @@ async fn voice_note_in_a_group_is_transcribed_for_every_member() -> Result<()> {
     Ok(())
 }
 
+/// Short notes: whisper.cpp tends to repeat the last sentence in a
+/// segment past the end of a short clip. No segment may lie past the end
+/// of the audio, and the sentence comes back once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_notes_are_transcribed_once_within_their_length() -> Result<()> {
+    let Some(server) = start(Backend::Sqlite, MediaBackend::Local, 1).await? else {
+        return Ok(());
+    };
+    let (alice, _) = server.register("alice").await?;
+    let (bob, _) = server.register("bob").await?;
+    let mut bob_feed = bob.subscribe(0).await?;
+    let dir = tempfile::tempdir()?;
+    for (i, sentence) in ["Call me back.", "Please call me back soon."]
+        .into_iter()
+        .enumerate()
+    {
+        let wav = dir.path().join(format!("short-{i}.wav"));
+        speak_wav(sentence, &wav)?;
+        let (ack, outcome) = alice.send_voice("bob", &wav, "", |_, _| {}).await?;
+        let duration = outcome.media.duration_ms.context("duration")?;
+        ensure!(transcript_update(&mut bob_feed, ack.seq).await? == TranscriptStatus::Done);
+        let page = bob
+            .history(
+                ConversationRef::Direct("alice".into()),
+                Some(ack.seq + 1),
+                1,
+            )
+            .await?;
+        let t = page
+            .messages
+            .first()
+            .and_then(|m| m.transcript.clone())
+            .context("no transcript")?;
+        eprintln!("{duration} ms: {:?} {:?}", t.text, t.segments);
+        for seg in &t.segments {
+            // The client's and the server's decoders may differ by a frame.
+            ensure!(
+                seg.start_ms < duration && seg.end_ms <= duration + 100,
+                "segment {seg:?} lies past the end of {duration} ms of audio"
+            );
+        }
+        let lower = t.text.to_lowercase();
+        ensure!(
+            lower.matches("call me back").count() <= 1,
+            "the sentence came back more than once: {:?}",
+            t.text
+        );
+        let wer = word_error_rate(sentence, &t.text);
+        ensure!(wer <= MAX_WER, "WER {wer:.2} for {:?}", t.text);
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_recipient_gets_the_transcript_on_sync_opus_on_postgres_and_s3() -> Result<()> {
     let (db, media) = if quichat_tests::postgres_skipped() || quichat_tests::s3_skipped() {

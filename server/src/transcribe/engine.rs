@@ -42,6 +42,7 @@ pub fn audio_ctx_for(samples: usize) -> i32 {
 #[cfg(feature = "transcribe")]
 mod imp {
     use super::*;
+    use crate::transcribe::segments::{clean, clip_ms, text_of};
     use quichat_proto::types::{TranscriptSegment, TranscriptStatus};
     use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
 
@@ -109,7 +110,6 @@ mod imp {
             params.set_audio_ctx(audio_ctx_for(samples.len()));
             state.full(params, samples).map_err(run)?;
             let mut segments = Vec::new();
-            let mut text = String::new();
             let n = state.full_n_segments();
             for i in 0..n {
                 let Some(seg) = state.get_segment(i) else {
@@ -119,16 +119,15 @@ mod imp {
                 if piece.is_empty() {
                     continue;
                 }
-                if !text.is_empty() {
-                    text.push(' ');
-                }
-                text.push_str(&piece);
                 segments.push(TranscriptSegment {
                     start_ms: u64::try_from(seg.start_timestamp()).unwrap_or(0) * 10,
                     end_ms: u64::try_from(seg.end_timestamp()).unwrap_or(0) * 10,
                     text: piece,
                 });
             }
+            // Whisper's repeat past the end of a short clip goes here.
+            let segments = clean(segments, clip_ms(samples.len()));
+            let text = text_of(&segments);
             let language = if multilingual {
                 whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string)
             } else {
