@@ -192,6 +192,55 @@ pub enum Command {
         #[arg(value_name = "SEQ")]
         seq: u64,
     },
+    /// Change the text of one of your messages
+    ///
+    /// Only your own text messages, and only for a while after sending
+    /// (the server's edit window, 15 minutes by default). Everyone in the
+    /// conversation sees the new text, marked "(edited)".
+    Edit {
+        /// The conversation: a username, or a group as '#ID' or '#NAME'
+        #[arg(value_name = "USER|#GROUP")]
+        with: Target,
+        /// The message's sequence number (the `#N` of `history`, `seq` in
+        /// JSON)
+        #[arg(value_name = "SEQ")]
+        seq: u64,
+        /// The new text; several words are joined with spaces (put `--`
+        /// before text that starts with '-'). `-` alone reads it from
+        /// stdin (up to end of file, without the final line break)
+        #[arg(required = true, value_name = "TEXT")]
+        text: Vec<String>,
+    },
+    /// Delete a message for everyone (recall it)
+    ///
+    /// Your own message within the server's recall window (2 minutes by
+    /// default); in a group, admins recall members' messages and the
+    /// owner anyone's, at any time. The content is erased from the
+    /// server; everyone sees "message recalled" instead. To delete a
+    /// message only for yourself, use `delete`.
+    Recall {
+        /// The conversation: a username, or a group as '#ID' or '#NAME'
+        #[arg(value_name = "USER|#GROUP")]
+        with: Target,
+        /// The message's sequence number (the `#N` of `history`, `seq` in
+        /// JSON)
+        #[arg(value_name = "SEQ")]
+        seq: u64,
+    },
+    /// Delete a message for you only: hide it on your devices
+    ///
+    /// Any message of the conversation, yours or not. It disappears from
+    /// your history on all of your devices; the others still see it. To
+    /// delete a message for everyone, use `recall`.
+    Delete {
+        /// The conversation: a username, or a group as '#ID' or '#NAME'
+        #[arg(value_name = "USER|#GROUP")]
+        with: Target,
+        /// The message's sequence number (the `#N` of `history`, `seq` in
+        /// JSON)
+        #[arg(value_name = "SEQ")]
+        seq: u64,
+    },
     /// Groups: create, list, members, roles, invites, announcements
     ///
     /// GROUP is '#ID', ID, or the name of one of your groups
@@ -253,8 +302,9 @@ pub enum Command {
         #[arg(long)]
         show: bool,
     },
-    /// Print messages, receipts, friend requests, profile changes,
-    /// presence and typing as they arrive
+    /// Print messages (and their edits, recalls and deletions),
+    /// reactions, receipts, friend requests, profile changes, presence and
+    /// typing as they arrive
     ///
     /// Starts after the last event printed by a previous `listen` of this
     /// profile, so nothing is missed and nothing is printed twice. Runs
@@ -776,6 +826,36 @@ mod tests {
         }
         assert!(Cli::try_parse_from(["quichat", "send", "#", "hi"]).is_err());
         assert!(Cli::try_parse_from(["quichat", "read", "#0"]).is_err());
+    }
+
+    #[test]
+    fn message_operations_parse() {
+        let cli =
+            Cli::try_parse_from(["quichat", "edit", "#3", "7", "fixed", "text"]).expect("parses");
+        match cli.command {
+            Command::Edit { with, seq, text } => {
+                assert_eq!(with, Target::Group(GroupArg::Id(3)));
+                assert_eq!(seq, 7);
+                assert_eq!(text.join(" "), "fixed text");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // `-` is a value (stdin), not an option.
+        let cli = Cli::try_parse_from(["quichat", "edit", "bob", "2", "-"]).expect("parses");
+        assert!(matches!(cli.command, Command::Edit { text, .. } if text == ["-"]));
+        assert!(Cli::try_parse_from(["quichat", "edit", "bob", "2"]).is_err());
+        assert!(Cli::try_parse_from(["quichat", "edit", "bob", "x", "text"]).is_err());
+        let cli = Cli::try_parse_from(["quichat", "recall", "bob", "4"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Recall { with: Target::User(u), seq: 4 } if u == "bob"
+        ));
+        let cli = Cli::try_parse_from(["quichat", "delete", "#fam", "5"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Delete { with: Target::Group(GroupArg::Name(n)), seq: 5 } if n == "fam"
+        ));
+        assert!(Cli::try_parse_from(["quichat", "delete", "bob"]).is_err());
     }
 
     #[test]

@@ -108,6 +108,33 @@ impl Target {
     }
 }
 
+/// The conversation's id and latest message seq (`None`s when there is
+/// no conversation, or no message, yet).
+pub async fn latest(
+    client: &Client,
+    to: &Recipient,
+) -> Result<(Option<ConversationId>, Option<u64>)> {
+    let page = client.history(to.conversation(), None, 1).await?;
+    let id = page.conversation_id.or(match to {
+        Recipient::Group(id) => Some(*id),
+        Recipient::User(_) => None,
+    });
+    Ok((id, page.messages.first().map(|m| m.seq)))
+}
+
+/// The id of the conversation `to` names, for commands that pick one of
+/// its messages by seq (`whoread`, `edit`, `recall`, `delete`): a group's
+/// own id, or the direct conversation with the user, which must exist
+/// (`not_found` otherwise).
+pub async fn conversation_id(client: &Client, to: &Recipient) -> Result<ConversationId> {
+    match to {
+        Recipient::Group(id) => Ok(*id),
+        Recipient::User(name) => Ok(latest(client, to).await?.0.ok_or_else(|| {
+            CliError::new("not_found", format!("no conversation with {name} yet"))
+        })?),
+    }
+}
+
 /// How a resolved recipient is shown and written back on a command line:
 /// `bob` or `#12`.
 pub fn label(to: &Recipient) -> String {

@@ -888,6 +888,9 @@ fn help_works() {
         "send-voice",
         "download",
         "whoread",
+        "edit",
+        "recall",
+        "delete",
         "group",
         "'#12'",
         "--server",
@@ -912,6 +915,14 @@ fn help_works() {
     assert!(String::from_utf8(listen.stdout)
         .unwrap()
         .contains("--from-start"));
+    let delete = std::process::Command::new(BIN)
+        .args(["delete", "--help"])
+        .output()
+        .unwrap();
+    assert!(delete.status.success());
+    let text = String::from_utf8(delete.stdout).unwrap();
+    assert!(text.contains("your devices"), "{text}");
+    assert!(text.contains("`recall`"), "{text}");
 }
 
 /// `len` pseudo-random bytes (xorshift; different seeds, different files).
@@ -1817,6 +1828,143 @@ async fn groups_messages_receipts_roles_and_invites() {
     assert_eq!(dissolved[0]["action"], "dissolved");
     alice.fails(&["send", &tag, "anyone?"]).await;
 
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_edited_recalled_and_deleted_for_me() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    alice.register().await;
+    bob.register().await;
+    let mut listen = bob.listen(&[]).await;
+
+    let ack = alice.ok(&["send", "bob", "fixd txt"]).await;
+    let conversation = ack[0]["conversation_id"].clone();
+    let first = ack[0]["seq"].as_u64().unwrap();
+    let first_arg = first.to_string();
+    let got = listen
+        .wait_for("alice's message", |v| is_message(v, "fixd txt"))
+        .await;
+    assert_eq!(got["seq"], first);
+
+    // The new text from stdin (`-`), without the final line break...
+    let run = alice
+        .run(&["edit", "bob", &first_arg, "-"], Some("almost fixed\n"))
+        .await;
+    assert!(run.success(), "edit from stdin failed: {run:?}");
+    assert_eq!(run.lines.len(), 1, "{run:?}");
+    assert_eq!(run.lines[0]["type"], "edited");
+    assert_eq!(run.lines[0]["text"], "almost fixed");
+    listen
+        .wait_for("the first edit", |v| {
+            v["type"] == "edited" && v["text"] == "almost fixed"
+        })
+        .await;
+    // ... or from the arguments.
+    let edited = alice.ok(&["edit", "bob", &first_arg, "fixed text"]).await;
+    assert_eq!(edited.len(), 1, "{edited:?}");
+    let e = &edited[0];
+    assert_eq!(e["type"], "edited");
+    assert_eq!(e["conversation_id"], conversation);
+    assert_eq!(e["seq"], first);
+    assert_eq!(e["text"], "fixed text");
+    let edited_at = e["edited_at_ms"].as_i64().unwrap();
+    assert!(e.get("event_seq").is_none(), "{e}");
+    let text = alice
+        .human(&["edit", "bob", &first_arg, "fixed text"])
+        .await;
+    assert_eq!(text.trim_end(), format!("edited #{first} in bob"));
+
+    let got = listen
+        .wait_for("the edit", |v| {
+            v["type"] == "edited" && v["text"] == "fixed text"
+        })
+        .await;
+    assert_eq!(got["conversation_id"], conversation);
+    assert_eq!(got["seq"], first);
+    assert!(got["event_seq"].as_u64().unwrap() > 0);
+    assert!(got["edited_at_ms"].as_i64().unwrap() >= edited_at);
+
+    let history = bob.ok(&["history", "alice"]).await;
+    let m = history.iter().find(|v| v["seq"] == first).unwrap();
+    assert_eq!(m["type"], "message");
+    assert_eq!(m["kind"], "text");
+    assert_eq!(m["text"], "fixed text");
+    assert!(m["edited_at_ms"].as_i64().unwrap() >= edited_at, "{m}");
+    let text = bob.human(&["history", "alice"]).await;
+    assert!(
+        text.contains(&format!("#{first} alice: fixed text (edited)")),
+        "{text}"
+    );
+
+    // Only the author edits.
+    let err = bob.fails(&["edit", "alice", &first_arg, "x"]).await;
+    assert_eq!(err["code"], "forbidden", "{err}");
+
+    // A recall reaches bob, and his history keeps only a placeholder.
+    let ack = alice.ok(&["send", "bob", "oops"]).await;
+    let second = ack[0]["seq"].as_u64().unwrap();
+    listen
+        .wait_for("the second message", |v| is_message(v, "oops"))
+        .await;
+    let recalled = alice.ok(&["recall", "bob", &second.to_string()]).await;
+    assert_eq!(recalled.len(), 1, "{recalled:?}");
+    assert_eq!(recalled[0]["type"], "recalled");
+    assert_eq!(recalled[0]["conversation_id"], conversation);
+    assert_eq!(recalled[0]["seq"], second);
+    assert_eq!(recalled[0]["by"], "alice");
+    let got = listen
+        .wait_for("the recall", |v| v["type"] == "recalled")
+        .await;
+    assert_eq!(got["seq"], second);
+    assert_eq!(got["by"], "alice");
+    assert_eq!(got["conversation_id"], conversation);
+
+    let history = bob.ok(&["history", "alice"]).await;
+    let m = history.iter().find(|v| v["seq"] == second).unwrap();
+    assert_eq!(m["kind"], "recalled", "{m}");
+    assert_eq!(m["recalled_by"], "alice");
+    assert!(m["recalled_at_ms"].as_i64().is_some(), "{m}");
+    assert!(m.get("text").is_none(), "{m}");
+    let text = bob.human(&["history", "alice"]).await;
+    assert!(
+        text.contains(&format!("#{second} alice: (message recalled)")),
+        "{text}"
+    );
+    assert!(!text.contains("oops"), "{text}");
+    let third = alice.ok(&["send", "bob", "not this either"]).await[0]["seq"]
+        .as_u64()
+        .unwrap();
+    let text = alice.human(&["recall", "bob", &third.to_string()]).await;
+    assert_eq!(text.trim_end(), format!("recalled #{third} in bob"));
+
+    // Deleting for me hides the first message from bob only.
+    let hidden = bob.ok(&["delete", "alice", &first_arg]).await;
+    assert_eq!(hidden.len(), 1, "{hidden:?}");
+    assert_eq!(hidden[0]["type"], "hidden");
+    assert_eq!(hidden[0]["conversation_id"], conversation);
+    assert_eq!(hidden[0]["seq"], first);
+    let got = listen
+        .wait_for("the deletion on bob's devices", |v| v["type"] == "hidden")
+        .await;
+    assert_eq!(got["seq"], first);
+    assert_eq!(got["conversation_id"], conversation);
+    // Deleting it again changes nothing, and says the same.
+    let text = bob.human(&["delete", "alice", &first_arg]).await;
+    assert_eq!(text.trim_end(), format!("deleted #{first} for you"));
+    let history = bob.ok(&["history", "alice"]).await;
+    assert!(
+        history.iter().all(|v| v["seq"] != first),
+        "bob still sees #{first}: {history:?}"
+    );
+    assert!(history.iter().any(|v| v["seq"] == second), "{history:?}");
+    let history = alice.ok(&["history", "bob"]).await;
+    let m = history.iter().find(|v| v["seq"] == first).unwrap();
+    assert_eq!(m["text"], "fixed text");
+
+    listen.stop().await;
     server.stop().await;
 }
 

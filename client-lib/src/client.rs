@@ -369,6 +369,22 @@ impl Client {
         .await
     }
 
+    /// Sends a text reply to message `to_seq` of the conversation `to`
+    /// names; the server attaches the quote.
+    pub async fn send_reply(
+        &self,
+        to: impl Into<Recipient>,
+        to_seq: u64,
+        text: &str,
+    ) -> Result<SendAck, ClientError> {
+        self.send(SendMessage {
+            client_id: Uuid::now_v7(),
+            to: to.into(),
+            body: MessageBody::reply(to_seq, text),
+        })
+        .await
+    }
+
     /// Sends a message and waits for the server's ack (the message is then
     /// durably stored). Resending the same `client_id` is safe.
     pub async fn send(&self, msg: SendMessage) -> Result<SendAck, ClientError> {

@@ -8,7 +8,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::social::{ContactsChange, FriendRequest, Profile};
-use crate::types::{Message, MessageUpdate, ReadPosition, Receipt};
+use crate::types::{
+    Message, MessageEdit, MessageRecall, MessageRef, MessageUpdate, ReactionChange, ReadPosition,
+    Receipt,
+};
 
 /// One entry in a user's event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,4 +44,13 @@ pub enum EventBody {
     /// The user's contacts changed: a friendship ended, a block, a
     /// category (synced to the user's devices).
     Contacts(ContactsChange),
+    /// A message's author edited its text.
+    MessageEdited(MessageEdit),
+    /// A message was recalled (deleted for everyone).
+    MessageRecalled(MessageRecall),
+    /// The user deleted a message for themselves (from another device or
+    /// this one): hide it.
+    MessageHidden(MessageRef),
+    /// A participant added or removed a reaction on a message.
+    Reaction(ReactionChange),
 }

@@ -102,6 +102,70 @@ pub enum MessageBody {
     /// A change to a group (membership, name, roles, announcement), written
     /// by the server into the group's timeline; clients cannot send it.
     System(crate::group::GroupNotice),
+    /// A text message its author edited: the latest text, and when. The
+    /// server writes it (history, sync); clients edit with
+    /// `rpc::messages::Request::Edit`, never by sending it.
+    Edited {
+        /// The latest text.
+        text: String,
+        /// When it was last edited, Unix milliseconds.
+        edited_at_ms: i64,
+    },
+    /// The placeholder of a recalled ("deleted for everyone") message: its
+    /// content is gone from the server. Written by the server only.
+    Recalled {
+        /// Who recalled it (the author, or a group admin).
+        by: String,
+        /// When, Unix milliseconds.
+        at_ms: i64,
+    },
+    /// A text reply to an earlier message of the same conversation. When
+    /// sending, set `to_seq` and `text`; the server fills in `quote` (and
+    /// `edited_at_ms`) from what it stores, whatever the client sent.
+    Reply(Box<Reply>),
+}
+
+/// A reply: its text and the message it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The seq of the message it answers, in the same conversation.
+    pub to_seq: u64,
+    /// The reply's text.
+    pub text: String,
+    /// The answered message as it is now.
+    pub quote: Quote,
+    /// When the reply's text was last edited, if it was.
+    pub edited_at_ms: Option<i64>,
+}
+
+/// What a reply shows of the message it answers, read when the reply is
+/// read: after a recall it says so and shows nothing of the original.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    /// Sender of the original.
+    pub sender: String,
+    /// The original's kind (`text`, a media kind, `recalled`, ...).
+    pub kind: String,
+    /// The start of its text, or a media message's caption or file name
+    /// (at most [`QUOTE_CHARS`] characters).
+    pub snippet: String,
+    /// The original was recalled ("original recalled").
+    pub recalled: bool,
+}
+
+/// Longest [`Quote::snippet`], in characters.
+pub const QUOTE_CHARS: usize = 120;
+
+impl MessageBody {
+    /// A reply to `to_seq` to send (the server fills in the quote).
+    pub fn reply(to_seq: u64, text: impl Into<String>) -> MessageBody {
+        MessageBody::Reply(Box::new(Reply {
+            to_seq,
+            text: text.into(),
+            quote: Quote::default(),
+            edited_at_ms: None,
+        }))
+    }
 }
 
 impl MessageBody {
@@ -112,6 +176,9 @@ impl MessageBody {
             MessageBody::Text(_) => "text",
             MessageBody::Media { media, .. } => media.kind.as_str(),
             MessageBody::System(_) => "system",
+            MessageBody::Edited { .. } => "text",
+            MessageBody::Recalled { .. } => "recalled",
+            MessageBody::Reply(_) => "reply",
         }
     }
 }
@@ -343,4 +410,83 @@ pub struct ConversationEntry {
     pub summary: ConversationSummary,
     /// For a group: its name, size and the caller's role.
     pub group: Option<GroupBrief>,
+}
+
+/// A message's text was edited by its author (every participant and
+/// device gets it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageEdit {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// The message's seq in its conversation.
+    pub seq: u64,
+    /// The new text.
+    pub text: String,
+    /// When, Unix milliseconds.
+    pub edited_at_ms: i64,
+}
+
+/// A message was recalled: deleted for everyone, its content erased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecall {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// The message's seq in its conversation.
+    pub seq: u64,
+    /// Who recalled it.
+    pub by: String,
+    /// When, Unix milliseconds.
+    pub at_ms: i64,
+}
+
+/// A message named by its place: conversation and seq.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRef {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// The message's seq in its conversation.
+    pub seq: u64,
+}
+
+/// The reactions on one message: per emoji, how many and who.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reactions {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// The message's seq.
+    pub seq: u64,
+    /// One entry per emoji, most used first.
+    pub reactions: Vec<ReactionCount>,
+}
+
+/// One emoji's reactions on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionCount {
+    /// The emoji.
+    pub emoji: String,
+    /// How many users reacted with it.
+    pub count: u32,
+    /// Who, in the order they reacted (at most
+    /// [`MAX_REACTORS_LISTED`]; `count` has the total).
+    pub users: Vec<String>,
+}
+
+/// Most users listed per emoji in [`ReactionCount::users`].
+pub const MAX_REACTORS_LISTED: usize = 100;
+
+/// A user added or removed a reaction (every participant gets it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionChange {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// The message's seq.
+    pub seq: u64,
+    /// Who reacted.
+    pub user: String,
+    /// The emoji.
+    pub emoji: String,
+    /// Added, or removed.
+    pub added: bool,
+    /// Users with this emoji on the message after the change.
+    pub count: u32,
 }

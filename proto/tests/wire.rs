@@ -25,8 +25,8 @@ use quichat_proto::media::{
     ByteRange, ClientMedia, MediaInfo, MediaKind, MediaVariant, ServerMedia, UploadRequest,
 };
 use quichat_proto::rpc::{
-    self, contacts, conversations, devices, groups, history, presence, profile, receipts, session,
-    sync, Request, Response,
+    self, contacts, conversations, devices, groups, history, messages, presence, profile, receipts,
+    session, sync, Request, Response,
 };
 use quichat_proto::social::{
     Category, ContactsChange, Friend, FriendRequest, Presence, PresenceState, Profile,
@@ -489,6 +489,7 @@ fn all_samples() -> Samples {
     }
     social_samples(&mut s);
     group_samples(&mut s);
+    message_op_samples(&mut s);
     let _ = rpc::MAX_PAGE;
     s
 }
@@ -904,6 +905,135 @@ fn group_samples(s: &mut Samples) {
     );
     s.add("ErrorCode", ErrorCode::GroupFull);
     s.add("ErrorCode", ErrorCode::InvalidInvite);
+}
+
+fn message_op_samples(s: &mut Samples) {
+    let edit = MessageEdit {
+        conversation_id: 9,
+        seq: 3,
+        text: "hi again".into(),
+        edited_at_ms: 1_700_000_000_000,
+    };
+    let recall = MessageRecall {
+        conversation_id: 9,
+        seq: 3,
+        by: "alice".into(),
+        at_ms: 1_700_000_000_000,
+    };
+    let place = MessageRef {
+        conversation_id: 9,
+        seq: 3,
+    };
+    for r in [
+        messages::Request::Edit {
+            conversation_id: 9,
+            seq: 3,
+            text: "hi again".into(),
+        },
+        messages::Request::Recall {
+            conversation_id: 9,
+            seq: 3,
+        },
+        messages::Request::DeleteForMe {
+            conversation_id: 9,
+            seq: 3,
+        },
+        messages::Request::Forward {
+            conversation_id: 9,
+            seq: 3,
+            to: Recipient::User("carol".into()),
+            client_id: Uuid::from_u128(7),
+        },
+        messages::Request::React {
+            conversation_id: 9,
+            seq: 3,
+            emoji: "👍".into(),
+            add: true,
+        },
+        messages::Request::Reactions {
+            conversation_id: 9,
+            seq: 3,
+        },
+    ] {
+        s.add("messages::Request", r);
+    }
+    for r in [
+        messages::Response::Edited(edit.clone()),
+        messages::Response::Recalled(recall.clone()),
+        messages::Response::Hidden(place),
+        messages::Response::Forwarded(SendAck {
+            client_id: Uuid::from_u128(7),
+            message_id: 12,
+            conversation_id: 10,
+            seq: 1,
+            sent_at_ms: 1_700_000_000_000,
+            duplicate: false,
+        }),
+        messages::Response::Reactions(Reactions {
+            conversation_id: 9,
+            seq: 3,
+            reactions: vec![ReactionCount {
+                emoji: "👍".into(),
+                count: 2,
+                users: vec!["bob".into(), "carol".into()],
+            }],
+        }),
+    ] {
+        s.add("messages::Response", r);
+    }
+    s.add(
+        "Request",
+        Request::Messages(messages::Request::Recall {
+            conversation_id: 9,
+            seq: 3,
+        }),
+    );
+    s.add(
+        "Response",
+        Response::Messages(messages::Response::Hidden(place)),
+    );
+    s.add(
+        "MessageBody",
+        MessageBody::Edited {
+            text: "hi again".into(),
+            edited_at_ms: 1_700_000_000_000,
+        },
+    );
+    s.add(
+        "MessageBody",
+        MessageBody::Recalled {
+            by: "alice".into(),
+            at_ms: 1_700_000_000_000,
+        },
+    );
+    s.add(
+        "MessageBody",
+        MessageBody::Reply(Box::new(Reply {
+            to_seq: 2,
+            text: "yes".into(),
+            quote: Quote {
+                sender: "bob".into(),
+                kind: "text".into(),
+                snippet: "lunch?".into(),
+                recalled: false,
+            },
+            edited_at_ms: None,
+        })),
+    );
+    s.add("EventBody", EventBody::MessageEdited(edit));
+    s.add("EventBody", EventBody::MessageRecalled(recall));
+    s.add("EventBody", EventBody::MessageHidden(place));
+    s.add(
+        "EventBody",
+        EventBody::Reaction(ReactionChange {
+            conversation_id: 9,
+            seq: 3,
+            user: "bob".into(),
+            emoji: "👍".into(),
+            added: true,
+            count: 1,
+        }),
+    );
 }
 
 fn golden_path() -> PathBuf {

@@ -14,7 +14,8 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::error::ServiceError;
 use crate::hashing::HashGate;
@@ -151,12 +152,62 @@ fn clean_device_name(name: &str) -> String {
 pub struct Accounts {
     store: Store,
     hashing: Arc<HashGate>,
+    /// Devices seen since the last flush, and when: an authentication
+    /// records here instead of writing (and fsyncing) a row, so the
+    /// connection rate is not bounded by commits. Flushed in one
+    /// transaction by [`Accounts::flush_last_seen`] (every
+    /// [`LAST_SEEN_FLUSH`] and at shutdown).
+    seen: Arc<Mutex<HashMap<DeviceId, i64>>>,
 }
+
+/// How often the in-memory last-seen times are written.
+pub const LAST_SEEN_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Accounts {
     /// Wraps the store; password hashing goes through `hashing`.
     pub fn new(store: Store, hashing: Arc<HashGate>) -> Self {
-        Accounts { store, hashing }
+        Accounts {
+            store,
+            hashing,
+            seen: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, HashMap<DeviceId, i64>> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the last-seen times recorded since the previous flush, in
+    /// one transaction. On failure they are kept for the next one.
+    pub async fn flush_last_seen(&self) -> Result<usize, ServiceError> {
+        let batch: Vec<(DeviceId, i64)> = std::mem::take(&mut *self.seen()).into_iter().collect();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let written = async {
+            let mut w = self.store.begin_write().await?;
+            for (device_id, at) in &batch {
+                sqlx::query(
+                    "UPDATE devices SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1",
+                )
+                .bind(*at)
+                .bind(*device_id)
+                .execute(&mut *w.tx)
+                .await?;
+            }
+            w.commit().await?;
+            Ok::<_, ServiceError>(())
+        }
+        .await;
+        if let Err(e) = written {
+            let mut seen = self.seen();
+            for (device_id, at) in batch {
+                let slot = seen.entry(device_id).or_insert(at);
+                *slot = (*slot).max(at);
+            }
+            return Err(e);
+        }
+        Ok(batch.len())
     }
 
     /// The most password hashes that ran at once (tests, metrics).
@@ -273,13 +324,7 @@ impl Accounts {
         .fetch_optional(self.store.pool())
         .await?
         .ok_or(ServiceError::InvalidToken)?;
-        let mut w = self.store.begin_write().await?;
-        sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2")
-            .bind(now_ms())
-            .bind(session.device_id)
-            .execute(&mut *w.tx)
-            .await?;
-        w.commit().await?;
+        self.seen().insert(session.device_id, now_ms());
         Ok(session)
     }
 
@@ -299,13 +344,17 @@ impl Accounts {
         .bind(session.user_id)
         .fetch_all(self.store.pool())
         .await?;
+        let seen = self.seen();
         Ok(rows
             .into_iter()
             .map(|r| DeviceInfo {
                 id: r.id,
                 name: r.name,
                 created_at_ms: r.created_at,
-                last_seen_ms: r.last_seen_at,
+                // Not flushed yet: the newer time is in memory.
+                last_seen_ms: seen
+                    .get(&r.id)
+                    .map_or(r.last_seen_at, |&at| at.max(r.last_seen_at)),
                 current: r.id == session.device_id,
             })
             .collect())

@@ -67,19 +67,11 @@ pub async fn run(ctx: Arc<ConnCtx>, out: mpsc::Sender<Out<ServerChat>>, mut read
                     ctx.state.hub.publish(fanout);
                     ServerChat::Ack(ack)
                 }
-                Err(e) => {
-                    if matches!(
-                        e,
-                        crate::error::ServiceError::Store(_)
-                            | crate::error::ServiceError::Internal(_)
-                    ) {
-                        tracing::error!("send failed: {e}");
-                    }
-                    ServerChat::Rejected {
-                        client_id: msg.client_id,
-                        error: e.to_wire(),
-                    }
-                }
+                // Storage failures are logged by `to_wire`.
+                Err(e) => ServerChat::Rejected {
+                    client_id: msg.client_id,
+                    error: e.to_wire(),
+                },
             },
         };
         if out.send(Out::Frame(reply)).await.is_err() {

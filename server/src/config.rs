@@ -44,6 +44,29 @@ pub struct Config {
     pub contacts: ContactsConfig,
     /// Group limits.
     pub groups: GroupsConfig,
+    /// Editing and recalling sent messages.
+    pub messages: MessagesConfig,
+}
+
+/// Editing and recalling sent messages.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MessagesConfig {
+    /// How long after sending its author may edit a text message
+    /// (seconds).
+    pub edit_window_secs: u64,
+    /// How long after sending its author may recall a message (seconds),
+    /// as WeChat does; group admins recall members' messages at any time.
+    pub recall_window_secs: u64,
+}
+
+impl Default for MessagesConfig {
+    fn default() -> Self {
+        MessagesConfig {
+            edit_window_secs: 15 * 60,
+            recall_window_secs: 2 * 60,
+        }
+    }
 }
 
 /// Group limits.
@@ -123,6 +146,7 @@ impl Default for Config {
             transcription: TranscriptionConfig::default(),
             contacts: ContactsConfig::default(),
             groups: GroupsConfig::default(),
+            messages: MessagesConfig::default(),
         }
     }
 }

@@ -169,6 +169,8 @@ impl ServiceError {
         };
         let message = match self {
             ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::Media(_) => {
+                // The details stay here, in the log.
+                tracing::error!("request failed: {self}");
                 "the server could not complete the request; try again".to_string()
             }
             other => other.to_string(),
@@ -186,6 +188,26 @@ impl From<ServiceError> for WireError {
         e.to_wire()
     }
 }
+
+/// Evaluates a write (an `async` expression giving `Result<_,
+/// ServiceError>`) again, up to 3 times in all, when PostgreSQL aborted it
+/// for a serialization failure or a deadlock; both are safe to retry
+/// because the transaction rolled back whole.
+macro_rules! retry_conflicts {
+    ($op:expr) => {{
+        let mut attempt = 0;
+        loop {
+            match $op {
+                Err($crate::error::ServiceError::Store(e)) if e.is_retryable() && attempt < 2 => {
+                    tracing::warn!("write conflict, retrying: {e}");
+                    attempt += 1
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use retry_conflicts;
 
 impl From<sqlx::Error> for ServiceError {
     fn from(e: sqlx::Error) -> Self {

@@ -8,7 +8,8 @@
 
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::types::{
-    ConversationId, MessageId, MessageUpdate, ReadPosition, Receipt, ReceiptKind, UserId,
+    ConversationId, Message, MessageBody, MessageEdit, MessageId, MessageRecall, MessageUpdate,
+    ReadPosition, Receipt, ReceiptKind, UserId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -29,6 +30,11 @@ enum EventKind {
     /// The whole body is in `payload` (JSON of [`EventBody`]): profile
     /// changes, friend requests, contact changes.
     Payload = 5,
+    /// A message's text was edited; read from the message row, so the
+    /// log never keeps an old text.
+    MessageEdited = 6,
+    /// A message was recalled; read from the message row.
+    MessageRecalled = 7,
 }
 
 impl EventKind {
@@ -39,6 +45,8 @@ impl EventKind {
             3 => EventKind::ReadPosition,
             4 => EventKind::MessageUpdated,
             5 => EventKind::Payload,
+            6 => EventKind::MessageEdited,
+            7 => EventKind::MessageRecalled,
             _ => return None,
         })
     }
@@ -102,6 +110,20 @@ pub enum NewEvent {
     /// An event outside conversations (profiles, contacts), stored whole
     /// as JSON: its body does not depend on rows that may change later.
     Body(Box<EventBody>),
+    /// A message's text was edited (the text is read from its row).
+    MessageEdited {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Message.
+        message_id: MessageId,
+    },
+    /// A message was recalled.
+    MessageRecalled {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Message.
+        message_id: MessageId,
+    },
 }
 
 /// Appends `event` to `user_id`'s log and returns its seq.
@@ -193,6 +215,24 @@ impl NewEvent {
                 kind: EventKind::ReadPosition as i64,
                 conversation_id: Some(*conversation_id),
                 up_to_seq: Some(to_i64(*up_to_seq)),
+                ..EventColumns::default()
+            },
+            NewEvent::MessageEdited {
+                conversation_id,
+                message_id,
+            } => EventColumns {
+                kind: EventKind::MessageEdited as i64,
+                conversation_id: Some(*conversation_id),
+                message_id: Some(*message_id),
+                ..EventColumns::default()
+            },
+            NewEvent::MessageRecalled {
+                conversation_id,
+                message_id,
+            } => EventColumns {
+                kind: EventKind::MessageRecalled as i64,
+                conversation_id: Some(*conversation_id),
+                message_id: Some(*message_id),
                 ..EventColumns::default()
             },
             NewEvent::Body(body) => EventColumns {
@@ -427,17 +467,62 @@ fn event_from_row(row: &AnyRow) -> Result<Event, ServiceError> {
                 ServiceError::Internal(format!("event {seq}: stored body does not decode: {e}"))
             })?
         }
-        EventKind::MessageUpdated => {
-            let message = message_from_row(row)?;
-            EventBody::MessageUpdated(MessageUpdate {
-                conversation_id: in_conversation()?,
-                message_id: message.id,
-                seq: message.seq,
-                transcript: message
-                    .transcript
-                    .unwrap_or_else(quichat_proto::types::Transcript::pending),
-            })
+        EventKind::MessageUpdated | EventKind::MessageEdited | EventKind::MessageRecalled => {
+            message_change(kind, seq, message_from_row(row)?)?
         }
     };
     Ok(Event { seq, body })
+}
+
+/// The body of an event about a change to `message`, read from its row as
+/// it is now. A change to a message recalled since syncs as its recall:
+/// the old text or transcript is gone, and nothing resurrects it.
+fn message_change(kind: EventKind, seq: u64, message: Message) -> Result<EventBody, ServiceError> {
+    if let MessageBody::Recalled { by, at_ms } = message.body {
+        return Ok(EventBody::MessageRecalled(MessageRecall {
+            conversation_id: message.conversation_id,
+            seq: message.seq,
+            by,
+            at_ms,
+        }));
+    }
+    Ok(match kind {
+        EventKind::MessageEdited => {
+            let (text, edited_at_ms) = match message.body {
+                MessageBody::Edited { text, edited_at_ms } => (text, edited_at_ms),
+                MessageBody::Text(text) => (text, message.sent_at_ms),
+                MessageBody::Reply(reply) => {
+                    let at = reply.edited_at_ms.unwrap_or(message.sent_at_ms);
+                    (reply.text, at)
+                }
+                other => {
+                    return Err(ServiceError::Internal(format!(
+                        "event {seq}: edited message {} is {}",
+                        message.id,
+                        other.kind()
+                    )))
+                }
+            };
+            EventBody::MessageEdited(MessageEdit {
+                conversation_id: message.conversation_id,
+                seq: message.seq,
+                text,
+                edited_at_ms,
+            })
+        }
+        EventKind::MessageUpdated => EventBody::MessageUpdated(MessageUpdate {
+            conversation_id: message.conversation_id,
+            message_id: message.id,
+            seq: message.seq,
+            transcript: message
+                .transcript
+                .unwrap_or_else(quichat_proto::types::Transcript::pending),
+        }),
+        other => {
+            return Err(ServiceError::Internal(format!(
+                "event {seq}: {other:?} for message {} that is not recalled",
+                message.id
+            )))
+        }
+    })
 }

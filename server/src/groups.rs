@@ -1239,6 +1239,7 @@ async fn post_notice(
             kind: "system",
             body: &stored,
             media_id: None,
+            reply_to_seq: None,
             now,
         },
     )

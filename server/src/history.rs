@@ -46,6 +46,8 @@ impl History {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m {MESSAGE_JOINS} \
              WHERE m.conversation_id = $1 AND m.seq < $2 AND m.seq > $4 \
+             AND NOT EXISTS (SELECT 1 FROM hidden_messages h \
+             WHERE h.user_id = $5 AND h.message_id = m.id) \
              ORDER BY m.seq DESC LIMIT $3"
         );
         let rows = sqlx::query(&sql)
@@ -53,6 +55,7 @@ impl History {
             .bind(before)
             .bind(i64::from(limit) + 1)
             .bind(to_i64(since))
+            .bind(session.user_id)
             .fetch_all(self.store.pool())
             .await?;
         let has_more = rows.len() > limit as usize;

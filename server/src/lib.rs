@@ -32,6 +32,7 @@ pub mod hashing;
 pub mod history;
 pub mod hub;
 pub mod media;
+pub mod message_ops;
 pub mod message_rows;
 pub mod messages;
 pub mod metrics;
@@ -94,6 +95,8 @@ pub struct AppState {
     pub presence: presence::PresenceService,
     /// Delivered/read watermarks.
     pub receipts: Receipts,
+    /// Edit, recall, delete for me.
+    pub message_ops: message_ops::MessageOps,
     /// Event log reads.
     pub events: Events,
     /// Online devices.
@@ -202,6 +205,12 @@ impl Server {
         info!(media = %media_store.description(), "media store ready");
         let engine = load_engine(&config.transcription).await;
         let profiles = profiles::Profiles::new(store.clone(), media_meta.clone());
+        let message_ops = message_ops::MessageOps::new(
+            store.clone(),
+            media_store.clone(),
+            messages.clone(),
+            config.messages.clone(),
+        );
         let state = Arc::new(AppState {
             jobs: transcribe::jobs::Jobs::new(store.clone()),
             metrics: metrics::Metrics::default(),
@@ -217,6 +226,7 @@ impl Server {
             media_meta,
             uploads,
             receipts: Receipts::new(store.clone(), conversations.clone()),
+            message_ops,
             history: History::new(store.clone(), conversations.clone()),
             contacts,
             presence,
@@ -355,6 +365,7 @@ async fn run(
     tracker: TaskTracker,
 ) {
     let mut prune = tokio::time::interval(Duration::from_secs(60));
+    let mut last_seen = tokio::time::interval(accounts::LAST_SEEN_FLUSH);
     loop {
         tokio::select! {
             incoming = endpoint.accept() => match incoming {
@@ -366,6 +377,11 @@ async fn run(
             _ = prune.tick() => {
                 state.limits.prune();
                 state.uploads.sweep().await;
+            }
+            _ = last_seen.tick() => {
+                if let Err(e) = state.accounts.flush_last_seen().await {
+                    tracing::warn!("writing last-seen times: {e}");
+                }
             }
             _ = cancel.cancelled() => break,
         }
@@ -382,6 +398,9 @@ async fn run(
     }
     endpoint.close(close::SHUTTING_DOWN.into(), b"server shutting down");
     state.uploads.abort_all().await;
+    if let Err(e) = state.accounts.flush_last_seen().await {
+        tracing::warn!("writing last-seen times at shutdown: {e}");
+    }
     endpoint.wait_idle().await;
     state.store.close().await;
     info!("shutdown complete");

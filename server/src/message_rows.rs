@@ -4,7 +4,7 @@
 //! `events`; depends on none of them.
 
 use quichat_proto::media::MediaKind;
-use quichat_proto::types::{Message, MessageBody, Recipient};
+use quichat_proto::types::{Message, MessageBody, Quote, Recipient, Reply, QUOTE_CHARS};
 use quichat_proto::types::{Transcript, TranscriptSegment, TranscriptStatus};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -21,7 +21,10 @@ pub const MESSAGE_COLUMNS: &str = concat!(
      m.seq AS m_seq, s.username AS m_sender, m.client_id AS m_client_id, \
      r.username AS m_to, m.created_at AS m_created_at, m.kind AS m_kind, m.body AS m_body, \
      t.status AS t_status, t.text AS t_text, t.language AS t_language, \
-     t.segments AS t_segments, t.error AS t_error, ",
+     t.segments AS t_segments, t.error AS t_error, \
+     m.edited_at AS m_edited_at, m.recalled_at AS m_recalled_at, rb.username AS m_recalled_by, \
+     m.reply_to_seq AS m_reply_to_seq, q.kind AS q_kind, q.body AS q_body, \
+     qs.username AS q_sender, qmd.filename AS q_filename, ",
     media_columns!()
 );
 
@@ -30,7 +33,11 @@ pub const MESSAGE_JOINS: &str = "LEFT JOIN users s ON s.id = m.sender_id \
      LEFT JOIN users r ON r.id = m.to_user_id \
      LEFT JOIN media md ON md.id = m.media_id \
      LEFT JOIN media_objects mo ON mo.sha256 = md.sha256 \
-     LEFT JOIN transcripts t ON t.message_id = m.id";
+     LEFT JOIN transcripts t ON t.message_id = m.id \
+     LEFT JOIN users rb ON rb.id = m.recalled_by \
+     LEFT JOIN messages q ON q.conversation_id = m.conversation_id AND q.seq = m.reply_to_seq \
+     LEFT JOIN users qs ON qs.id = q.sender_id \
+     LEFT JOIN media qmd ON qmd.id = q.media_id";
 
 /// Builds a [`Message`] from a row holding [`MESSAGE_COLUMNS`].
 pub fn message_from_row(row: &AnyRow) -> Result<Message, ServiceError> {
@@ -53,7 +60,39 @@ pub fn message_from_row(row: &AnyRow) -> Result<Message, ServiceError> {
         sent_at_ms: row.try_get("m_created_at")?,
         transcript: transcript_from_row(row)?,
         body: match kind.as_str() {
-            "text" => MessageBody::Text(body),
+            "text" => match row.try_get::<Option<i64>, _>("m_edited_at")? {
+                Some(edited_at_ms) => MessageBody::Edited {
+                    text: body,
+                    edited_at_ms,
+                },
+                None => MessageBody::Text(body),
+            },
+            "reply" => MessageBody::Reply(Box::new(Reply {
+                to_seq: u64::try_from(
+                    row.try_get::<Option<i64>, _>("m_reply_to_seq")?
+                        .unwrap_or_default(),
+                )
+                .unwrap_or_default(),
+                text: body,
+                quote: quote_of(
+                    &row.try_get::<Option<String>, _>("q_kind")?
+                        .unwrap_or_default(),
+                    &row.try_get::<Option<String>, _>("q_body")?
+                        .unwrap_or_default(),
+                    row.try_get::<Option<String>, _>("q_sender")?
+                        .unwrap_or_default(),
+                    row.try_get::<Option<String>, _>("q_filename")?.as_deref(),
+                ),
+                edited_at_ms: row.try_get("m_edited_at")?,
+            })),
+            "recalled" => MessageBody::Recalled {
+                by: row
+                    .try_get::<Option<String>, _>("m_recalled_by")?
+                    .unwrap_or_default(),
+                at_ms: row
+                    .try_get::<Option<i64>, _>("m_recalled_at")?
+                    .unwrap_or_default(),
+            },
             "system" => MessageBody::System(serde_json::from_str(&body).map_err(|e| {
                 ServiceError::Internal(format!("stored group notice does not decode: {e}"))
             })?),
@@ -68,6 +107,23 @@ pub fn message_from_row(row: &AnyRow) -> Result<Message, ServiceError> {
             }
         },
     })
+}
+
+/// What a reply shows of the message it answers (`kind`, `body` and the
+/// media's `filename` as stored now): nothing of it once recalled.
+pub fn quote_of(kind: &str, body: &str, sender: String, filename: Option<&str>) -> Quote {
+    let snippet = match kind {
+        "text" | "reply" => body,
+        "recalled" | "system" => "",
+        _ if !body.is_empty() => body,
+        _ => filename.unwrap_or_default(),
+    };
+    Quote {
+        sender,
+        kind: kind.to_string(),
+        snippet: snippet.chars().take(QUOTE_CHARS).collect(),
+        recalled: kind == "recalled",
+    }
 }
 
 /// The transcript columns (`t_*`) of a message row, if it has one.

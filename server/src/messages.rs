@@ -10,8 +10,8 @@ use std::sync::Arc;
 use quichat_proto::event::EventBody;
 use quichat_proto::media::MediaKind;
 use quichat_proto::types::{
-    ConversationId, DeviceId, Message, MessageBody, MessageId, Recipient, SendAck, SendMessage,
-    Transcript, UserId, MAX_TEXT_BYTES,
+    ConversationId, DeviceId, Message, MessageBody, MessageId, Quote, Recipient, SendAck,
+    SendMessage, Transcript, UserId, MAX_TEXT_BYTES,
 };
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
@@ -23,6 +23,7 @@ use crate::error::{ServiceError, StoreError};
 use crate::events::{append_event, Fanout, NewEvent};
 use crate::groups;
 use crate::media::MediaMeta;
+use crate::message_rows::quote_of;
 use crate::store::{get_u64, now_ms, to_i64, Store};
 
 /// Longest caption of a media message, in bytes.
@@ -43,6 +44,12 @@ fn validate_body(body: &MessageBody) -> Result<(), ServiceError> {
                 "system messages are written by the server, not sent".into(),
             ))
         }
+        MessageBody::Edited { .. } | MessageBody::Recalled { .. } => {
+            return Err(ServiceError::InvalidMessage(
+                "edits and recalls are requests on the control stream, not messages".into(),
+            ))
+        }
+        MessageBody::Reply(reply) => return validate_body(&MessageBody::Text(reply.text.clone())),
         MessageBody::Text(text) => {
             if text.trim().is_empty() {
                 return Err(ServiceError::InvalidMessage("message text is empty".into()));
@@ -69,6 +76,9 @@ fn body_columns(body: &MessageBody) -> (&'static str, &str, Option<String>) {
         ),
         // Refused by validate_body; stored only through groups::post_notice.
         MessageBody::System(_) => ("system", "", None),
+        // Refused by validate_body; written only by message_ops.
+        MessageBody::Edited { .. } | MessageBody::Recalled { .. } => ("text", "", None),
+        MessageBody::Reply(reply) => ("reply", reply.text.as_str(), None),
     }
 }
 
@@ -93,6 +103,8 @@ pub struct MessageRow<'a> {
     pub body: &'a str,
     /// Media, if any.
     pub media_id: Option<String>,
+    /// For a reply, the seq it answers.
+    pub reply_to_seq: Option<u64>,
     /// Server time.
     pub now: i64,
 }
@@ -104,8 +116,8 @@ pub async fn insert_row(
 ) -> Result<MessageId, StoreError> {
     let row = sqlx::query(
         "INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, to_user_id, \
-         client_id, kind, body, created_at, media_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+         client_id, kind, body, created_at, media_id, reply_to_seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(r.conversation_id)
     .bind(to_i64(r.seq))
@@ -117,6 +129,7 @@ pub async fn insert_row(
     .bind(r.body)
     .bind(r.now)
     .bind(r.media_id.as_deref())
+    .bind(r.reply_to_seq.map(to_i64))
     .fetch_one(&mut **tx)
     .await?;
     Ok(row.try_get("id")?)
@@ -261,6 +274,19 @@ impl Messages {
             }
         };
         let (kind, body, media_id) = body_columns(&msg.body);
+        // A reply answers a message the sender can see in the same
+        // conversation; the live copy carries its quote as stored.
+        let mut live_body = msg.body.clone();
+        let reply_to_seq = match &mut live_body {
+            MessageBody::Reply(reply) => {
+                reply.quote =
+                    quote_for_reply(&mut w.tx, conversation_id, reply.to_seq, session.user_id)
+                        .await?;
+                reply.edited_at_ms = None;
+                Some(reply.to_seq)
+            }
+            _ => None,
+        };
         let message_id = insert_row(
             &mut w.tx,
             &MessageRow {
@@ -273,6 +299,7 @@ impl Messages {
                 kind,
                 body,
                 media_id,
+                reply_to_seq,
                 now,
             },
         )
@@ -312,7 +339,7 @@ impl Messages {
             client_id: msg.client_id,
             to: msg.to.clone(),
             sent_at_ms: now,
-            body: msg.body.clone(),
+            body: live_body,
         };
         let fanout = append_event(
             &mut w.tx,
@@ -343,4 +370,44 @@ impl Messages {
             fanout,
         ))
     }
+}
+
+/// The quote of message `to_seq` for a reply by `sender` in
+/// `conversation_id`; `not_found` unless the sender can see it.
+async fn quote_for_reply(
+    tx: &mut Transaction<'static, Any>,
+    conversation_id: ConversationId,
+    to_seq: u64,
+    sender: UserId,
+) -> Result<Quote, ServiceError> {
+    let row = sqlx::query(
+        "SELECT q.kind AS kind, q.body AS body, qs.username AS sender, qmd.filename AS filename \
+         FROM messages q \
+         JOIN conversation_members me ON me.conversation_id = q.conversation_id \
+         AND me.user_id = $3 AND me.joined_seq < q.seq \
+         LEFT JOIN users qs ON qs.id = q.sender_id \
+         LEFT JOIN media qmd ON qmd.id = q.media_id \
+         WHERE q.conversation_id = $1 AND q.seq = $2",
+    )
+    .bind(conversation_id)
+    .bind(to_i64(to_seq))
+    .bind(sender)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(StoreError::Db)?
+    .ok_or_else(|| {
+        ServiceError::NotFound(format!(
+            "there is no message #{to_seq} to reply to in this conversation"
+        ))
+    })?;
+    let kind: String = row.try_get("kind")?;
+    let body: String = row.try_get("body")?;
+    let filename: Option<String> = row.try_get("filename")?;
+    Ok(quote_of(
+        &kind,
+        &body,
+        row.try_get::<Option<String>, _>("sender")?
+            .unwrap_or_default(),
+        filename.as_deref(),
+    ))
 }

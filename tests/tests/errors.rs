@@ -214,6 +214,23 @@ async fn account_errors_are_typed(backend: Backend) -> Result<()> {
         code_of(c.register("bad name", "long-enough-pass", "d").await)
             == Some(ErrorCode::InvalidUsername)
     );
+    // Look-alikes from other scripts cannot exist: names are ASCII only,
+    // so a Cyrillic "а" (U+0430) or a full-width letter is refused.
+    for lookalike in [
+        "\u{430}lice",
+        "\u{ff41}lice",
+        "ali\u{0441}e",
+        "alice\u{200b}",
+    ] {
+        let err = c
+            .register(lookalike, "long-enough-pass", "d")
+            .await
+            .unwrap_err();
+        ensure!(
+            err.code() == Some(ErrorCode::InvalidUsername),
+            "{lookalike:?}: {err}"
+        );
+    }
     ensure!(code_of(c.register("newbie", "short", "d").await) == Some(ErrorCode::WeakPassword));
     ensure!(
         code_of(c.login("alice", "wrong-password", "d").await) == Some(ErrorCode::WrongPassword)

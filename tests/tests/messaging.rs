@@ -17,7 +17,7 @@ fn text(body: &EventBody) -> Option<&str> {
     match body {
         EventBody::Message(m) => match &m.body {
             MessageBody::Text(t) => Some(t.as_str()),
-            MessageBody::Media { .. } | MessageBody::System(_) => None,
+            _ => None,
         },
         _ => None,
     }

@@ -153,7 +153,45 @@ async fn a_send_during_an_outage_is_delivered_once_after_reconnect(backend: Back
     Ok(())
 }
 
+/// Authentication records last-seen in memory, not with a write per
+/// connection: the row changes only when the times are flushed (every
+/// 30 s, and at shutdown, so a restart keeps them), while the device list
+/// shows the newest time at once.
+async fn last_seen_is_kept_in_memory_and_flushed(backend: Backend) -> Result<()> {
+    let mut server = TestServer::start(backend).await?;
+    let (alice, token) = server.register("alice").await?;
+    let state = server.handle.as_ref().unwrap().state().clone();
+    let stored = |state: std::sync::Arc<quichat_server::AppState>| async move {
+        let row = sqlx::query("SELECT last_seen_at FROM devices")
+            .fetch_one(state.store.pool())
+            .await?;
+        anyhow::Ok(sqlx::Row::try_get::<i64, _>(&row, "last_seen_at")?)
+    };
+    state.accounts.flush_last_seen().await?;
+    let before = stored(state.clone()).await?;
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let again = server.resume(&token).await?;
+    ensure!(
+        stored(state.clone()).await? == before,
+        "authentication wrote the row"
+    );
+    let listed = alice.devices().await?[0].last_seen_ms;
+    ensure!(listed > before, "the device list shows the time in memory");
+    ensure!(state.accounts.flush_last_seen().await? == 1);
+    ensure!(stored(state.clone()).await? == listed);
+    // Seen again, then a graceful restart: the shutdown flush keeps it.
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let third = server.resume(&token).await?;
+    let listed = alice.devices().await?[0].last_seen_ms;
+    drop((alice, again, third));
+    server.restart().await?;
+    let state = server.handle.as_ref().unwrap().state().clone();
+    ensure!(stored(state).await? >= listed, "the shutdown flush lost it");
+    Ok(())
+}
+
 on_both_backends!(
+    last_seen_is_kept_in_memory_and_flushed,
     resumption_and_0rtt_are_used_on_reconnect,
     follower_survives_a_server_restart_without_gaps_or_repeats,
     a_send_during_an_outage_is_delivered_once_after_reconnect,

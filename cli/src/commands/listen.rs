@@ -8,7 +8,10 @@ use std::time::Duration;
 use anyhow::{anyhow, Result};
 use quichat_client::{Client, Connector, Followed, Session};
 use quichat_proto::event::{Event, EventBody};
-use quichat_proto::types::{ConversationId, Recipient, UserId};
+use quichat_proto::types::{
+    ConversationId, MessageEdit, MessageRecall, MessageRef, MessageUpdate, ReactionChange,
+    Recipient, UserId,
+};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -121,7 +124,8 @@ pub async fn run(ctx: &Context, from_start: bool) -> Result<()> {
 }
 
 /// Whom each conversation is with (the other user, or the group), for
-/// events that carry only a conversation id (transcript updates). Learnt
+/// events that carry only a conversation id (transcript updates, edits,
+/// recalls, deletions, reactions). Learnt
 /// from the messages in the feed; a conversation not seen yet is looked up
 /// in the conversation list (once per listen for an unknown id).
 #[derive(Default)]
@@ -140,8 +144,27 @@ impl Peers {
             EventBody::Message(m) => {
                 self.names.insert(m.conversation_id, render::peer_of(m, me));
             }
-            EventBody::MessageUpdated(u) => {
-                let id = u.conversation_id;
+            EventBody::MessageUpdated(MessageUpdate {
+                conversation_id: id,
+                ..
+            })
+            | EventBody::MessageEdited(MessageEdit {
+                conversation_id: id,
+                ..
+            })
+            | EventBody::MessageRecalled(MessageRecall {
+                conversation_id: id,
+                ..
+            })
+            | EventBody::MessageHidden(MessageRef {
+                conversation_id: id,
+                ..
+            })
+            | EventBody::Reaction(ReactionChange {
+                conversation_id: id,
+                ..
+            }) => {
+                let id = *id;
                 if self.names.contains_key(&id) || !self.asked.insert(id) {
                     return;
                 }

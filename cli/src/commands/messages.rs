@@ -1,14 +1,18 @@
-//! `send`, `history`, `chats`, `read` and `whoread`: one-shot messaging
+//! `send`, `history`, `chats`, `read`, `whoread`, and the operations on
+//! sent messages, `edit`, `recall` and `delete`: one-shot messaging
 //! commands. Each takes a user or a group ([`Target`]).
 
-use anyhow::Result;
-use quichat_client::Client;
-use quichat_proto::types::{ConversationId, Recipient};
+use std::io::{IsTerminal, Read};
 
-use crate::error::CliError;
-use crate::render::{AckLine, ChatLine, MessageLine, ReadLine, WhoReadLine};
+use anyhow::{Context as _, Result};
+use quichat_client::Client;
+use quichat_proto::types::Recipient;
+
+use crate::render::{
+    AckLine, ChatLine, EditedLine, HiddenLine, MessageLine, ReadLine, RecalledLine, WhoReadLine,
+};
 use crate::session::Context;
-use crate::target::{label, shell_word, Target};
+use crate::target::{conversation_id, label, latest, shell_word, Target};
 
 /// Runs `f` on an authenticated connection with the target resolved, and
 /// closes the connection politely.
@@ -102,17 +106,6 @@ pub async fn chats(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-/// The conversation's id and latest message seq (`None`s when there is
-/// no conversation, or no message, yet).
-async fn latest(client: &Client, to: &Recipient) -> Result<(Option<ConversationId>, Option<u64>)> {
-    let page = client.history(to.conversation(), None, 1).await?;
-    let id = page.conversation_id.or(match to {
-        Recipient::Group(id) => Some(*id),
-        Recipient::User(_) => None,
-    });
-    Ok((id, page.messages.first().map(|m| m.seq)))
-}
-
 /// `read WITH`: moves the read position to the latest message.
 pub async fn read(ctx: &Context, target: &Target) -> Result<()> {
     let (to, done) = with_target(ctx, target, async |client, _, to| {
@@ -145,12 +138,7 @@ pub async fn read(ctx: &Context, target: &Target) -> Result<()> {
 /// your messages.
 pub async fn whoread(ctx: &Context, target: &Target, seq: u64) -> Result<()> {
     let (to, conversation_id, who) = with_target(ctx, target, async |client, _, to| {
-        let conversation_id = match &to {
-            Recipient::Group(id) => *id,
-            Recipient::User(name) => latest(client, &to).await?.0.ok_or_else(|| {
-                CliError::new("not_found", format!("no conversation with {name} yet"))
-            })?,
-        };
+        let conversation_id = conversation_id(client, &to).await?;
         let who = client.who_read(conversation_id, seq).await?;
         Ok((to, conversation_id, who))
     })
@@ -159,4 +147,101 @@ pub async fn whoread(ctx: &Context, target: &Target, seq: u64) -> Result<()> {
         &WhoReadLine::human(&label(&to), seq, &who),
         WhoReadLine::new(conversation_id, seq, &who),
     )
+}
+
+/// `edit WITH SEQ TEXT...`: replaces the text of one of your messages.
+pub async fn edit(ctx: &Context, target: &Target, seq: u64, words: &[String]) -> Result<()> {
+    // Before connecting: a text typed on the terminal may take a while.
+    let text = edit_text(words)?;
+    let (to, edit) = with_target(ctx, target, async |client, _, to| {
+        let id = conversation_id(client, &to).await?;
+        let edit = client.edit_message(id, seq, &text).await?;
+        Ok((to, edit))
+    })
+    .await?;
+    ctx.printer.emit(
+        &EditedLine::done(&label(&to), &edit),
+        EditedLine::new(&edit, None),
+    )
+}
+
+/// The new text of `edit`: the words joined with spaces, or, for a lone
+/// `-`, stdin up to its end, less one final line break.
+fn edit_text(words: &[String]) -> Result<String> {
+    if words != ["-"] {
+        return Ok(words.join(" "));
+    }
+    let mut stdin = std::io::stdin().lock();
+    if stdin.is_terminal() {
+        eprintln!("quichat: reading the new text from stdin; end it with Ctrl-D");
+    }
+    let mut text = String::new();
+    stdin
+        .read_to_string(&mut text)
+        .context("cannot read the new text from stdin")?;
+    Ok(without_final_line_break(text))
+}
+
+/// `text` less one trailing `\n` or `\r\n` (what `echo` or an editor adds).
+fn without_final_line_break(mut text: String) -> String {
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    text
+}
+
+/// `recall WITH SEQ`: deletes a message for everyone.
+pub async fn recall(ctx: &Context, target: &Target, seq: u64) -> Result<()> {
+    let (to, recall) = with_target(ctx, target, async |client, _, to| {
+        let id = conversation_id(client, &to).await?;
+        let recall = client.recall_message(id, seq).await?;
+        Ok((to, recall))
+    })
+    .await?;
+    ctx.printer.emit(
+        &RecalledLine::done(&label(&to), &recall),
+        RecalledLine::new(&recall, None),
+    )
+}
+
+/// `delete WITH SEQ`: hides a message on all of your devices.
+pub async fn delete_for_me(ctx: &Context, target: &Target, seq: u64) -> Result<()> {
+    let hidden = with_target(ctx, target, async |client, _, to| {
+        let id = conversation_id(client, &to).await?;
+        Ok(client.delete_for_me(id, seq).await?)
+    })
+    .await?;
+    ctx.printer
+        .emit(&HiddenLine::done(&hidden), HiddenLine::new(&hidden, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_text_from_words_or_stdin() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            edit_text(&words(&["fixed", "text"])).ok().as_deref(),
+            Some("fixed text")
+        );
+        // `-` among other words is text.
+        assert_eq!(
+            edit_text(&words(&["a", "-", "b"])).ok().as_deref(),
+            Some("a - b")
+        );
+        for (raw, text) in [
+            ("fixed text\n", "fixed text"),
+            ("two\nlines\r\n", "two\nlines"),
+            ("kept\n\n", "kept\n"),
+            ("no break", "no break"),
+            ("", ""),
+        ] {
+            assert_eq!(without_final_line_break(raw.to_string()), text, "{raw:?}");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Lines for the event feed (`listen`): receipts, read positions, message
-//! updates, and [`event`], which turns any event into its line.
+//! updates, and [`event`], which turns any event into its line (edits,
+//! recalls, deletions and reactions are in [`super::ops`]).
 
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::types::{
@@ -13,6 +14,7 @@ use super::messages::MessageLine;
 use quichat_client::Notice;
 
 use super::contacts::{ContactsLine, FriendRequestLine, PresenceLine, ProfileLine, TypingLine};
+use super::ops::{EditedLine, HiddenLine, ReactionLine, RecalledLine};
 use super::{recipient_name, Line};
 use crate::output::rfc3339;
 
@@ -131,6 +133,24 @@ pub fn peer_of(m: &Message, me: &str) -> Recipient {
     }
 }
 
+/// How `listen` names a conversation at the start of a line: `@bob` for
+/// the direct conversation with bob, `#12` for a group.
+fn peer_prefix(peer: &Recipient) -> String {
+    match peer {
+        Recipient::User(name) => format!("@{name}"),
+        Recipient::Group(_) => recipient_name(peer),
+    }
+}
+
+/// [`peer_prefix`] for events that carry only the conversation id:
+/// `conversation 1` when its peer is not known.
+pub(super) fn conversation_prefix(id: ConversationId, peer: Option<&Recipient>) -> String {
+    match peer {
+        Some(peer) => peer_prefix(peer),
+        None => format!("conversation {id}"),
+    }
+}
+
 /// An event as a human line and as a JSON line. `me` is the user's own
 /// name, to tell the conversation's peer; `peers` names the peer (user or
 /// group) of a conversation for events that only carry its id.
@@ -143,12 +163,8 @@ pub fn event(
     match &event.body {
         EventBody::Message(m) => {
             // `@bob [...]` for a direct conversation, `#12 [...]` for a group.
-            let prefix = match peer_of(m, me) {
-                Recipient::User(name) => format!("@{name}"),
-                group => recipient_name(&group),
-            };
             (
-                format!("{prefix} {}", MessageLine::human(m)),
+                format!("{} {}", peer_prefix(&peer_of(m, me)), MessageLine::human(m)),
                 MessageLine::new(m, Some(seq)).into(),
             )
         }
@@ -173,6 +189,22 @@ pub fn event(
         EventBody::MessageUpdated(u) => (
             MessageUpdatedLine::human(u, peers(u.conversation_id).as_ref()),
             MessageUpdatedLine::new(u, seq).into(),
+        ),
+        EventBody::MessageEdited(e) => (
+            EditedLine::human(e, peers(e.conversation_id).as_ref()),
+            EditedLine::new(e, Some(seq)).into(),
+        ),
+        EventBody::MessageRecalled(r) => (
+            RecalledLine::human(r, peers(r.conversation_id).as_ref()),
+            RecalledLine::new(r, Some(seq)).into(),
+        ),
+        EventBody::MessageHidden(h) => (
+            HiddenLine::human(h, peers(h.conversation_id).as_ref()),
+            HiddenLine::new(h, Some(seq)).into(),
+        ),
+        EventBody::Reaction(r) => (
+            ReactionLine::human(r, peers(r.conversation_id).as_ref()),
+            ReactionLine::new(r, seq).into(),
         ),
     }
 }

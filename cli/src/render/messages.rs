@@ -3,8 +3,8 @@
 
 use quichat_proto::media::{MediaInfo, MediaKind};
 use quichat_proto::types::{
-    ConversationEntry, ConversationId, Message, MessageBody, MessageId, Recipient, SendAck,
-    Transcript,
+    ConversationEntry, ConversationId, Message, MessageBody, MessageId, Quote, Recipient, Reply,
+    SendAck, Transcript,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -81,6 +81,14 @@ pub struct MessageLine {
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    edited_at_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_to: Option<ReplyJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recalled_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recalled_at_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     media: Option<MediaJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     caption: Option<String>,
@@ -92,7 +100,7 @@ pub struct MessageLine {
 impl MessageLine {
     /// From a message; `event_seq` when it came from the event feed.
     pub fn new(m: &Message, event_seq: Option<u64>) -> Self {
-        MessageLine {
+        let mut line = MessageLine {
             event_seq,
             conversation_id: m.conversation_id,
             seq: m.seq,
@@ -106,24 +114,39 @@ impl MessageLine {
             client_id: m.client_id,
             sent_at: rfc3339(m.sent_at_ms),
             kind: m.body.kind(),
-            text: match &m.body {
-                MessageBody::Text(t) => Some(t.clone()),
-                MessageBody::Media { .. } | MessageBody::System(_) => None,
-            },
-            media: match &m.body {
-                MessageBody::Media { media, .. } => Some(MediaJson::new(media)),
-                MessageBody::Text(_) | MessageBody::System(_) => None,
-            },
-            caption: match &m.body {
-                MessageBody::Media { caption, .. } => Some(caption.clone()),
-                MessageBody::Text(_) | MessageBody::System(_) => None,
-            },
-            notice: match &m.body {
-                MessageBody::System(n) => Some(NoticeJson::new(n)),
-                MessageBody::Text(_) | MessageBody::Media { .. } => None,
-            },
+            text: None,
+            edited_at_ms: None,
+            reply_to: None,
+            recalled_by: None,
+            recalled_at_ms: None,
+            media: None,
+            caption: None,
+            notice: None,
             transcript: m.transcript.as_ref().map(TranscriptJson::new),
+        };
+        // What each kind of body carries (the other fields stay out).
+        match &m.body {
+            MessageBody::Text(t) => line.text = Some(t.clone()),
+            MessageBody::Edited { text, edited_at_ms } => {
+                line.text = Some(text.clone());
+                line.edited_at_ms = Some(*edited_at_ms);
+            }
+            MessageBody::Reply(r) => {
+                line.text = Some(r.text.clone());
+                line.edited_at_ms = r.edited_at_ms;
+                line.reply_to = Some(ReplyJson::new(r));
+            }
+            MessageBody::Recalled { by, at_ms } => {
+                line.recalled_by = Some(by.clone());
+                line.recalled_at_ms = Some(*at_ms);
+            }
+            MessageBody::Media { media, caption } => {
+                line.media = Some(MediaJson::new(media));
+                line.caption = Some(caption.clone());
+            }
+            MessageBody::System(n) => line.notice = Some(NoticeJson::new(n)),
         }
+        line
     }
 
     /// `[2026-11-22 20:31:05] #3 alice: hello`, or for media
@@ -131,12 +154,29 @@ impl MessageLine {
     /// a voice note ends with its transcript (`“please call me back”`,
     /// `(transcribing…)` or `(transcription failed: ...)`). A group's
     /// notice is a system line: `[2026-11-22 20:31:05] * alice added bob`.
+    /// An edited text ends with ` (edited)`; a recalled message reads
+    /// `(message recalled)` (`(message recalled by bob)` when bob is not
+    /// its sender); a reply starts with what it answers,
+    /// `[reply to #2 bob: “see you”]`.
     pub fn human(m: &Message) -> String {
         let mut content = match &m.body {
             MessageBody::System(n) => {
                 return format!("[{}] {}", local_time(m.sent_at_ms), notice_human(n));
             }
             MessageBody::Text(t) => sanitize(t),
+            MessageBody::Edited { text, .. } => format!("{} (edited)", sanitize(text)),
+            MessageBody::Recalled { by, .. } => recalled_human(by, &m.sender),
+            MessageBody::Reply(r) => {
+                let mut s = format!(
+                    "[{}] {}",
+                    quote_human(r.to_seq, &r.quote),
+                    sanitize(&r.text)
+                );
+                if r.edited_at_ms.is_some() {
+                    s.push_str(" (edited)");
+                }
+                s
+            }
             MessageBody::Media { media, caption } if caption.is_empty() => {
                 format!("[{}]", media_label(media))
             }
@@ -209,6 +249,11 @@ impl ChatLine {
                         return format!("{name}  {line}");
                     }
                     MessageBody::Text(t) => preview(t, PREVIEW_CHARS),
+                    MessageBody::Edited { text, .. } => {
+                        format!("{} (edited)", preview(text, PREVIEW_CHARS))
+                    }
+                    MessageBody::Recalled { by, .. } => recalled_human(by, &m.sender),
+                    MessageBody::Reply(r) => format!("↪ {}", preview(&r.text, PREVIEW_CHARS)),
                     MessageBody::Media { media, caption } if media.kind == MediaKind::Voice => {
                         voice_preview(media, caption, m.transcript.as_ref())
                     }
@@ -226,6 +271,55 @@ impl ChatLine {
             None => "(no messages)".to_string(),
         };
         format!("{name}  {last}")
+    }
+}
+
+/// `(message recalled)`, or `(message recalled by bob)` when bob, a group
+/// admin, is not the sender.
+fn recalled_human(by: &str, sender: &str) -> String {
+    if by == sender {
+        "(message recalled)".to_string()
+    } else {
+        format!("(message recalled by {by})")
+    }
+}
+
+/// How long a reply's quote may be in human output.
+const QUOTE_PREVIEW_CHARS: usize = 40;
+
+/// `reply to #2 bob: “see you”` (the snippet is the server's: the start of
+/// the text, or a media message's caption or file name), or `reply to #2:
+/// original recalled`.
+fn quote_human(to_seq: u64, q: &Quote) -> String {
+    if q.recalled {
+        return format!("reply to #{to_seq}: original recalled");
+    }
+    format!(
+        "reply to #{to_seq} {}: “{}”",
+        q.sender,
+        preview(&q.snippet, QUOTE_PREVIEW_CHARS)
+    )
+}
+
+/// `reply_to` of a reply's JSON line: the answered message as it is now.
+#[derive(Debug, Serialize)]
+struct ReplyJson {
+    seq: u64,
+    sender: String,
+    kind: String,
+    snippet: String,
+    recalled: bool,
+}
+
+impl ReplyJson {
+    fn new(r: &Reply) -> Self {
+        ReplyJson {
+            seq: r.to_seq,
+            sender: r.quote.sender.clone(),
+            kind: r.quote.kind.clone(),
+            snippet: r.quote.snippet.clone(),
+            recalled: r.quote.recalled,
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod events;
 mod groups;
 mod media;
 mod messages;
+mod ops;
 mod session;
 #[cfg(test)]
 mod tests;
@@ -33,6 +34,7 @@ pub use groups::{
 };
 pub use media::{DownloadLine, MediaAckLine, VoiceAckLine};
 pub use messages::{AckLine, ChatLine, MessageLine, ReadLine};
+pub use ops::{EditedLine, HiddenLine, ReactionLine, RecalledLine};
 pub use session::{LogoutLine, SessionLine};
 
 /// Width of message previews in `chats`.
@@ -75,6 +77,14 @@ pub enum Line<'a> {
     ReadPosition(ReadPositionLine),
     /// A message changed (a voice note's transcript).
     MessageUpdated(MessageUpdatedLine),
+    /// A message's text was edited (by `edit`, or from the event feed).
+    Edited(EditedLine),
+    /// A message was deleted for everyone.
+    Recalled(RecalledLine),
+    /// A message was deleted for the user only.
+    Hidden(HiddenLine),
+    /// A reaction was added or removed (from the event feed).
+    Reaction(ReactionLine),
     /// Why a command failed.
     Error(ErrorLine<'a>),
     /// A user's profile.
@@ -141,6 +151,10 @@ line_from!(
     Receipt(ReceiptLine),
     ReadPosition(ReadPositionLine),
     MessageUpdated(MessageUpdatedLine),
+    Edited(EditedLine),
+    Recalled(RecalledLine),
+    Hidden(HiddenLine),
+    Reaction(ReactionLine),
     Profile(ProfileLine),
     Friend(FriendLine),
     FriendRequest(FriendRequestLine),

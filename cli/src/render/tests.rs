@@ -765,3 +765,255 @@ fn who_read_lists_members() {
         r#"{"type":"who_read","conversation_id":12,"seq":4,"read":["bob"],"delivered":[],"waiting":["carol","dave"]}"#
     );
 }
+
+#[test]
+fn edited_messages_say_so() {
+    let mut m = msg("alice", "bob", "");
+    m.body = MessageBody::Edited {
+        text: "fixed\u{1b} text".into(),
+        edited_at_ms: 1_700_000_060_000,
+    };
+    let human = MessageLine::human(&m);
+    assert!(
+        human.ends_with("] #3 alice: fixed\\u{1b} text (edited)"),
+        "{human}"
+    );
+    let v = json_value(MessageLine::new(&m, None));
+    assert_eq!(v["type"], "message");
+    assert_eq!(v["kind"], "text");
+    assert_eq!(v["text"], "fixed\u{1b} text");
+    assert_eq!(v["edited_at_ms"], 1_700_000_060_000_i64);
+    assert!(v.get("recalled_by").is_none() && v.get("reply_to").is_none());
+    // An unedited text has no `edited_at_ms`.
+    let v = json_value(MessageLine::new(&msg("alice", "bob", "hi"), None));
+    assert!(v.get("edited_at_ms").is_none());
+
+    let chat = direct(ConversationSummary {
+        id: 1,
+        peer: Recipient::User("alice".into()),
+        unread: 0,
+        last_seq: 3,
+        read_seq: 3,
+        last_message: Some(m),
+    });
+    let line = ChatLine::human(&chat);
+    assert!(
+        line.ends_with("] alice: fixed\\u{1b} text (edited)"),
+        "{line}"
+    );
+    let v = json_value(ChatLine::new(&chat));
+    assert_eq!(v["last_message"]["kind"], "text");
+    assert_eq!(v["last_message"]["edited_at_ms"], 1_700_000_060_000_i64);
+}
+
+#[test]
+fn recalled_messages_keep_only_a_placeholder() {
+    let recalled = |by: &str| {
+        let mut m = msg("alice", "bob", "");
+        m.body = MessageBody::Recalled {
+            by: by.into(),
+            at_ms: 1_700_000_030_000,
+        };
+        m
+    };
+    let human = MessageLine::human(&recalled("alice"));
+    assert!(human.ends_with("] #3 alice: (message recalled)"), "{human}");
+    // In a group an admin may recall a member's message.
+    let human = MessageLine::human(&recalled("carol"));
+    assert!(
+        human.ends_with("] #3 alice: (message recalled by carol)"),
+        "{human}"
+    );
+    let v = json_value(MessageLine::new(&recalled("alice"), Some(8)));
+    assert_eq!(v["type"], "message");
+    assert_eq!(v["event_seq"], 8);
+    assert_eq!(v["kind"], "recalled");
+    assert_eq!(v["recalled_by"], "alice");
+    assert_eq!(v["recalled_at_ms"], 1_700_000_030_000_i64);
+    for gone in ["text", "media", "caption", "edited_at_ms"] {
+        assert!(v.get(gone).is_none(), "{gone} in {v}");
+    }
+
+    let chat = direct(ConversationSummary {
+        id: 1,
+        peer: Recipient::User("alice".into()),
+        unread: 1,
+        last_seq: 3,
+        read_seq: 2,
+        last_message: Some(recalled("alice")),
+    });
+    let line = ChatLine::human(&chat);
+    assert!(line.ends_with("] alice: (message recalled)"), "{line}");
+    assert_eq!(
+        json_value(ChatLine::new(&chat))["last_message"]["kind"],
+        "recalled"
+    );
+}
+
+#[test]
+fn commands_on_sent_messages_confirm() {
+    let edit = MessageEdit {
+        conversation_id: 1,
+        seq: 3,
+        text: "fixed text".into(),
+        edited_at_ms: 1_700_000_060_000,
+    };
+    assert_eq!(EditedLine::done("bob", &edit), "edited #3 in bob");
+    assert_eq!(EditedLine::done("#12", &edit), "edited #3 in #12");
+    assert_eq!(
+        json_text(EditedLine::new(&edit, None)),
+        r#"{"type":"edited","conversation_id":1,"seq":3,"text":"fixed text","edited_at_ms":1700000060000}"#
+    );
+    let recall = MessageRecall {
+        conversation_id: 1,
+        seq: 4,
+        by: "alice".into(),
+        at_ms: 1_700_000_030_000,
+    };
+    assert_eq!(RecalledLine::done("bob", &recall), "recalled #4 in bob");
+    assert_eq!(
+        json_text(RecalledLine::new(&recall, None)),
+        r#"{"type":"recalled","conversation_id":1,"seq":4,"by":"alice","at_ms":1700000030000}"#
+    );
+    let hidden = MessageRef {
+        conversation_id: 1,
+        seq: 5,
+    };
+    assert_eq!(HiddenLine::done(&hidden), "deleted #5 for you");
+    assert_eq!(
+        json_text(HiddenLine::new(&hidden, None)),
+        r#"{"type":"hidden","conversation_id":1,"seq":5}"#
+    );
+}
+
+#[test]
+fn edits_recalls_and_deletions_in_the_feed() {
+    let direct_peer = |id| (id == 1).then(|| Recipient::User("bob".to_string()));
+    let group_peer = |id| (id == 12).then_some(Recipient::Group(12));
+    let edited = Event {
+        seq: 40,
+        body: EventBody::MessageEdited(MessageEdit {
+            conversation_id: 1,
+            seq: 3,
+            text: "fixed\ntext".into(),
+            edited_at_ms: 1_700_000_060_000,
+        }),
+    };
+    let (human, line) = event(&edited, "alice", direct_peer);
+    assert_eq!(human, "@bob #3 edited: fixed\n    text");
+    assert_eq!(
+        serde_json::to_string(&line).unwrap(),
+        r#"{"type":"edited","event_seq":40,"conversation_id":1,"seq":3,"text":"fixed\ntext","edited_at_ms":1700000060000}"#
+    );
+    let (human, _) = event(&edited, "alice", |_| None);
+    assert_eq!(human, "conversation 1 #3 edited: fixed\n    text");
+
+    let recalled = Event {
+        seq: 41,
+        body: EventBody::MessageRecalled(MessageRecall {
+            conversation_id: 12,
+            seq: 4,
+            by: "alice".into(),
+            at_ms: 1_700_000_030_000,
+        }),
+    };
+    let (human, line) = event(&recalled, "bob", group_peer);
+    assert_eq!(human, "#12 #4 recalled by alice");
+    assert_eq!(
+        serde_json::to_string(&line).unwrap(),
+        r#"{"type":"recalled","event_seq":41,"conversation_id":12,"seq":4,"by":"alice","at_ms":1700000030000}"#
+    );
+    assert_eq!(
+        event(&recalled, "bob", |_| None).0,
+        "conversation 12 #4 recalled by alice"
+    );
+
+    let hidden = Event {
+        seq: 42,
+        body: EventBody::MessageHidden(MessageRef {
+            conversation_id: 1,
+            seq: 3,
+        }),
+    };
+    let (human, line) = event(&hidden, "alice", direct_peer);
+    assert_eq!(human, "@bob #3 deleted for you");
+    assert_eq!(
+        serde_json::to_string(&line).unwrap(),
+        r#"{"type":"hidden","event_seq":42,"conversation_id":1,"seq":3}"#
+    );
+    assert_eq!(
+        event(&hidden, "alice", group_peer).0,
+        "conversation 1 #3 deleted for you"
+    );
+}
+
+#[test]
+fn replies_and_reactions() {
+    let reply = |quote: Quote, edited_at_ms: Option<i64>| {
+        let mut m = msg("bob", "alice", "");
+        m.seq = 5;
+        m.body = MessageBody::Reply(Box::new(Reply {
+            to_seq: 3,
+            text: "sure".into(),
+            quote,
+            edited_at_ms,
+        }));
+        m
+    };
+    let quote = Quote {
+        sender: "alice".into(),
+        kind: "text".into(),
+        snippet: "dinner at 7?".into(),
+        recalled: false,
+    };
+    let m = reply(quote.clone(), None);
+    let human = MessageLine::human(&m);
+    assert!(
+        human.ends_with("] #5 bob: [reply to #3 alice: “dinner at 7?”] sure"),
+        "{human}"
+    );
+    let v = json_value(MessageLine::new(&m, None));
+    assert_eq!(v["kind"], "reply");
+    assert_eq!(v["text"], "sure");
+    assert_eq!(
+        v["reply_to"],
+        serde_json::json!({"seq":3,"sender":"alice","kind":"text","snippet":"dinner at 7?","recalled":false})
+    );
+    assert!(v.get("edited_at_ms").is_none());
+    let gone = Quote {
+        sender: String::new(),
+        kind: "recalled".into(),
+        snippet: String::new(),
+        recalled: true,
+    };
+    let m = reply(gone, Some(1_700_000_060_000));
+    let human = MessageLine::human(&m);
+    assert!(
+        human.ends_with("] #5 bob: [reply to #3: original recalled] sure (edited)"),
+        "{human}"
+    );
+    assert_eq!(
+        json_value(MessageLine::new(&m, None))["edited_at_ms"],
+        1_700_000_060_000_i64
+    );
+
+    let reaction = |added: bool| Event {
+        seq: 50,
+        body: EventBody::Reaction(ReactionChange {
+            conversation_id: 12,
+            seq: 4,
+            user: "bob".into(),
+            emoji: "👍".into(),
+            added,
+            count: 2,
+        }),
+    };
+    let (human, line) = event(&reaction(true), "alice", |_| Some(Recipient::Group(12)));
+    assert_eq!(human, "#12 #4: bob reacted 👍");
+    assert_eq!(
+        serde_json::to_string(&line).unwrap(),
+        r#"{"type":"reaction","event_seq":50,"conversation_id":12,"seq":4,"user":"bob","emoji":"👍","added":true,"count":2}"#
+    );
+    let (human, _) = event(&reaction(false), "alice", |_| None);
+    assert_eq!(human, "conversation 12 #4: bob removed their 👍");
+}

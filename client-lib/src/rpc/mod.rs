@@ -8,6 +8,7 @@ mod conversations;
 mod devices;
 mod groups;
 mod history;
+mod messages;
 mod presence;
 mod profile;
 mod receipts;

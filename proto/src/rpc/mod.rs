@@ -2,7 +2,8 @@
 //!
 //! The top-level [`Request`] and [`Response`] only name the domain; each
 //! domain's own enums (in `session`, `devices`, `sync`, `history`,
-//! `conversations`, `receipts`, `profile`, `contacts`, `presence`, `groups`)
+//! `conversations`, `receipts`, `profile`, `contacts`, `presence`, `groups`,
+//! `messages`)
 //! hold its
 //! request kinds. postcard numbers
 //! enum variants by position, so this nesting keeps a new kind in one
@@ -22,6 +23,7 @@ pub mod conversations;
 pub mod devices;
 pub mod groups;
 pub mod history;
+pub mod messages;
 pub mod presence;
 pub mod profile;
 pub mod receipts;
@@ -58,6 +60,8 @@ pub enum Request {
     Presence(presence::Request),
     /// Groups: lifecycle, members, roles, invites.
     Groups(groups::Request),
+    /// Operations on sent messages: edit, recall, delete for me.
+    Messages(messages::Request),
 }
 
 /// A successful response, by domain; the domain matches the request's.
@@ -85,6 +89,8 @@ pub enum Response {
     Presence(presence::Response),
     /// See [`groups::Response`].
     Groups(groups::Response),
+    /// See [`messages::Response`].
+    Messages(messages::Response),
 }
 
 /// A domain's request enum, with the domain response that answers it.
@@ -131,6 +137,7 @@ domain!(profile, Profile);
 domain!(contacts, Contacts);
 domain!(presence, Presence);
 domain!(groups, Groups);
+domain!(messages, Messages);
 
 impl Request {
     /// Whether this request may come before authentication.

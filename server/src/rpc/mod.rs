@@ -13,6 +13,7 @@ mod conversations;
 mod devices;
 mod groups;
 mod history;
+mod messages;
 mod presence;
 mod profile;
 mod receipts;
@@ -42,5 +43,6 @@ pub async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, 
         Request::Contacts(r) => contacts::handle(ctx, gate()?, r).await?.into(),
         Request::Presence(r) => presence::handle(ctx, gate()?, r).await?.into(),
         Request::Groups(r) => groups::handle(ctx, gate()?, r).await?.into(),
+        Request::Messages(r) => messages::handle(ctx, gate()?, r).await?.into(),
     })
 }
