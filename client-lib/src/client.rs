@@ -142,7 +142,30 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+/// The port a server address without one means.
+pub const DEFAULT_PORT: u16 = 4433;
+
+/// `server` with [`DEFAULT_PORT`] added when it names none: `localhost`,
+/// `chat.example.org`, `10.0.0.2`, `[::1]` and a bare `::1`.
+pub fn with_default_port(server: &str) -> String {
+    if let Some(rest) = server.strip_prefix('[') {
+        return if rest.contains("]:") {
+            server.to_string()
+        } else {
+            format!("{server}:{DEFAULT_PORT}")
+        };
+    }
+    match server.matches(':').count() {
+        0 => format!("{server}:{DEFAULT_PORT}"),
+        1 => server.to_string(),
+        // More than one colon without brackets: a bare IPv6 address.
+        _ => format!("[{server}]:{DEFAULT_PORT}"),
+    }
+}
+
 pub(crate) async fn resolve(server: &str) -> Result<(SocketAddr, String), ClientError> {
+    let server = with_default_port(server);
+    let server = server.as_str();
     let addr = tokio::net::lookup_host(server)
         .await
         .map_err(|e| ClientError::Config(format!("cannot resolve '{server}': {e}")))?
@@ -658,5 +681,28 @@ async fn flush_delivered(client: &Client, delivered: &mut HashMap<ConversationId
         if let Err(e) = client.delivered(conversation_id, up_to).await {
             tracing::debug!("delivered receipt failed: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_port_means_4433() {
+        assert_eq!(with_default_port("localhost"), "localhost:4433");
+        assert_eq!(with_default_port("chat.example.org"), "chat.example.org:4433");
+        assert_eq!(with_default_port("10.0.0.2"), "10.0.0.2:4433");
+        assert_eq!(with_default_port("10.0.0.2:5000"), "10.0.0.2:5000");
+        assert_eq!(with_default_port("[::1]"), "[::1]:4433");
+        assert_eq!(with_default_port("[::1]:5000"), "[::1]:5000");
+        assert_eq!(with_default_port("::1"), "[::1]:4433");
+    }
+
+    #[tokio::test]
+    async fn localhost_without_a_port_resolves() {
+        let (addr, host) = resolve("localhost").await.unwrap();
+        assert_eq!(addr.port(), 4433);
+        assert_eq!(host, "localhost");
     }
 }

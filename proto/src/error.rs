@@ -117,7 +117,7 @@ impl std::fmt::Display for ErrorCode {
 
 /// A typed error sent to the peer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{code}: {message}")]
+#[error("{message}")]
 pub struct WireError {
     /// Machine-readable code.
     pub code: ErrorCode,

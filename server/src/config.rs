@@ -162,6 +162,14 @@ impl Config {
             ),
         }
     }
+
+    /// The media URL in effect.
+    pub fn effective_media_url(&self) -> String {
+        match &self.media.url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!("file://{}", self.data_dir.join("media").display()),
+        }
+    }
 }
 
 /// Where media bytes go and how big uploads may be.

@@ -22,12 +22,13 @@ pub enum StoreError {
     #[error("unsupported database URL (expected sqlite:// or postgres://): {0}")]
     UnsupportedUrl(String),
     /// The SQLite file or its directory could not be created.
-    #[error("cannot create {path}: {source}")]
+    #[error("cannot create {path}: {reason}")]
     CreateDir {
         /// The file or directory.
         path: String,
-        /// Why.
-        source: std::io::Error,
+        /// Why (in the message once, not also as a source: error chains
+        /// would print it twice).
+        reason: std::io::Error,
     },
 }
 
@@ -235,12 +236,13 @@ pub enum StartError {
     #[error("TLS/QUIC configuration: {0}")]
     Tls(String),
     /// The UDP socket could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {reason}")]
     Bind {
         /// Address.
         addr: std::net::SocketAddr,
-        /// Why.
-        source: std::io::Error,
+        /// Why (in the message once, not also as a source: error chains
+        /// would print it twice).
+        reason: std::io::Error,
     },
 }
 

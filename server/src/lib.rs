@@ -154,15 +154,15 @@ impl Server {
             }
         };
         let server_config = transport::server_config(&identity, &config.transport)?;
-        let endpoint = quinn::Endpoint::server(server_config, config.listen).map_err(|source| {
+        let endpoint = quinn::Endpoint::server(server_config, config.listen).map_err(|reason| {
             StartError::Bind {
                 addr: config.listen,
-                source,
+                reason,
             }
         })?;
-        let local_addr = endpoint.local_addr().map_err(|source| StartError::Bind {
+        let local_addr = endpoint.local_addr().map_err(|reason| StartError::Bind {
             addr: config.listen,
-            source,
+            reason,
         })?;
         let media_store = media::MediaStore::from_config(&config.media, &config.data_dir)?;
         let media_meta = media::MediaMeta::new(store.clone());

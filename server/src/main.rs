@@ -187,12 +187,17 @@ fn load_config(cli: &Cli) -> Result<Config> {
 
 #[tokio::main]
 async fn main() {
+    use std::io::IsTerminal;
+    // Colours only on a terminal, and never with NO_COLOR set
+    // (https://no-color.org): logs piped to a file or journald stay plain.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
     if let Err(e) = real_main().await {
         eprintln!("quichat-server: error: {e:#}");
@@ -232,13 +237,15 @@ async fn real_main() -> Result<()> {
             Ok(())
         }
         Command::PrintConfig => {
+            // The values in effect, defaults resolved, secrets masked.
             let mut shown = config.clone();
             if shown.media.s3_secret_access_key.is_some() {
                 shown.media.s3_secret_access_key = Some("***".into());
             }
-            if let Some(url) = &shown.database_url {
-                shown.database_url = Some(quichat_server::store::redact_url(url));
-            }
+            shown.database_url = Some(quichat_server::store::redact_url(
+                &config.effective_database_url(),
+            ));
+            shown.media.url = Some(config.effective_media_url());
             print!("{}", toml::to_string_pretty(&shown)?);
             Ok(())
         }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, AnyPool, ConnectOptions, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::StoreError;
@@ -107,7 +107,13 @@ impl Store {
                 })
             });
         }
-        let pool = options.connect(url).await?;
+        // Every statement at TRACE, not DEBUG: the transcription and
+        // outbox pollers would otherwise flood `RUST_LOG=debug`. Slow ones
+        // still show, as warnings.
+        let connect = <sqlx::any::AnyConnectOptions as std::str::FromStr>::from_str(url)?
+            .log_statements(log::LevelFilter::Trace)
+            .log_slow_statements(log::LevelFilter::Warn, std::time::Duration::from_secs(1));
+        let pool = options.connect_with(connect).await?;
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Store {
             pool,
@@ -181,17 +187,17 @@ fn create_sqlite_dir(url: &str) -> Result<(), StoreError> {
     let file = std::path::Path::new(path);
     if let Some(dir) = file.parent() {
         if !dir.as_os_str().is_empty() {
-            crate::private_fs::create_dir(dir).map_err(|source| StoreError::CreateDir {
+            crate::private_fs::create_dir(dir).map_err(|reason| StoreError::CreateDir {
                 path: dir.display().to_string(),
-                source,
+                reason,
             })?;
         }
     }
     // Created here with mode 0600 (SQLite gives its -wal and -shm files the
     // same mode), rather than by SQLite with the umask's 0644.
-    crate::private_fs::create_file(file).map_err(|source| StoreError::CreateDir {
+    crate::private_fs::create_file(file).map_err(|reason| StoreError::CreateDir {
         path: file.display().to_string(),
-        source,
+        reason,
     })?;
     Ok(())
 }
