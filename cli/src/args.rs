@@ -241,6 +241,75 @@ pub enum Command {
         #[arg(value_name = "SEQ")]
         seq: u64,
     },
+    /// Reply to a message: send a text that quotes it
+    ///
+    /// The reply goes to the same conversation; everyone sees what it
+    /// answers (`[reply to #3 alice: “…”] TEXT`).
+    Reply {
+        /// The conversation: a username, or a group as '#ID' or '#NAME'
+        #[arg(value_name = "USER|#GROUP")]
+        with: Target,
+        /// The sequence number of the message to answer (the `#N` of
+        /// `history`, `seq` in JSON)
+        #[arg(value_name = "SEQ")]
+        seq: u64,
+        /// The reply's text; several words are joined with spaces (put
+        /// `--` before text that starts with '-'). `-` alone reads it from
+        /// stdin (up to end of file, without the final line break)
+        #[arg(required = true, value_name = "TEXT")]
+        text: Vec<String>,
+    },
+    /// Forward a message to another user or group
+    ///
+    /// A copy of a text or media message is sent to TO as your own
+    /// message; a file is shared with the new conversation, not uploaded
+    /// again.
+    Forward {
+        /// The conversation the message is in: a username, or a group as
+        /// '#ID' or '#NAME'
+        #[arg(value_name = "USER|#GROUP")]
+        with: Target,
+        /// The message's sequence number (the `#N` of `history`, `seq` in
+        /// JSON)
+        #[arg(value_name = "SEQ")]
+        seq: u64,
+        /// Where to send it: a username, or a group as '#ID' or '#NAME'
+        #[arg(value_name = "TO")]
+        to: Target,
+    },
+    /// React to a message with an emoji, or take a reaction back
+    ///
+    /// One emoji (a single character as you see it, e.g. 👍 or ❤️);
+    /// at most 20 different ones of yours per message. Prints the
+    /// message's reactions afterwards.
+    React {
+        /// The conversation: a username, or a group as '#ID' or '#NAME'
+        #[arg(value_name = "USER|#GROUP")]
+        with: Target,
+        /// The message's sequence number (the `#N` of `history`, `seq` in
+        /// JSON)
+        #[arg(value_name = "SEQ")]
+        seq: u64,
+        /// The emoji
+        #[arg(value_name = "EMOJI")]
+        emoji: String,
+        /// Remove your reaction with this emoji instead of adding it
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Show who reacted to a message, and with what
+    ///
+    /// One entry per emoji, most used first, with how many reacted and
+    /// who.
+    Reactions {
+        /// The conversation: a username, or a group as '#ID' or '#NAME'
+        #[arg(value_name = "USER|#GROUP")]
+        with: Target,
+        /// The message's sequence number (the `#N` of `history`, `seq` in
+        /// JSON)
+        #[arg(value_name = "SEQ")]
+        seq: u64,
+    },
     /// Groups: create, list, members, roles, invites, announcements
     ///
     /// GROUP is '#ID', ID, or the name of one of your groups
@@ -856,6 +925,62 @@ mod tests {
             Command::Delete { with: Target::Group(GroupArg::Name(n)), seq: 5 } if n == "fam"
         ));
         assert!(Cli::try_parse_from(["quichat", "delete", "bob"]).is_err());
+    }
+
+    #[test]
+    fn replies_forwards_and_reactions_parse() {
+        let cli =
+            Cli::try_parse_from(["quichat", "reply", "bob", "3", "see", "you"]).expect("parses");
+        match cli.command {
+            Command::Reply { with, seq, text } => {
+                assert_eq!(with, Target::User("bob".into()));
+                assert_eq!(seq, 3);
+                assert_eq!(text.join(" "), "see you");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let cli = Cli::try_parse_from(["quichat", "reply", "#4", "1", "-"]).expect("parses");
+        assert!(matches!(cli.command, Command::Reply { text, .. } if text == ["-"]));
+        assert!(Cli::try_parse_from(["quichat", "reply", "bob", "3"]).is_err());
+
+        let cli = Cli::try_parse_from(["quichat", "forward", "bob", "3", "#fam"]).expect("parses");
+        match cli.command {
+            Command::Forward { with, seq, to } => {
+                assert_eq!(with, Target::User("bob".into()));
+                assert_eq!(seq, 3);
+                assert_eq!(to, Target::Group(GroupArg::Name("fam".into())));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["quichat", "forward", "bob", "3"]).is_err());
+        assert!(Cli::try_parse_from(["quichat", "forward", "bob", "3", "#0"]).is_err());
+
+        let cli = Cli::try_parse_from(["quichat", "react", "#12", "4", "👍"]).expect("parses");
+        match cli.command {
+            Command::React {
+                with,
+                seq,
+                emoji,
+                remove,
+            } => {
+                assert_eq!(with, Target::Group(GroupArg::Id(12)));
+                assert_eq!(seq, 4);
+                assert_eq!(emoji, "👍");
+                assert!(!remove);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let cli = Cli::try_parse_from(["quichat", "react", "bob", "4", "❤️", "--remove"])
+            .expect("parses");
+        assert!(matches!(cli.command, Command::React { remove: true, .. }));
+        assert!(Cli::try_parse_from(["quichat", "react", "bob", "4"]).is_err());
+
+        let cli = Cli::try_parse_from(["quichat", "reactions", "bob", "4"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Reactions { with: Target::User(u), seq: 4 } if u == "bob"
+        ));
+        assert!(Cli::try_parse_from(["quichat", "reactions", "bob", "x"]).is_err());
     }
 
     #[test]

@@ -123,9 +123,9 @@ pub async fn latest(
 }
 
 /// The id of the conversation `to` names, for commands that pick one of
-/// its messages by seq (`whoread`, `edit`, `recall`, `delete`): a group's
-/// own id, or the direct conversation with the user, which must exist
-/// (`not_found` otherwise).
+/// its messages by seq (`whoread`, `edit`, `recall`, `delete`, `forward`,
+/// `react`, `reactions`): a group's own id, or the direct conversation
+/// with the user, which must exist (`not_found` otherwise).
 pub async fn conversation_id(client: &Client, to: &Recipient) -> Result<ConversationId> {
     match to {
         Recipient::Group(id) => Ok(*id),

@@ -891,6 +891,10 @@ fn help_works() {
         "edit",
         "recall",
         "delete",
+        "reply",
+        "forward",
+        "react",
+        "reactions",
         "group",
         "'#12'",
         "--server",
@@ -1963,6 +1967,145 @@ async fn messages_are_edited_recalled_and_deleted_for_me() {
     let history = alice.ok(&["history", "bob"]).await;
     let m = history.iter().find(|v| v["seq"] == first).unwrap();
     assert_eq!(m["text"], "fixed text");
+
+    listen.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_forwards_and_reactions() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let carol = server.user("carol");
+    alice.register().await;
+    bob.register().await;
+    carol.register().await;
+    let mut listen = alice.listen(&[]).await;
+
+    let ack = alice.ok(&["send", "bob", "lunch?"]).await;
+    let conversation = ack[0]["conversation_id"].clone();
+    let seq = ack[0]["seq"].as_u64().unwrap();
+    let seq_arg = seq.to_string();
+    listen
+        .wait_for("alice's own message", |v| is_message(v, "lunch?"))
+        .await;
+
+    // A reply is acked like `send`, and quotes what it answers.
+    let replied = bob.ok(&["reply", "alice", &seq_arg, "yes"]).await;
+    assert_eq!(replied.len(), 1, "{replied:?}");
+    let a = &replied[0];
+    assert_eq!(a["type"], "ack");
+    assert_eq!(a["to"], "alice");
+    assert_eq!(a["conversation_id"], conversation);
+    let reply_seq = a["seq"].as_u64().unwrap();
+    assert!(reply_seq > seq, "{a}");
+    let got = listen
+        .wait_for("bob's reply", |v| {
+            v["type"] == "message" && v["kind"] == "reply"
+        })
+        .await;
+    assert_eq!(got["from"], "bob");
+    assert_eq!(got["text"], "yes");
+    assert_eq!(got["seq"], reply_seq);
+    assert_eq!(got["reply_to"]["seq"], seq);
+    assert_eq!(got["reply_to"]["sender"], "alice");
+    assert_eq!(got["reply_to"]["snippet"], "lunch?");
+    assert_eq!(got["reply_to"]["recalled"], false);
+    // From stdin, and in human form.
+    let run = bob
+        .run(&["reply", "alice", &seq_arg, "-"], Some("at noon\n"))
+        .await;
+    assert!(run.success(), "reply from stdin failed: {run:?}");
+    let noon_seq = run.lines[0]["seq"].as_u64().unwrap();
+    let text = alice.human(&["history", "bob"]).await;
+    assert!(
+        text.contains(&format!(
+            "#{noon_seq} bob: [reply to #{seq} alice: “lunch?”] at noon"
+        )),
+        "{text}"
+    );
+    let text = bob.human(&["reply", "alice", &seq_arg, "see", "you"]).await;
+    assert!(text.starts_with("sent to alice: #"), "{text}");
+    // Only a message of the same conversation can be answered.
+    let err = bob.fails(&["reply", "alice", "999", "what?"]).await;
+    assert_eq!(err["code"], "not_found", "{err}");
+
+    // Reactions: the reactor sees the message's reactions, the other side
+    // an event, and anyone in the conversation can list them.
+    let reacted = bob.ok(&["react", "alice", &seq_arg, "👍"]).await;
+    assert_eq!(
+        reacted,
+        [
+            serde_json::json!({"type":"reactions","conversation_id":conversation,"seq":seq,
+            "reactions":[{"emoji":"👍","count":1,"users":["bob"]}]})
+        ]
+    );
+    let got = listen
+        .wait_for("bob's reaction", |v| v["type"] == "reaction")
+        .await;
+    assert_eq!(got["conversation_id"], conversation);
+    assert_eq!(got["seq"], seq);
+    assert_eq!(got["user"], "bob");
+    assert_eq!(got["emoji"], "👍");
+    assert_eq!(got["added"], true);
+    assert_eq!(got["count"], 1);
+    assert!(got["event_seq"].as_u64().unwrap() > 0, "{got}");
+    let listed = alice.ok(&["reactions", "bob", &seq_arg]).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["type"], "reactions");
+    assert_eq!(
+        listed[0]["reactions"][0]["users"],
+        serde_json::json!(["bob"])
+    );
+    let text = alice.human(&["react", "bob", &seq_arg, "👍"]).await;
+    assert_eq!(text.trim_end(), format!("#{seq} in bob: 👍 2 (bob, alice)"));
+    let text = alice
+        .human(&["react", "bob", &seq_arg, "👍", "--remove"])
+        .await;
+    assert_eq!(text.trim_end(), format!("#{seq} in bob: 👍 1 (bob)"));
+    bob.ok(&["react", "alice", &seq_arg, "👍", "--remove"])
+        .await;
+    let text = alice.human(&["reactions", "bob", &seq_arg]).await;
+    assert_eq!(text.trim_end(), format!("#{seq} in bob: no reactions"));
+    let got = listen
+        .wait_for("bob's removal", |v| {
+            v["type"] == "reaction" && v["user"] == "bob" && v["added"] == false
+        })
+        .await;
+    assert_eq!(got["count"], 0);
+    // One emoji: two letters are refused by the server.
+    let err = bob.fails(&["react", "alice", &seq_arg, "ab"]).await;
+    assert_eq!(err["code"], "invalid_argument", "{err}");
+    // Carol is not in the conversation: there is none with alice for her.
+    let err = carol.fails(&["reactions", "alice", &seq_arg]).await;
+    assert_eq!(err["code"], "not_found", "{err}");
+
+    // Forwarding copies the message into another conversation as bob's.
+    let forwarded = bob.ok(&["forward", "alice", &seq_arg, "carol"]).await;
+    assert_eq!(forwarded.len(), 1, "{forwarded:?}");
+    let f = &forwarded[0];
+    assert_eq!(f["type"], "ack");
+    assert_eq!(f["to"], "carol");
+    assert_ne!(f["conversation_id"], conversation);
+    let history = carol.ok(&["history", "bob"]).await;
+    let m = history
+        .iter()
+        .find(|v| is_message(v, "lunch?"))
+        .unwrap_or_else(|| panic!("carol has no forwarded message: {history:?}"));
+    assert_eq!(m["from"], "bob");
+    assert_eq!(m["seq"], f["seq"]);
+    // To a group, named as '#NAME'.
+    let created = bob
+        .ok(&["group", "create", "Lunch", "--member", "carol"])
+        .await;
+    let group = created[0]["id"].as_i64().unwrap();
+    let text = bob
+        .human(&["forward", "alice", &reply_seq.to_string(), "#lunch"])
+        .await;
+    assert!(text.starts_with(&format!("sent to #{group}: #")), "{text}");
+    let history = carol.ok(&["history", &format!("#{group}")]).await;
+    assert!(history.iter().any(|v| is_message(v, "yes")), "{history:?}");
 
     listen.stop().await;
     server.stop().await;

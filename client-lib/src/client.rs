@@ -691,7 +691,10 @@ mod tests {
     #[test]
     fn a_missing_port_means_4433() {
         assert_eq!(with_default_port("localhost"), "localhost:4433");
-        assert_eq!(with_default_port("chat.example.org"), "chat.example.org:4433");
+        assert_eq!(
+            with_default_port("chat.example.org"),
+            "chat.example.org:4433"
+        );
         assert_eq!(with_default_port("10.0.0.2"), "10.0.0.2:4433");
         assert_eq!(with_default_port("10.0.0.2:5000"), "10.0.0.2:5000");
         assert_eq!(with_default_port("[::1]"), "[::1]:4433");

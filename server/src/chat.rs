@@ -64,6 +64,9 @@ pub async fn run(ctx: Arc<ConnCtx>, out: mpsc::Sender<Out<ServerChat>>, mut read
             },
             Ok(()) => match ctx.state.messages.send(&session, &msg).await {
                 Ok((ack, fanout)) => {
+                    if !ack.duplicate {
+                        ctx.state.metrics.messages_stored.inc();
+                    }
                     ctx.state.hub.publish(fanout);
                     ServerChat::Ack(ack)
                 }

@@ -46,6 +46,17 @@ pub struct Config {
     pub groups: GroupsConfig,
     /// Editing and recalling sent messages.
     pub messages: MessagesConfig,
+    /// The operator's HTTP endpoint: metrics, health, readiness.
+    pub metrics: MetricsConfig,
+}
+
+/// The operator's HTTP endpoint (`/metrics`, `/health`, `/ready`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// TCP address to serve it on; off when unset. Plain HTTP: use a
+    /// loopback or private address (e.g. `127.0.0.1:9464`).
+    pub listen: Option<SocketAddr>,
 }
 
 /// Editing and recalling sent messages.
@@ -147,6 +158,7 @@ impl Default for Config {
             contacts: ContactsConfig::default(),
             groups: GroupsConfig::default(),
             messages: MessagesConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

@@ -23,6 +23,7 @@ use tracing::{debug, info_span, Instrument};
 
 use crate::ctx::{fatal, frame_error, spawn_writer, ConnCtx};
 use crate::framed::FrameReader;
+use crate::metrics::Metrics;
 use crate::rate_limit::Direct;
 use crate::AppState;
 
@@ -80,7 +81,9 @@ pub async fn handle(
             },
         };
         debug!("connected");
-        crate::metrics::Metrics::incr(&state.metrics.connections_accepted);
+        state.metrics.connections_accepted.inc();
+        let _open = crate::metrics::OpenConnection::new(&state.metrics.connections_open);
+        Metrics::count(&state.metrics.streams_opened, "control");
         let first = tokio::select! {
             r = tokio::time::timeout(FIRST_STREAM_TIMEOUT, conn.accept_bi()) => r,
             _ = shutdown.cancelled() => {
@@ -123,6 +126,11 @@ pub async fn handle(
             }
             Err(None) => return,
         }
+        let refused = state
+            .metrics
+            .rate_limited
+            .get_or_create(&crate::metrics::Kind::of("requests_per_connection"))
+            .clone();
         let ctx = Arc::new(ConnCtx {
             conn: conn.clone(),
             remote,
@@ -132,7 +140,7 @@ pub async fn handle(
             hub_id: OnceLock::new(),
             control_out,
             chat_out: Mutex::new(None),
-            requests: Direct::new(state.limits.config.requests_per_connection),
+            requests: Direct::new(state.limits.config.requests_per_connection, refused),
             tracker: tracker.clone(),
             shutdown: shutdown.clone(),
             state,
@@ -192,11 +200,20 @@ async fn accept_streams(ctx: Arc<ConnCtx>) {
                 let header = read_header(&mut reader, limit).await;
                 reader.set_max_frame(MAX_FRAME);
                 match header {
-                    Ok(StreamKind::Chat) => {
+                    Ok(kind @ (StreamKind::Chat | StreamKind::Media)) => {
+                        let name = if kind == StreamKind::Chat {
+                            "chat"
+                        } else {
+                            "media"
+                        };
+                        Metrics::count(&ctx.state.metrics.streams_opened, name);
+                        if kind == StreamKind::Media {
+                            crate::media::run_stream(ctx, send, reader).await;
+                            return;
+                        }
                         let out = spawn_writer::<ServerChat>(&ctx.tracker, ctx.conn.clone(), send);
                         crate::chat::run(ctx, out, reader).await;
                     }
-                    Ok(StreamKind::Media) => crate::media::run_stream(ctx, send, reader).await,
                     Ok(StreamKind::Control) => {
                         let out =
                             spawn_writer::<ServerControl>(&ctx.tracker, ctx.conn.clone(), send);

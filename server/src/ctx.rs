@@ -89,7 +89,7 @@ impl ConnCtx {
         let mut last = self.path.lock().unwrap_or_else(|p| p.into_inner());
         if *last != now {
             debug!(from = %*last, to = %now, "client path changed (migration)");
-            crate::metrics::Metrics::incr(&self.state.metrics.path_changes);
+            self.state.metrics.path_changes.inc();
             *last = now;
         }
     }

@@ -139,9 +139,9 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
-    /// The typed error sent to the client. Storage details stay in the log.
-    pub fn to_wire(&self) -> WireError {
-        let code = match self {
+    /// The error code the client gets.
+    pub fn code(&self) -> ErrorCode {
+        match self {
             ServiceError::InvalidUsername(_) => ErrorCode::InvalidUsername,
             ServiceError::WeakPassword(_) => ErrorCode::WeakPassword,
             ServiceError::UsernameTaken(_) => ErrorCode::UsernameTaken,
@@ -167,7 +167,12 @@ impl ServiceError {
             ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::Media(_) => {
                 ErrorCode::Internal
             }
-        };
+        }
+    }
+
+    /// The typed error sent to the client. Storage details stay in the log.
+    pub fn to_wire(&self) -> WireError {
+        let code = self.code();
         let message = match self {
             ServiceError::Store(_) | ServiceError::Internal(_) | ServiceError::Media(_) => {
                 // The details stay here, in the log.

@@ -36,6 +36,7 @@ pub mod message_ops;
 pub mod message_rows;
 pub mod messages;
 pub mod metrics;
+pub mod ops_http;
 pub mod presence;
 pub mod private_fs;
 pub mod profiles;
@@ -112,7 +113,7 @@ pub struct AppState {
     /// Transcription queue.
     pub jobs: transcribe::jobs::Jobs,
     /// Counters.
-    pub metrics: metrics::Metrics,
+    pub metrics: Arc<metrics::Metrics>,
     /// Connection caps per address.
     pub admission: admission::Admission,
     /// Streams a connection may open once authenticated.
@@ -133,6 +134,7 @@ pub struct ServerHandle {
     cancel: CancellationToken,
     task: JoinHandle<()>,
     state: Arc<AppState>,
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl Server {
@@ -204,6 +206,7 @@ impl Server {
         );
         info!(media = %media_store.description(), "media store ready");
         let engine = load_engine(&config.transcription).await;
+        let metrics = Arc::new(metrics::Metrics::default());
         let profiles = profiles::Profiles::new(store.clone(), media_meta.clone());
         let message_ops = message_ops::MessageOps::new(
             store.clone(),
@@ -213,7 +216,7 @@ impl Server {
         );
         let state = Arc::new(AppState {
             jobs: transcribe::jobs::Jobs::new(store.clone()),
-            metrics: metrics::Metrics::default(),
+            metrics: metrics.clone(),
             media_store,
             groups: groups::Groups::new(
                 store.clone(),
@@ -233,7 +236,7 @@ impl Server {
             conversations,
             events: Events::new(store.clone()),
             hub,
-            limits: RateLimits::new(&config.limits),
+            limits: RateLimits::new(&config.limits, &metrics),
             admission: admission::Admission::new(config.limits.max_connections_per_ip),
             streams_after_auth: config.transport.max_concurrent_bidi_streams,
             accounts,
@@ -242,6 +245,14 @@ impl Server {
         });
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
+        let metrics_addr = match config.metrics.listen {
+            Some(addr) => Some(
+                ops_http::start(addr, state.clone(), &tracker, cancel.clone())
+                    .await
+                    .map_err(|reason| StartError::Bind { addr, reason })?,
+            ),
+            None => None,
+        };
         tracker.spawn(presence::run(
             state.presence.clone(),
             presence_rx,
@@ -255,6 +266,7 @@ impl Server {
                 config: config.transcription.clone(),
                 hub: Some(state.hub.clone()),
                 ready: state.messages.jobs_ready.clone(),
+                metrics: state.metrics.clone(),
             };
             transcribe::worker::spawn_workers(&deps, &tracker, &cancel, "serve");
         }
@@ -277,6 +289,7 @@ impl Server {
             cancel,
             task,
             state,
+            metrics_addr,
         })
     }
 }
@@ -285,6 +298,11 @@ impl ServerHandle {
     /// The bound UDP address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where `/metrics`, `/health` and `/ready` are served, if enabled.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// Path of the generated dev CA, if in use.

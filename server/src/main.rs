@@ -17,6 +17,15 @@ struct Cli {
     /// UDP address to listen on [default: 127.0.0.1:4433].
     #[arg(long, global = true, env = "QUICHAT_LISTEN", value_name = "ADDR")]
     listen: Option<std::net::SocketAddr>,
+    /// Serve /metrics, /health and /ready over HTTP on this TCP address
+    /// (e.g. 127.0.0.1:9464) [default: off].
+    #[arg(
+        long,
+        global = true,
+        env = "QUICHAT_METRICS_LISTEN",
+        value_name = "ADDR"
+    )]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Data directory [default: ./quichat-data].
     #[arg(long, global = true, env = "QUICHAT_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -137,6 +146,9 @@ fn load_config(cli: &Cli) -> Result<Config> {
         }
         None => Config::default(),
     };
+    if let Some(v) = cli.metrics_listen {
+        config.metrics.listen = Some(v);
+    }
     if let Some(v) = cli.listen {
         config.listen = v;
     }
@@ -261,6 +273,9 @@ async fn serve(config: Config) -> Result<()> {
         "  media:           {}",
         handle.state().media_store.description()
     );
+    if let Some(m) = handle.metrics_addr() {
+        println!("  metrics:         http://{m}/metrics (and /health, /ready)");
+    }
     match handle.ca_path() {
         Some(ca) => {
             println!("  dev CA:          {}", ca.display());

@@ -70,10 +70,15 @@ pub async fn run_stream(ctx: Arc<ConnCtx>, mut send: quinn::SendStream, mut read
     let state = &ctx.state;
     let result = match first {
         ClientMedia::Upload(req) => {
-            state
+            let r = state
                 .uploads
                 .handle(&ctx, &session, req, &mut send, reader)
-                .await
+                .await;
+            if let Err(e) = &r {
+                let code: &'static str = e.code().into();
+                crate::metrics::Metrics::count(&state.metrics.upload_failures, code);
+            }
+            r
         }
         ClientMedia::Download {
             media_id,

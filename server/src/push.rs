@@ -43,6 +43,12 @@ pub fn spawn(ctx: Arc<ConnCtx>, registration: Registration, mut pushes: mpsc::Re
                     }
                 };
                 let seq = event.seq;
+                if let EventBody::Message(m) = &event.body {
+                    let m_ = &ctx.state.metrics;
+                    m_.messages_delivered.inc();
+                    let age_ms = crate::store::now_ms().saturating_sub(m.sent_at_ms).max(0);
+                    m_.delivery_latency.observe(age_ms as f64 / 1000.0);
+                }
                 let sent = match (&event.body, ctx.chat_out()) {
                     (EventBody::Message(_), Some(chat)) => chat
                         .send(Out::Frame(ServerChat::Event(event)))

@@ -1,4 +1,5 @@
 //! Token-bucket rate limits (governor), keyed by username, IP or user.
+//! Every refusal is counted in `quichat_rate_limited_total{kind=<limit>}`.
 
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -6,9 +7,21 @@ use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
+use prometheus_client::metrics::counter::Counter;
 
 use crate::config::{LimitsConfig, RateLimit};
 use crate::error::ServiceError;
+use crate::metrics::{Kind, Metrics};
+
+fn refused(
+    rejected: &Counter,
+    not_until: governor::NotUntil<governor::clock::QuantaInstant>,
+) -> ServiceError {
+    rejected.inc();
+    ServiceError::RateLimited {
+        retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+    }
+}
 
 fn quota(limit: RateLimit) -> Quota {
     let per_minute = NonZeroU32::new(limit.per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -20,12 +33,14 @@ fn quota(limit: RateLimit) -> Quota {
 #[derive(Debug)]
 pub struct Keyed<K: Hash + Eq + Clone> {
     inner: DefaultKeyedRateLimiter<K>,
+    rejected: Counter,
 }
 
 impl<K: Hash + Eq + Clone> Keyed<K> {
-    fn new(limit: RateLimit) -> Self {
+    fn new(limit: RateLimit, rejected: Counter) -> Self {
         Keyed {
             inner: DefaultKeyedRateLimiter::keyed(quota(limit)),
+            rejected,
         }
     }
 
@@ -33,9 +48,7 @@ impl<K: Hash + Eq + Clone> Keyed<K> {
     pub fn check(&self, key: &K) -> Result<(), ServiceError> {
         self.inner
             .check_key(key)
-            .map_err(|not_until| ServiceError::RateLimited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-            })
+            .map_err(|not_until| refused(&self.rejected, not_until))
     }
 
     /// Forgets keys whose buckets are full again (bounds memory).
@@ -48,13 +61,15 @@ impl<K: Hash + Eq + Clone> Keyed<K> {
 #[derive(Debug)]
 pub struct Direct {
     inner: DefaultDirectRateLimiter,
+    rejected: Counter,
 }
 
 impl Direct {
-    /// Builds one from a config entry.
-    pub fn new(limit: RateLimit) -> Self {
+    /// Builds one from a config entry; refusals count in `rejected`.
+    pub fn new(limit: RateLimit, rejected: Counter) -> Self {
         Direct {
             inner: DefaultDirectRateLimiter::direct(quota(limit)),
+            rejected,
         }
     }
 
@@ -62,9 +77,7 @@ impl Direct {
     pub fn check(&self) -> Result<(), ServiceError> {
         self.inner
             .check()
-            .map_err(|not_until| ServiceError::RateLimited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-            })
+            .map_err(|not_until| refused(&self.rejected, not_until))
     }
 }
 
@@ -86,14 +99,15 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// Builds the limiters.
-    pub fn new(config: &LimitsConfig) -> Self {
+    /// Builds the limiters; refusals are counted in `metrics`.
+    pub fn new(config: &LimitsConfig, metrics: &Metrics) -> Self {
+        let counter = |name: &str| metrics.rate_limited.get_or_create(&Kind::of(name)).clone();
         RateLimits {
-            login_per_user_ip: Keyed::new(config.login_per_user_ip),
-            login_per_user: Keyed::new(config.login_per_user),
-            auth_per_ip: Keyed::new(config.auth_per_ip),
-            sends_per_user: Keyed::new(config.sends_per_user),
-            typing_per_user: Keyed::new(config.typing_per_user),
+            login_per_user_ip: Keyed::new(config.login_per_user_ip, counter("login_per_user_ip")),
+            login_per_user: Keyed::new(config.login_per_user, counter("login_per_user")),
+            auth_per_ip: Keyed::new(config.auth_per_ip, counter("auth_per_ip")),
+            sends_per_user: Keyed::new(config.sends_per_user, counter("sends_per_user")),
+            typing_per_user: Keyed::new(config.typing_per_user, counter("typing_per_user")),
             config: config.clone(),
         }
     }
@@ -114,10 +128,14 @@ mod tests {
 
     #[test]
     fn burst_then_limited_with_retry_hint() {
-        let l: Keyed<String> = Keyed::new(RateLimit {
-            burst: 2,
-            per_minute: 1,
-        });
+        let rejected = Counter::default();
+        let l: Keyed<String> = Keyed::new(
+            RateLimit {
+                burst: 2,
+                per_minute: 1,
+            },
+            rejected.clone(),
+        );
         let k = "alice".to_string();
         assert!(l.check(&k).is_ok());
         assert!(l.check(&k).is_ok());
@@ -126,5 +144,6 @@ mod tests {
             other => panic!("expected rate limit, got {other:?}"),
         }
         assert!(l.check(&"bob".to_string()).is_ok(), "keys are independent");
+        assert_eq!(rejected.get(), 1, "the refusal is counted");
     }
 }

@@ -46,6 +46,9 @@ pub async fn start(config: Config) -> Result<WorkerHandle, StartError> {
         config: config.transcription.clone(),
         hub: None,
         ready: Arc::new(tokio::sync::Notify::new()),
+        // A worker process serves no metrics endpoint; its counts stay
+        // local (the serving nodes' queue depth covers its backlog).
+        metrics: Arc::new(crate::metrics::Metrics::default()),
     };
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();

@@ -381,10 +381,7 @@ async fn burst_across_path_changes(
 
     // Still one connection each, and the server noticed the moves.
     let m = metrics(server);
-    let (accepted, changes) = (
-        Metrics::get(&m.connections_accepted),
-        Metrics::get(&m.path_changes),
-    );
+    let (accepted, changes) = (m.connections_accepted.get(), m.path_changes.get());
     eprintln!(
         "server: {accepted} connections accepted, {changes} path changes seen; total {:?}",
         started.elapsed()
@@ -556,7 +553,7 @@ async fn messages_receipts_and_media_survive_loss_latency_and_reordering() -> Re
     ensure!(dropped > 0, "the relays dropped nothing");
     ensure!(reordered > 0, "the relays reordered nothing");
     ensure!(
-        Metrics::get(&metrics(&server).connections_accepted) == 2,
+        metrics(&server).connections_accepted.get() == 2,
         "a client reconnected"
     );
     Ok(())

@@ -357,6 +357,7 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() -> Result<()> {
         config: cfg,
         hub: Some(state.hub.clone()),
         ready: state.messages.jobs_ready.clone(),
+        metrics: state.metrics.clone(),
     };
     let cancel = tokio_util::sync::CancellationToken::new();
     let worker = tokio::spawn(quichat_server::transcribe::worker::run(

@@ -1,6 +1,7 @@
 //! `send`, `history`, `chats`, `read`, `whoread`, and the operations on
-//! sent messages, `edit`, `recall` and `delete`: one-shot messaging
-//! commands. Each takes a user or a group ([`Target`]).
+//! sent messages, `edit`, `recall`, `delete`, `reply`, `forward`, `react`
+//! and `reactions`: one-shot messaging commands. Each takes a user or a
+//! group ([`Target`]).
 
 use std::io::{IsTerminal, Read};
 
@@ -9,7 +10,8 @@ use quichat_client::Client;
 use quichat_proto::types::Recipient;
 
 use crate::render::{
-    AckLine, ChatLine, EditedLine, HiddenLine, MessageLine, ReadLine, RecalledLine, WhoReadLine,
+    AckLine, ChatLine, EditedLine, HiddenLine, MessageLine, ReactionsLine, ReadLine, RecalledLine,
+    WhoReadLine,
 };
 use crate::session::Context;
 use crate::target::{conversation_id, label, latest, shell_word, Target};
@@ -152,7 +154,7 @@ pub async fn whoread(ctx: &Context, target: &Target, seq: u64) -> Result<()> {
 /// `edit WITH SEQ TEXT...`: replaces the text of one of your messages.
 pub async fn edit(ctx: &Context, target: &Target, seq: u64, words: &[String]) -> Result<()> {
     // Before connecting: a text typed on the terminal may take a while.
-    let text = edit_text(words)?;
+    let text = text_arg(words)?;
     let (to, edit) = with_target(ctx, target, async |client, _, to| {
         let id = conversation_id(client, &to).await?;
         let edit = client.edit_message(id, seq, &text).await?;
@@ -165,20 +167,20 @@ pub async fn edit(ctx: &Context, target: &Target, seq: u64, words: &[String]) ->
     )
 }
 
-/// The new text of `edit`: the words joined with spaces, or, for a lone
-/// `-`, stdin up to its end, less one final line break.
-fn edit_text(words: &[String]) -> Result<String> {
+/// The text of `edit` and `reply`: the words joined with spaces, or, for
+/// a lone `-`, stdin up to its end, less one final line break.
+fn text_arg(words: &[String]) -> Result<String> {
     if words != ["-"] {
         return Ok(words.join(" "));
     }
     let mut stdin = std::io::stdin().lock();
     if stdin.is_terminal() {
-        eprintln!("quichat: reading the new text from stdin; end it with Ctrl-D");
+        eprintln!("quichat: reading the text from stdin; end it with Ctrl-D");
     }
     let mut text = String::new();
     stdin
         .read_to_string(&mut text)
-        .context("cannot read the new text from stdin")?;
+        .context("cannot read the text from stdin")?;
     Ok(without_final_line_break(text))
 }
 
@@ -218,20 +220,73 @@ pub async fn delete_for_me(ctx: &Context, target: &Target, seq: u64) -> Result<(
         .emit(&HiddenLine::done(&hidden), HiddenLine::new(&hidden, None))
 }
 
+/// `reply WITH SEQ TEXT...`: sends a text that answers message SEQ of
+/// the conversation; prints the ack like `send`.
+pub async fn reply(ctx: &Context, target: &Target, seq: u64, words: &[String]) -> Result<()> {
+    let text = text_arg(words)?;
+    let (to, ack) = with_target(ctx, target, async |client, _, to| {
+        let ack = client.send_reply(&to, seq, &text).await?;
+        Ok((to, ack))
+    })
+    .await?;
+    let to = label(&to);
+    ctx.printer
+        .emit(&AckLine::human(&to, &ack), AckLine::new(&to, &ack))
+}
+
+/// `forward WITH SEQ TO`: copies message SEQ into the conversation TO
+/// names; prints the ack like `send`, naming TO.
+pub async fn forward(ctx: &Context, target: &Target, seq: u64, dest: &Target) -> Result<()> {
+    let (dest, ack) = with_target(ctx, target, async |client, _, from| {
+        let id = conversation_id(client, &from).await?;
+        let dest = dest.resolve(client).await?;
+        let ack = client.forward(id, seq, &dest).await?;
+        Ok((dest, ack))
+    })
+    .await?;
+    let dest = label(&dest);
+    ctx.printer
+        .emit(&AckLine::human(&dest, &ack), AckLine::new(&dest, &ack))
+}
+
+/// `react WITH SEQ EMOJI [--remove]` (`change`: the emoji, and whether
+/// to add it) and `reactions WITH SEQ` (`change: None`): prints the
+/// message's reactions, after the change if any.
+pub async fn reactions(
+    ctx: &Context,
+    target: &Target,
+    seq: u64,
+    change: Option<(&str, bool)>,
+) -> Result<()> {
+    let (to, reactions) = with_target(ctx, target, async |client, _, to| {
+        let id = conversation_id(client, &to).await?;
+        let reactions = match change {
+            Some((emoji, add)) => client.react(id, seq, emoji, add).await?,
+            None => client.reactions(id, seq).await?,
+        };
+        Ok((to, reactions))
+    })
+    .await?;
+    ctx.printer.emit(
+        &ReactionsLine::human(&label(&to), &reactions),
+        ReactionsLine::new(&reactions),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn edit_text_from_words_or_stdin() {
+    fn text_from_words_or_stdin() {
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            edit_text(&words(&["fixed", "text"])).ok().as_deref(),
+            text_arg(&words(&["fixed", "text"])).ok().as_deref(),
             Some("fixed text")
         );
         // `-` among other words is text.
         assert_eq!(
-            edit_text(&words(&["a", "-", "b"])).ok().as_deref(),
+            text_arg(&words(&["a", "-", "b"])).ok().as_deref(),
             Some("a - b")
         );
         for (raw, text) in [

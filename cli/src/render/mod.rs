@@ -34,7 +34,7 @@ pub use groups::{
 };
 pub use media::{DownloadLine, MediaAckLine, VoiceAckLine};
 pub use messages::{AckLine, ChatLine, MessageLine, ReadLine};
-pub use ops::{EditedLine, HiddenLine, ReactionLine, RecalledLine};
+pub use ops::{EditedLine, HiddenLine, ReactionLine, ReactionsLine, RecalledLine};
 pub use session::{LogoutLine, SessionLine};
 
 /// Width of message previews in `chats`.
@@ -85,6 +85,8 @@ pub enum Line<'a> {
     Hidden(HiddenLine),
     /// A reaction was added or removed (from the event feed).
     Reaction(ReactionLine),
+    /// A message's reactions (`react`, `reactions`).
+    Reactions(ReactionsLine),
     /// Why a command failed.
     Error(ErrorLine<'a>),
     /// A user's profile.
@@ -155,6 +157,7 @@ line_from!(
     Recalled(RecalledLine),
     Hidden(HiddenLine),
     Reaction(ReactionLine),
+    Reactions(ReactionsLine),
     Profile(ProfileLine),
     Friend(FriendLine),
     FriendRequest(FriendRequestLine),

@@ -1,10 +1,12 @@
 //! Lines about changes to sent messages: edits, recalls (deleted for
 //! everyone), deletions for the user only, reactions. Each line is both
 //! what the command that made the change prints and, with `event_seq`,
-//! what `listen` prints when the change arrives.
+//! what `listen` prints when the change arrives; [`ReactionsLine`], a
+//! message's reactions, is what `react` and `reactions` print.
 
 use quichat_proto::types::{
-    ConversationId, MessageEdit, MessageRecall, MessageRef, ReactionChange, Recipient,
+    ConversationId, MessageEdit, MessageRecall, MessageRef, ReactionChange, ReactionCount,
+    Reactions, Recipient,
 };
 use serde::Serialize;
 
@@ -163,4 +165,71 @@ impl ReactionLine {
             format!("{prefix} #{}: {} removed their {emoji}", r.seq, r.user)
         }
     }
+}
+
+/// `{"type":"reactions"}`: a message's reactions, one entry per emoji,
+/// most used first (what `react` and `reactions` print).
+#[derive(Debug, Serialize)]
+pub struct ReactionsLine {
+    conversation_id: ConversationId,
+    seq: u64,
+    reactions: Vec<ReactionJson>,
+}
+
+/// One emoji of a [`ReactionsLine`]: how many reacted with it, and who
+/// (the server lists at most 100; `count` is the total).
+#[derive(Debug, Serialize)]
+struct ReactionJson {
+    emoji: String,
+    count: u32,
+    users: Vec<String>,
+}
+
+impl ReactionsLine {
+    /// From the server's answer to `react` or `reactions`.
+    pub fn new(r: &Reactions) -> Self {
+        ReactionsLine {
+            conversation_id: r.conversation_id,
+            seq: r.seq,
+            reactions: r
+                .reactions
+                .iter()
+                .map(|c| ReactionJson {
+                    emoji: c.emoji.clone(),
+                    count: c.count,
+                    users: c.users.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// `#3 in bob: 👍 2 (bob, carol)  ❤️ 1 (carol)`, or `#3 in bob: no
+    /// reactions`.
+    pub fn human(to: &str, r: &Reactions) -> String {
+        let list = if r.reactions.is_empty() {
+            "no reactions".to_string()
+        } else {
+            r.reactions
+                .iter()
+                .map(reaction_human)
+                .collect::<Vec<_>>()
+                .join("  ")
+        };
+        format!("#{} in {to}: {list}", r.seq)
+    }
+}
+
+/// `👍 2 (bob, carol)`; `👍 130 (alice, …, zoe and 30 more)` when the
+/// server listed only some of them (just `👍 130` when it listed none).
+fn reaction_human(c: &ReactionCount) -> String {
+    let head = format!("{} {}", sanitize(&c.emoji), c.count);
+    if c.users.is_empty() {
+        return head;
+    }
+    let mut who = c.users.join(", ");
+    let unlisted = u64::from(c.count).saturating_sub(c.users.len() as u64);
+    if unlisted > 0 {
+        who.push_str(&format!(" and {unlisted} more"));
+    }
+    format!("{head} ({who})")
 }

@@ -1017,3 +1017,54 @@ fn replies_and_reactions() {
     let (human, _) = event(&reaction(false), "alice", |_| None);
     assert_eq!(human, "conversation 12 #4: bob removed their 👍");
 }
+
+#[test]
+fn reactions_of_a_message() {
+    let count = |emoji: &str, count: u32, users: &[&str]| ReactionCount {
+        emoji: emoji.into(),
+        count,
+        users: users.iter().map(|u| u.to_string()).collect(),
+    };
+    let r = Reactions {
+        conversation_id: 1,
+        seq: 3,
+        reactions: vec![
+            count("👍", 2, &["bob", "carol"]),
+            count("❤️", 1, &["carol"]),
+        ],
+    };
+    assert_eq!(
+        ReactionsLine::human("bob", &r),
+        "#3 in bob: 👍 2 (bob, carol)  ❤️ 1 (carol)"
+    );
+    assert_eq!(
+        json_text(ReactionsLine::new(&r)),
+        r#"{"type":"reactions","conversation_id":1,"seq":3,"reactions":[{"emoji":"👍","count":2,"users":["bob","carol"]},{"emoji":"❤️","count":1,"users":["carol"]}]}"#
+    );
+
+    let none = Reactions {
+        conversation_id: 12,
+        seq: 4,
+        reactions: vec![],
+    };
+    assert_eq!(
+        ReactionsLine::human("#12", &none),
+        "#4 in #12: no reactions"
+    );
+    assert_eq!(
+        json_text(ReactionsLine::new(&none)),
+        r#"{"type":"reactions","conversation_id":12,"seq":4,"reactions":[]}"#
+    );
+
+    // The server lists at most 100 users per emoji; the rest are counted.
+    // An emoji is someone else's text: control characters are escaped.
+    let many = Reactions {
+        conversation_id: 12,
+        seq: 4,
+        reactions: vec![count("🎉", 130, &["alice", "bob"]), count("\u{1b}", 1, &[])],
+    };
+    assert_eq!(
+        ReactionsLine::human("#12", &many),
+        "#4 in #12: 🎉 130 (alice, bob and 128 more)  \\u{1b} 1"
+    );
+}

@@ -74,7 +74,15 @@ pub async fn handle(
     .await
     .map_err(|e| ServiceError::Internal(e.to_string()))?;
     if length > 0 {
-        stream(&state.media_store, &key, wanted.offset, length, send).await?;
+        stream(
+            &state.media_store,
+            &key,
+            wanted.offset,
+            length,
+            send,
+            &state.metrics.download_bytes,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -85,6 +93,7 @@ async fn stream(
     offset: u64,
     length: u64,
     send: &mut quinn::SendStream,
+    sent: &prometheus_client::metrics::counter::Counter,
 ) -> Result<(), ServiceError> {
     let mut body = store.stream_range(key, offset..offset + length).await?;
     while let Some(chunk) = body.next().await {
@@ -93,6 +102,7 @@ async fn stream(
             // The client went away; it can resume with an offset.
             return Ok(());
         }
+        sent.inc_by(chunk.len() as u64);
     }
     Ok(())
 }

@@ -173,6 +173,14 @@ impl MediaStore {
         }
     }
 
+    /// Checks that the store answers (a HEAD of a key that need not
+    /// exist), for readiness.
+    pub async fn probe(&self) -> Result<(), MediaError> {
+        self.size_of(&ObjectPath::from("quichat-ready-probe"))
+            .await
+            .map(|_| ())
+    }
+
     /// Deletes an object (missing is fine).
     pub async fn delete(&self, key: &ObjectPath) -> Result<(), MediaError> {
         match self.inner.delete(key).await {

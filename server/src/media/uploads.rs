@@ -501,6 +501,10 @@ impl Uploads {
                         self.discard(&slot, &mut guard).await;
                         return Err(e);
                     }
+                    ctx.state
+                        .metrics
+                        .upload_bytes
+                        .inc_by(chunk.bytes.len() as u64);
                     slot.touch();
                 }
                 Ok(None) => {

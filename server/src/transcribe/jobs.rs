@@ -66,6 +66,16 @@ impl Jobs {
         Jobs { store }
     }
 
+    /// Jobs queued or running.
+    pub async fn queue_depth(&self) -> Result<u64, ServiceError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM transcription_jobs WHERE state IN ('queued', 'running')",
+        )
+        .fetch_one(self.store.pool())
+        .await?;
+        Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
+    }
+
     /// Claims the oldest runnable job for `worker` with a lease.
     pub async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Job>, ServiceError> {
         let now = now_ms();

@@ -31,6 +31,8 @@ pub struct WorkerDeps {
     pub hub: Option<Arc<Hub>>,
     /// Woken when a job is queued in this process.
     pub ready: Arc<tokio::sync::Notify>,
+    /// Where job outcomes and durations are counted.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Starts `config.workers` workers on `tracker`.
@@ -57,12 +59,22 @@ pub async fn run(deps: WorkerDeps, id: String, cancel: CancellationToken) {
         }
         match deps.jobs.claim(&id, lease).await {
             Ok(Some(job)) => {
+                let started = std::time::Instant::now();
                 let outcome = tokio::select! {
                     o = process(&deps, &job) => o,
                     // Shutdown: leave the job running; its lease expires
                     // and another worker takes it over.
                     _ = cancel.cancelled() => return,
                 };
+                deps.metrics
+                    .transcription_duration
+                    .observe(started.elapsed().as_secs_f64());
+                let kind = match &outcome {
+                    Outcome::Done(_) => "done",
+                    Outcome::Retry { .. } => "retry",
+                    Outcome::Failed { .. } => "failed",
+                };
+                crate::metrics::Metrics::count(&deps.metrics.transcription_jobs, kind);
                 match deps
                     .jobs
                     .finish(
