@@ -37,7 +37,9 @@ pub struct Cli {
 }
 
 /// Options accepted by every command (before or after the command name).
+/// Listed under their own heading in every command's help.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalOpts {
     /// Server address [default: the profile's server, else 127.0.0.1:4433]
     #[arg(long, global = true, env = "QUICHAT_SERVER", value_name = "HOST:PORT")]

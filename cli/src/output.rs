@@ -99,6 +99,13 @@ pub fn preview(text: &str, max: usize) -> String {
     sanitize(&cut)
 }
 
+/// `text` padded with spaces to `width` terminal columns (wide
+/// characters count twice), for aligned columns.
+pub fn pad(text: &str, width: usize) -> String {
+    let used = unicode_width::UnicodeWidthStr::width(text);
+    format!("{text}{}", " ".repeat(width.saturating_sub(used)))
+}
+
 /// A byte count for people: `512 B`, `1.2 KiB`, `2.0 MiB`, `1.5 GiB`.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];

@@ -911,6 +911,12 @@ fn help_works() {
     let text = String::from_utf8(send.stdout).unwrap();
     assert!(text.contains("TEXT"), "{text}");
     assert!(text.contains("--ca"), "global options are listed: {text}");
+    // ...under their own heading, after the command's own.
+    let heading = text
+        .find("Global options:")
+        .expect("a Global options heading");
+    assert!(text.find("--ca").unwrap() > heading, "{text}");
+    assert!(text.find("--json").unwrap() > heading, "{text}");
     let listen = std::process::Command::new(BIN)
         .args(["help", "listen"])
         .output()

@@ -3,7 +3,10 @@
 use quichat_proto::types::{DeviceId, DeviceInfo};
 use serde::Serialize;
 
-use crate::output::{local_time, preview, rfc3339};
+use crate::output::{local_time, pad, preview, rfc3339};
+
+/// Width of the name column: longer names are shortened with `…`.
+const NAME_COLUMNS: usize = 24;
 
 /// `{"type":"device"}`: one device of the account.
 #[derive(Debug, Serialize)]
@@ -27,12 +30,13 @@ impl DeviceLine {
         }
     }
 
-    /// `3  laptop  created ...  last seen ...  (this device)`.
+    /// `   3  laptop                    created ...  last seen ...  (this
+    /// device)`, in aligned columns.
     pub fn human(d: &DeviceInfo) -> String {
         format!(
             "{:>4}  {}  created {}  last seen {}{}",
             d.id,
-            preview(&d.name, 40),
+            pad(&preview(&d.name, NAME_COLUMNS - 1), NAME_COLUMNS),
             local_time(d.created_at_ms),
             local_time(d.last_seen_ms),
             if d.current { "  (this device)" } else { "" }

@@ -1068,3 +1068,29 @@ fn reactions_of_a_message() {
         "#4 in #12: 🎉 130 (alice, bob and 128 more)  \\u{1b} 1"
     );
 }
+
+#[test]
+fn device_columns_line_up_whatever_the_name() {
+    let device = |id, name: &str| DeviceInfo {
+        id,
+        name: name.into(),
+        created_at_ms: 1_700_000_000_000,
+        last_seen_ms: 1_700_000_100_000,
+        current: false,
+    };
+    let lines: Vec<String> = [
+        device(1, "cli"),
+        device(12, "a very long laptop name that goes on and on"),
+        device(123, "手机"),
+    ]
+    .iter()
+    .map(DeviceLine::human)
+    .collect();
+    let column = |l: &str| {
+        let at = l.find("created").unwrap();
+        unicode_width::UnicodeWidthStr::width(&l[..at])
+    };
+    assert_eq!(column(&lines[0]), column(&lines[1]), "{lines:#?}");
+    assert_eq!(column(&lines[0]), column(&lines[2]), "{lines:#?}");
+    assert!(lines[1].contains('…'), "{}", lines[1]);
+}
