@@ -135,6 +135,21 @@ pub struct ServerHandle {
     task: JoinHandle<()>,
     state: Arc<AppState>,
     metrics_addr: Option<SocketAddr>,
+    endpoint: quinn::Endpoint,
+    config: Config,
+}
+
+/// The certificate `config` names (operator PEM files), or the dev CA's.
+fn load_identity(config: &Config) -> Result<certs::ServerIdentity, StartError> {
+    match (&config.cert, &config.key) {
+        (Some(cert), Some(key)) => certs::load_pem(cert, key),
+        (None, None) => {
+            certs::ensure_dev_identity(&config.data_dir.join("certs"), &config.hostnames)
+        }
+        _ => Err(StartError::Certs(
+            "--cert and --key must be given together".into(),
+        )),
+    }
 }
 
 impl Server {
@@ -144,17 +159,7 @@ impl Server {
         let url = config.effective_database_url();
         let store = Store::connect(&url, config.db_max_connections).await?;
         store.migrate().await?;
-        let identity = match (&config.cert, &config.key) {
-            (Some(cert), Some(key)) => certs::load_pem(cert, key)?,
-            (None, None) => {
-                certs::ensure_dev_identity(&config.data_dir.join("certs"), &config.hostnames)?
-            }
-            _ => {
-                return Err(StartError::Certs(
-                    "--cert and --key must be given together".into(),
-                ))
-            }
-        };
+        let identity = load_identity(&config)?;
         let server_config = transport::server_config(&identity, &config.transport)?;
         let endpoint = quinn::Endpoint::server(server_config, config.listen).map_err(|reason| {
             StartError::Bind {
@@ -276,6 +281,7 @@ impl Server {
             state.hub.clone(),
             cancel.clone(),
         ));
+        let endpoint_handle = endpoint.clone();
         let task = tokio::spawn(
             run(endpoint, state.clone(), cancel.clone(), tracker)
                 .instrument(tracing::info_span!("server", addr = %local_addr)),
@@ -290,6 +296,8 @@ impl Server {
             task,
             state,
             metrics_addr,
+            endpoint: endpoint_handle,
+            config,
         })
     }
 }
@@ -323,6 +331,21 @@ impl ServerHandle {
     /// Shared services (for tests and tools).
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
+    }
+
+    /// Reads the certificate files again (after a renewal) and serves new
+    /// connections with them; connections already open carry on with the
+    /// certificate they were made with, so nothing drops. Returns the new
+    /// SHA-256 fingerprint. On any error the old certificate stays in use.
+    pub fn reload_tls(&self) -> Result<String, StartError> {
+        if self.cancel.is_cancelled() {
+            return Err(StartError::Certs("the server is shutting down".into()));
+        }
+        let identity = load_identity(&self.config)?;
+        let server_config = transport::server_config(&identity, &self.config.transport)?;
+        self.endpoint.set_server_config(Some(server_config));
+        info!(fingerprint = %identity.fingerprint, "TLS certificate reloaded");
+        Ok(identity.fingerprint.clone())
     }
 
     /// Asks the server to stop: no new connections, existing ones closed

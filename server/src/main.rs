@@ -265,6 +265,10 @@ async fn real_main() -> Result<()> {
 }
 
 async fn serve(config: Config) -> Result<()> {
+    // Installed before anything is printed: a SIGHUP that arrives once the
+    // address is out must reload, not kill the process (its default).
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let handle = Server::start(config).await?;
     let addr = handle.local_addr();
     println!("quichat server listening on {addr} (QUIC, ALPN quichat/1)");
@@ -295,6 +299,23 @@ async fn serve(config: Config) -> Result<()> {
             );
         }
     }
+    // SIGHUP: read the certificate files again (after a renewal) without
+    // dropping anyone. SIGTERM / Ctrl-C: shut down gracefully.
+    #[cfg(unix)]
+    {
+        let stop = wait_for_signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = hup.recv() => match handle.reload_tls() {
+                    Ok(fingerprint) => eprintln!("reloaded the TLS certificate (SHA-256 {fingerprint})"),
+                    Err(e) => eprintln!("quichat-server: keeping the old certificate: {e}"),
+                },
+            }
+        }
+    }
+    #[cfg(not(unix))]
     wait_for_signal().await;
     eprintln!("shutting down...");
     handle.stop().await;

@@ -132,3 +132,202 @@ fn wire_errors_read_as_their_message() {
     );
     assert_eq!(e.to_string(), "wrong password");
 }
+
+/// A renewed certificate is picked up without a restart (SIGHUP calls
+/// this): new connections get the new one, the open ones carry on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_certificate_is_served_without_dropping_anyone() -> Result<()> {
+    use quichat_client::{Client, ClientConfig, Trust};
+    use quichat_server::certs::ensure_dev_identity;
+
+    let work = tempfile::tempdir()?;
+    let (a, b) = (work.path().join("a"), work.path().join("b"));
+    ensure_dev_identity(&a, &[])?;
+    ensure_dev_identity(&b, &[])?;
+    let live = work.path().join("live");
+    std::fs::create_dir(&live)?;
+    let install = |from: &std::path::Path| -> Result<()> {
+        std::fs::copy(from.join("server.pem"), live.join("cert.pem"))?;
+        std::fs::copy(from.join("server-key.pem"), live.join("key.pem"))?;
+        Ok(())
+    };
+    install(&a)?;
+    let mut config = quichat_server::config::Config::default();
+    config.listen = "127.0.0.1:0".parse()?;
+    config.data_dir = work.path().join("data");
+    config.cert = Some(live.join("cert.pem"));
+    config.key = Some(live.join("key.pem"));
+    let handle = quichat_server::Server::start(config).await?;
+    let addr = handle.local_addr().to_string();
+    let trusting = |dir: &std::path::Path| -> Result<ClientConfig> {
+        Ok(ClientConfig::new(
+            &addr,
+            Trust::CaPem(std::fs::read(dir.join("ca.pem"))?),
+        ))
+    };
+    let before = Client::connect(&trusting(&a)?).await?;
+    before
+        .register("alice", "long-enough-password", "laptop")
+        .await?;
+    let old_fingerprint = handle.fingerprint().to_string();
+
+    install(&b)?;
+    let fingerprint = handle.reload_tls()?;
+    ensure!(
+        fingerprint != old_fingerprint,
+        "the fingerprint did not change"
+    );
+    let after = Client::connect(&trusting(&b)?).await?;
+    after.ping().await?;
+    ensure!(
+        Client::connect(&trusting(&a)?).await.is_err(),
+        "new connections still get the old certificate"
+    );
+    before.ping().await.context("the open connection dropped")?;
+
+    // A broken renewal keeps the working certificate.
+    std::fs::write(live.join("cert.pem"), "not a certificate")?;
+    ensure!(handle.reload_tls().is_err());
+    Client::connect(&trusting(&b)?).await?.ping().await?;
+    handle.stop().await;
+    Ok(())
+}
+
+/// The same through the binary: SIGHUP reloads the certificate files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_certificate() -> Result<()> {
+    use quichat_client::{Client, ClientConfig, Trust};
+    use quichat_server::certs::ensure_dev_identity;
+    use std::io::BufRead;
+
+    let work = tempfile::tempdir()?;
+    let (a, b) = (work.path().join("a"), work.path().join("b"));
+    ensure_dev_identity(&a, &[])?;
+    ensure_dev_identity(&b, &[])?;
+    let (cert, key) = (work.path().join("cert.pem"), work.path().join("key.pem"));
+    std::fs::copy(a.join("server.pem"), &cert)?;
+    std::fs::copy(a.join("server-key.pem"), &key)?;
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(work.path().join("data"))
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdout = std::io::BufReader::new(child.stdout.take().context("stdout")?);
+    let mut first = String::new();
+    stdout.read_line(&mut first)?;
+    // Keep reading: the server prints more, and a closed pipe would end it.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let addr = first
+        .strip_prefix("quichat server listening on ")
+        .and_then(|r| r.split_whitespace().next())
+        .with_context(|| format!("unexpected first line: {first}"))?
+        .to_string();
+    let trusting = |dir: &std::path::Path| -> Result<ClientConfig> {
+        Ok(ClientConfig::new(
+            &addr,
+            Trust::CaPem(std::fs::read(dir.join("ca.pem"))?),
+        ))
+    };
+    let result = async {
+        let open = Client::connect(&trusting(&a)?).await?;
+        std::fs::copy(b.join("server.pem"), &cert)?;
+        std::fs::copy(b.join("server-key.pem"), &key)?;
+        let status = Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()?;
+        ensure!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match Client::connect(&trusting(&b)?).await {
+                Ok(c) => {
+                    c.ping().await?;
+                    break;
+                }
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => anyhow::bail!("the new certificate is not served: {e}"),
+            }
+        }
+        open.ping().await.context("the open connection dropped")?;
+        Ok(())
+    }
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+fn repo_file(path: &str) -> Result<String> {
+    let at = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path);
+    std::fs::read_to_string(&at).with_context(|| format!("reading {}", at.display()))
+}
+
+/// The systemd unit in `deploy/` is sandboxed, reloads with SIGHUP and
+/// stops with SIGTERM: parsed as sections of `key=value` lines.
+#[test]
+fn the_systemd_unit_is_sandboxed() -> Result<()> {
+    let text = repo_file("deploy/quichat-server.service")?;
+    let mut section = String::new();
+    let mut service = std::collections::HashMap::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_string();
+            continue;
+        }
+        let (key, value) = line
+            .split_once('=')
+            .with_context(|| format!("not key=value: {line}"))?;
+        if section == "Service" {
+            service.insert(key.to_string(), value.to_string());
+        }
+    }
+    for (key, value) in [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("PrivateDevices", "yes"),
+        ("KillSignal", "SIGTERM"),
+        ("User", "quichat"),
+    ] {
+        ensure!(
+            service.get(key).map(String::as_str) == Some(value),
+            "[Service] {key} should be {value}, is {:?}",
+            service.get(key)
+        );
+    }
+    ensure!(service["ExecStart"].contains("quichat-server serve"));
+    ensure!(service["ExecReload"].contains("-HUP"));
+    Ok(())
+}
+
+/// The example production config is a valid config (unknown keys are
+/// refused) and names PostgreSQL, S3 and operator certificates.
+#[test]
+fn the_production_example_config_parses() -> Result<()> {
+    let config: quichat_server::config::Config =
+        toml::from_str(&repo_file("deploy/quichat.prod.toml")?)?;
+    ensure!(config.cert.is_some() && config.key.is_some(), "{config:?}");
+    ensure!(
+        config
+            .media
+            .url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("s3://")),
+        "{config:?}"
+    );
+    Ok(())
+}
