@@ -152,11 +152,13 @@ async fn a_renewed_certificate_is_served_without_dropping_anyone() -> Result<()>
         Ok(())
     };
     install(&a)?;
-    let mut config = quichat_server::config::Config::default();
-    config.listen = "127.0.0.1:0".parse()?;
-    config.data_dir = work.path().join("data");
-    config.cert = Some(live.join("cert.pem"));
-    config.key = Some(live.join("key.pem"));
+    let config = quichat_server::config::Config {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: work.path().join("data"),
+        cert: Some(live.join("cert.pem")),
+        key: Some(live.join("key.pem")),
+        ..Default::default()
+    };
     let handle = quichat_server::Server::start(config).await?;
     let addr = handle.local_addr().to_string();
     let trusting = |dir: &std::path::Path| -> Result<ClientConfig> {
