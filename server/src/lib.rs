@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod admission;
+pub mod backup;
 pub mod certs;
 pub mod chat;
 pub mod config;

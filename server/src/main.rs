@@ -117,6 +117,25 @@ enum Command {
     Migrate,
     /// Print the effective configuration as TOML and exit.
     PrintConfig,
+    /// Write a consistent backup of the SQLite database and the
+    /// certificates (and with --media the local media directory) into a
+    /// new directory; safe while the server runs. PostgreSQL and S3: use
+    /// pg_dump and bucket versioning (docs/DEPLOY.md).
+    Backup {
+        /// A new (or empty) directory for the backup.
+        dest: PathBuf,
+        /// Copy the local media directory too.
+        #[arg(long)]
+        media: bool,
+    },
+    /// Put a backup made by `backup` in place; stop the server first.
+    Restore {
+        /// The backup directory.
+        src: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Speech model tools.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -227,6 +246,25 @@ async fn real_main() -> Result<()> {
             eprintln!("transcription worker running; Ctrl-C to stop");
             wait_for_signal().await;
             handle.stop().await;
+            Ok(())
+        }
+        Command::Backup { dest, media } => {
+            let report = quichat_server::backup::backup(&config, &dest, media).await?;
+            println!(
+                "backed up the database to {} ({} media files, {} bytes)",
+                report.database.display(),
+                report.media_files,
+                report.media_bytes
+            );
+            Ok(())
+        }
+        Command::Restore { src, force } => {
+            quichat_server::backup::restore(&config, &src, force)?;
+            println!(
+                "restored {} into {}",
+                src.display(),
+                config.data_dir.display()
+            );
             Ok(())
         }
         Command::Migrate => {

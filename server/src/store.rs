@@ -176,15 +176,23 @@ impl Store {
     }
 }
 
-fn create_sqlite_dir(url: &str) -> Result<(), StoreError> {
+/// The file a `sqlite:` URL names (`None` for `:memory:` or no path).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
-        return Ok(());
+        return None;
     }
-    let file = std::path::Path::new(path);
+    Some(std::path::PathBuf::from(path))
+}
+
+fn create_sqlite_dir(url: &str) -> Result<(), StoreError> {
+    let Some(file) = sqlite_file(url) else {
+        return Ok(());
+    };
+    let file = file.as_path();
     if let Some(dir) = file.parent() {
         if !dir.as_os_str().is_empty() {
             crate::private_fs::create_dir(dir).map_err(|reason| StoreError::CreateDir {
