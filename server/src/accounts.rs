@@ -95,6 +95,17 @@ fn check_password(password: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// The error a disabled account's login gets.
+fn disabled() -> ServiceError {
+    ServiceError::Forbidden("this account is disabled; ask the server's administrator".into())
+}
+
+/// Hashes a new password after checking it (for `admin reset-password`).
+pub async fn new_password_hash(gate: &HashGate, password: &str) -> Result<String, ServiceError> {
+    check_password(password)?;
+    hash_password(gate, password.to_string()).await
+}
+
 async fn hash_password(gate: &HashGate, password: String) -> Result<String, ServiceError> {
     gate.run(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -285,16 +296,21 @@ impl Accounts {
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(ServiceError::WrongPassword);
         }
-        let row = sqlx::query("SELECT id, password_hash FROM users WHERE username = $1")
-            .bind(&name)
-            .fetch_optional(self.store.pool())
-            .await?
-            .ok_or_else(|| ServiceError::UnknownUser(name.clone()))?;
+        let row =
+            sqlx::query("SELECT id, password_hash, disabled_at FROM users WHERE username = $1")
+                .bind(&name)
+                .fetch_optional(self.store.pool())
+                .await?
+                .ok_or_else(|| ServiceError::UnknownUser(name.clone()))?;
         let user_id: UserId = row.try_get("id")?;
         let stored: String = row.try_get("password_hash")?;
         if !verify_password(&self.hashing, password.to_string(), stored).await? {
             tracing::info!(user = %name, "login failed: wrong password");
             return Err(ServiceError::WrongPassword);
+        }
+        // Said only to whoever knows the password.
+        if row.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
+            return Err(disabled());
         }
         let mut w = self.store.begin_write().await?;
         let (device_id, token) = insert_device(&mut w.tx, user_id, device_name).await?;
@@ -318,7 +334,7 @@ impl Accounts {
         let session: Session = sqlx::query_as(
             "SELECT d.id AS device_id, d.user_id, u.username FROM devices d \
              JOIN users u ON u.id = d.user_id \
-             WHERE d.token_hash = $1 AND d.revoked_at IS NULL",
+             WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
         )
         .bind(token_hash(token))
         .fetch_optional(self.store.pool())

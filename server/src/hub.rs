@@ -221,6 +221,19 @@ impl Hub {
         }
     }
 
+    /// Closes every connection of `user_id` with `code` (an administrator
+    /// disabled the account, revoked its devices or reset its password);
+    /// their sessions stop acting at once.
+    pub fn kick_user(&self, user_id: UserId, code: u32, reason: &str) {
+        let links = self.lock();
+        if let Some(list) = links.by_user.get(&user_id) {
+            for link in list {
+                link.kickable.revoked.store(true, Ordering::SeqCst);
+                link.kickable.conn.close(code.into(), reason.as_bytes());
+            }
+        }
+    }
+
     /// Sends online/offline transitions to `sink` from now on.
     pub fn set_presence_sink(&self, sink: mpsc::UnboundedSender<PresenceChange>) {
         *self.presence.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);

@@ -15,6 +15,7 @@
 //! devices, and `push` delivers them to one connection.
 
 pub mod accounts;
+pub mod admin;
 pub mod admission;
 pub mod backup;
 pub mod certs;

@@ -139,6 +139,48 @@ enum Command {
     /// Speech model tools.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Operator actions on the accounts and the server's state; works
+    /// while the server runs (kicks reach it within a second).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// List accounts, or those whose username or display name starts
+    /// with SEARCH.
+    Users {
+        /// Username or display-name prefix.
+        search: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Disable an account: no login, and every connection is closed.
+    Disable {
+        /// Username.
+        user: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// Username.
+        user: String,
+    },
+    /// Revoke every device of an account (each must log in again).
+    RevokeDevices {
+        /// Username.
+        user: String,
+    },
+    /// Set a new password (read from stdin, one line) and revoke every
+    /// device of the account.
+    ResetPassword {
+        /// Username.
+        user: String,
+    },
+    /// The transcription queue by state.
+    Queue,
+    /// Media storage use and the biggest uploaders.
+    Storage,
 }
 
 #[derive(Debug, Subcommand)]
@@ -248,6 +290,7 @@ async fn real_main() -> Result<()> {
             handle.stop().await;
             Ok(())
         }
+        Command::Admin(action) => admin(&config, action).await,
         Command::Backup { dest, media } => {
             let report = quichat_server::backup::backup(&config, &dest, media).await?;
             println!(
@@ -300,6 +343,86 @@ async fn real_main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn admin(config: &Config, action: AdminCommand) -> Result<()> {
+    use quichat_server::admin::Admin;
+    let store = Store::connect(&config.effective_database_url(), 2).await?;
+    store.migrate().await?;
+    let admin = Admin::new(store.clone());
+    match action {
+        AdminCommand::Users { search, limit } => {
+            for u in admin.users(search.as_deref(), limit).await? {
+                println!(
+                    "{:>6}  {:<32}  {:>3} devices  {:>12} bytes{}{}",
+                    u.id,
+                    u.username,
+                    u.devices,
+                    u.storage_bytes,
+                    if u.display_name.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "  ({})",
+                            u.display_name.chars().take(40).collect::<String>()
+                        )
+                    },
+                    if u.disabled { "  DISABLED" } else { "" }
+                );
+            }
+        }
+        AdminCommand::Disable { user } => {
+            let changed = admin.set_disabled(&user, true).await?;
+            println!(
+                "{user} {}; its connections are being closed",
+                if changed {
+                    "disabled"
+                } else {
+                    "was already disabled"
+                }
+            );
+        }
+        AdminCommand::Enable { user } => {
+            let changed = admin.set_disabled(&user, false).await?;
+            println!(
+                "{user} {}",
+                if changed {
+                    "enabled"
+                } else {
+                    "was not disabled"
+                }
+            );
+        }
+        AdminCommand::RevokeDevices { user } => {
+            let n = admin.revoke_devices(&user).await?;
+            println!("revoked {n} devices of {user}; its connections are being closed");
+        }
+        AdminCommand::ResetPassword { user } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the new password from stdin")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            let n = admin.reset_password(&user, password).await?;
+            println!("new password set for {user}; {n} devices revoked");
+        }
+        AdminCommand::Queue => {
+            let q = admin.queue().await?;
+            println!(
+                "transcription jobs: {} queued, {} running, {} done, {} failed",
+                q.queued, q.running, q.done, q.failed
+            );
+        }
+        AdminCommand::Storage => {
+            let s = admin.storage().await?;
+            println!("media: {} objects, {} bytes", s.objects, s.bytes);
+            for (user, bytes) in s.top_users {
+                println!("  {bytes:>14}  {user}");
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
 }
 
 async fn serve(config: Config) -> Result<()> {

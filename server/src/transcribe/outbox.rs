@@ -3,7 +3,10 @@
 //! A standalone worker has no client connections, so next to each event
 //! it appends it writes an `event_outbox` row in the same transaction.
 //! Every serving process polls the outbox and pushes those events to its
-//! online devices. (Scale-out will replace this with the message bus.)
+//! online devices. The same loop takes kicks from `kick_outbox`, written by
+//! `quichat-server admin` (disable, revoke, password reset): every
+//! connection of the user is closed with code 2. (Scale-out will replace
+//! both with the message bus.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,20 +42,44 @@ pub async fn record(
     Ok(())
 }
 
-/// Polls the outbox and publishes new events until cancelled.
+/// Records that every connection of `user` must be closed, for the
+/// serving processes to carry out.
+pub async fn record_kick(
+    tx: &mut Transaction<'static, Any>,
+    user: UserId,
+    reason: &str,
+    now: i64,
+) -> Result<(), ServiceError> {
+    sqlx::query("INSERT INTO kick_outbox (user_id, reason, created_at) VALUES ($1, $2, $3)")
+        .bind(user)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::Db)?;
+    Ok(())
+}
+
+async fn newest(store: &Store, table: &str) -> Result<i64, sqlx::Error> {
+    let sql = format!("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS last FROM {table}");
+    sqlx::query(&sql)
+        .fetch_one(store.pool())
+        .await
+        .and_then(|r| r.try_get("last"))
+}
+
+/// Polls the outboxes and publishes new events and kicks until cancelled.
 pub async fn relay(store: Store, events: Events, hub: Arc<Hub>, cancel: CancellationToken) {
-    let mut last: i64 =
-        match sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS last FROM event_outbox")
-            .fetch_one(store.pool())
-            .await
-            .and_then(|r| r.try_get("last"))
-        {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!("outbox relay disabled: {e}");
-                return;
-            }
-        };
+    let (mut last, mut last_kick) = match (
+        newest(&store, "event_outbox").await,
+        newest(&store, "kick_outbox").await,
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!("outbox relay disabled: {e}");
+            return;
+        }
+    };
     let mut ticks = 0u32;
     loop {
         tokio::select! {
@@ -62,6 +89,10 @@ pub async fn relay(store: Store, events: Events, hub: Arc<Hub>, cancel: Cancella
         match poll_once(&store, &events, &hub, last).await {
             Ok(new_last) => last = new_last,
             Err(e) => tracing::warn!("outbox poll failed: {e}"),
+        }
+        match poll_kicks(&store, &hub, last_kick).await {
+            Ok(new_last) => last_kick = new_last,
+            Err(e) => tracing::warn!("kick outbox poll failed: {e}"),
         }
         ticks = ticks.wrapping_add(1);
         if ticks.is_multiple_of(200) {
@@ -99,13 +130,38 @@ async fn poll_once(
     Ok(new_last)
 }
 
+async fn poll_kicks(store: &Store, hub: &Hub, last: i64) -> Result<i64, ServiceError> {
+    let rows = sqlx::query(
+        "SELECT id, user_id, reason FROM kick_outbox WHERE id > $1 ORDER BY id LIMIT 500",
+    )
+    .bind(last)
+    .fetch_all(store.pool())
+    .await?;
+    let mut new_last = last;
+    for row in rows {
+        new_last = row.try_get("id")?;
+        let reason: String = row.try_get("reason")?;
+        hub.kick_user(
+            row.try_get("user_id")?,
+            quichat_proto::error::close::AUTH_FAILED,
+            &reason,
+        );
+    }
+    Ok(new_last)
+}
+
 async fn prune(store: &Store) -> Result<(), ServiceError> {
     let mut w = store.begin_write().await?;
-    sqlx::query("DELETE FROM event_outbox WHERE created_at < $1")
-        .bind(now_ms() - KEEP_MS)
-        .execute(&mut *w.tx)
-        .await
-        .map_err(StoreError::Db)?;
+    for sql in [
+        "DELETE FROM event_outbox WHERE created_at < $1",
+        "DELETE FROM kick_outbox WHERE created_at < $1",
+    ] {
+        sqlx::query(sql)
+            .bind(now_ms() - KEEP_MS)
+            .execute(&mut *w.tx)
+            .await
+            .map_err(StoreError::Db)?;
+    }
     w.commit().await?;
     Ok(())
 }
