@@ -156,8 +156,10 @@ impl Conversations {
     ) -> Result<Vec<ConversationEntry>, ServiceError> {
         // One row per membership of the caller. The peer of a direct
         // conversation is its other member; the unread count (messages
-        // from others, system notices aside) and the latest message come
-        // from correlated lookups on the (conversation_id, seq) index.
+        // from others, system notices and messages the caller deleted for
+        // themselves aside) and the latest message the caller can see
+        // come from correlated lookups on the (conversation_id, seq)
+        // index.
         let sql = format!(
             "SELECT c.id AS c_id, c.kind AS c_kind, c.last_seq AS c_last_seq, \
              me.read_seq AS c_read_seq, me.role AS c_role, c.name AS c_name, \
@@ -166,12 +168,16 @@ impl Conversations {
               WHERE c.kind = 'direct' AND om.conversation_id = c.id AND om.user_id <> me.user_id \
               ORDER BY om.user_id LIMIT 1) AS c_peer, \
              (SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id \
-              AND u.seq > me.read_seq AND u.sender_id <> me.user_id AND u.kind <> 'system') \
-              AS c_unread, \
+              AND u.seq > me.read_seq AND u.sender_id <> me.user_id AND u.kind <> 'system' \
+              AND NOT EXISTS (SELECT 1 FROM hidden_messages hu \
+              WHERE hu.user_id = me.user_id AND hu.message_id = u.id)) AS c_unread, \
              {MESSAGE_COLUMNS} \
              FROM conversation_members me \
              JOIN conversations c ON c.id = me.conversation_id \
-             LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
+             LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = ( \
+              SELECT MAX(v.seq) FROM messages v WHERE v.conversation_id = c.id \
+              AND v.seq > me.joined_seq AND NOT EXISTS (SELECT 1 FROM hidden_messages hv \
+              WHERE hv.user_id = me.user_id AND hv.message_id = v.id)) \
              {MESSAGE_JOINS} \
              WHERE me.user_id = $1 \
              ORDER BY c.last_message_at DESC, c.id DESC LIMIT $2"

@@ -329,6 +329,22 @@ async fn delete_for_me_hides_on_my_devices_only(backend: Backend) -> Result<()> 
     // Not a participant: not found.
     let (carol, _) = server.register("carol").await?;
     ensure!(code_of(carol.delete_for_me(c, first.seq).await) == Some(ErrorCode::NotFound));
+    // The conversation list leaves hidden messages out of the unread
+    // count and the latest message.
+    let entry = |list: Vec<quichat_client::proto::types::ConversationEntry>| {
+        list.into_iter()
+            .find(|e| e.summary.id == c)
+            .unwrap()
+            .summary
+    };
+    let bobs = entry(bob.conversation_overview().await?);
+    ensure!(bobs.unread == 1, "{bobs:?}");
+    ensure!(bobs.last_message.as_ref().map(|m| m.seq) == Some(second.seq));
+    bob.delete_for_me(c, second.seq).await?;
+    let bobs = entry(bob.conversation_overview().await?);
+    ensure!(bobs.unread == 0 && bobs.last_message.is_none(), "{bobs:?}");
+    let alices = entry(alice.conversation_overview().await?);
+    ensure!(alices.last_message.as_ref().map(|m| m.seq) == Some(second.seq));
     Ok(())
 }
 
