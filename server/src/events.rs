@@ -247,6 +247,13 @@ impl NewEvent {
 
 /// Logs locked and bumped per statement by [`append_many`]: keeps each
 /// statement's bind count far below both backends' limits.
+///
+/// PostgreSQL rows are locked `FOR NO KEY UPDATE`, the lock the `UPDATE`
+/// of `event_seq` takes anyway, never `FOR UPDATE`: the same transaction
+/// (and concurrent ones) already hold `FOR KEY SHARE` on those user rows
+/// from the foreign keys of the messages and memberships they inserted,
+/// and `FOR UPDATE` conflicts with that, which deadlocked two senders
+/// writing to the same recipient.
 const APPEND_CHUNK: usize = 500;
 
 /// Appends the same event to the logs of `users` (sorted and deduplicated
@@ -281,7 +288,7 @@ async fn append_many(
         };
         if backend == Backend::Postgres {
             let sql = format!(
-                "SELECT id FROM users WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                "SELECT id FROM users WHERE id IN ({}) ORDER BY id FOR NO KEY UPDATE",
                 list(1)
             );
             let mut q = sqlx::query(&sql);

@@ -437,7 +437,9 @@ impl Groups {
         group: ConversationId,
     ) -> Result<Locked, ServiceError> {
         let lock = match self.backend() {
-            Backend::Postgres => " FOR UPDATE OF c",
+            // NO KEY: messages and memberships inserted for the group hold
+            // KEY SHARE on its row, which FOR UPDATE would conflict with.
+            Backend::Postgres => " FOR NO KEY UPDATE OF c",
             Backend::Sqlite => "",
         };
         let sql = format!(
@@ -1024,7 +1026,7 @@ impl Groups {
         // then the use is counted under the invite's row lock, so two
         // joins cannot both take its last use.
         let lock = match self.backend() {
-            Backend::Postgres => " FOR UPDATE",
+            Backend::Postgres => " FOR NO KEY UPDATE",
             Backend::Sqlite => "",
         };
         let g = sqlx::query(&format!(

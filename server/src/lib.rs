@@ -163,11 +163,22 @@ impl Server {
         store.migrate().await?;
         let identity = load_identity(&config)?;
         let server_config = transport::server_config(&identity, &config.transport)?;
-        let endpoint = quinn::Endpoint::server(server_config, config.listen).map_err(|reason| {
-            StartError::Bind {
+        let socket =
+            std::net::UdpSocket::bind(config.listen).map_err(|reason| StartError::Bind {
                 addr: config.listen,
                 reason,
-            }
+            })?;
+        let runtime = quinn::default_runtime()
+            .ok_or_else(|| StartError::Tls("no async runtime for quinn".into()))?;
+        let endpoint = quinn::Endpoint::new(
+            transport::endpoint_config(&config.data_dir)?,
+            Some(server_config),
+            socket,
+            runtime,
+        )
+        .map_err(|reason| StartError::Bind {
+            addr: config.listen,
+            reason,
         })?;
         let local_addr = endpoint.local_addr().map_err(|reason| StartError::Bind {
             addr: config.listen,

@@ -468,7 +468,9 @@ impl MessageOps {
         for_update: bool,
     ) -> Result<Target, ServiceError> {
         let lock = match self.store.backend() {
-            Backend::Postgres if for_update => " FOR UPDATE OF m",
+            // NO KEY: the rows referencing it (reactions, transcripts)
+            // hold KEY SHARE locks that FOR UPDATE would conflict with.
+            Backend::Postgres if for_update => " FOR NO KEY UPDATE OF m",
             _ => "",
         };
         let sql = format!(

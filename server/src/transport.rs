@@ -56,3 +56,48 @@ pub fn transport_config(t: &TransportConfig) -> Result<quinn::TransportConfig, S
     tc.max_concurrent_uni_streams(VarInt::from_u32(0));
     Ok(tc)
 }
+
+/// Name of the file holding the stateless-reset key, in the data dir.
+const RESET_KEY_FILE: &str = "quic-reset-key";
+
+/// The endpoint config, with the stateless-reset and connection-id keys
+/// kept in `data_dir` (0600) across restarts. QUIC lets a server that lost a connection's
+/// state (a crash, a restart) tell the peer at once with a stateless
+/// reset, but only if it derives the reset token from the same key as
+/// before (RFC 9000, 10.3); with a fresh random key each start, clients
+/// of a crashed server would wait for their idle timeout instead.
+pub fn endpoint_config(data_dir: &std::path::Path) -> Result<quinn::EndpointConfig, StartError> {
+    use rand::RngCore;
+    let err = |what: &str, e: &dyn std::fmt::Display| StartError::Certs(format!("{what}: {e}"));
+    let path = data_dir.join(RESET_KEY_FILE);
+    let key = match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() == 64 => bytes,
+        Ok(_) => return Err(err(&format!("{}", path.display()), &"not a 64-byte key")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            crate::private_fs::create_dir(data_dir)
+                .map_err(|e| err(&format!("create {}", data_dir.display()), &e))?;
+            let mut bytes = vec![0u8; 64];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            crate::private_fs::create_file(&path)
+                .map_err(|e| err(&format!("create {}", path.display()), &e))?;
+            std::fs::write(&path, &bytes)
+                .map_err(|e| err(&format!("write {}", path.display()), &e))?;
+            bytes
+        }
+        Err(e) => return Err(err(&format!("read {}", path.display()), &e)),
+    };
+    // The first 32 bytes key the reset tokens, the last 8 the connection
+    // ids: quinn's hashed CID generator refuses (drops, without a reset)
+    // packets whose CID another key made, so it must survive a restart too.
+    let mut config = quinn::EndpointConfig::new(Arc::new(ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA256,
+        &key[..32],
+    )));
+    let mut cid_key = [0u8; 8];
+    cid_key.copy_from_slice(&key[56..64]);
+    let cid_key = u64::from_le_bytes(cid_key);
+    config.cid_generator(move || {
+        Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key))
+    });
+    Ok(config)
+}
