@@ -58,6 +58,9 @@ struct Active {
     pending: PartBuffer,
     /// The unflushed tail, when it was spilled to disk.
     spilled: Option<PathBuf>,
+    /// Bytes handed to the store as parts (checked against the size
+    /// before the upload is completed).
+    stored: u64,
     received: u64,
     head: Vec<u8>,
 }
@@ -306,6 +309,7 @@ impl Uploads {
                 hasher: Sha256::new(),
                 pending: PartBuffer::new(self.buffered.clone()),
                 spilled: None,
+                stored: 0,
                 received: 0,
                 head: Vec::new(),
             })),
@@ -557,11 +561,13 @@ impl Uploads {
         active.received += bytes.len() as u64;
         if active.pending.len() >= self.store.part_size() {
             let part = active.pending.take();
+            let len = part.len() as u64;
             active
                 .multipart
                 .put_part(PutPayload::from(part))
                 .await
                 .map_err(MediaError::from)?;
+            active.stored += len;
         }
         Ok(())
     }
@@ -580,6 +586,10 @@ impl Uploads {
         options.mode(0o600);
         let mut file = options.open(&path).await?;
         tokio::io::AsyncWriteExt::write_all(&mut file, &bytes).await?;
+        // tokio's File writes in the background: without the flush, a
+        // resume could read the file back before the write finished and
+        // lose part of the tail.
+        tokio::io::AsyncWriteExt::flush(&mut file).await?;
         active.spilled = Some(path);
         Ok(())
     }
@@ -590,6 +600,13 @@ impl Uploads {
             return Ok(());
         };
         let bytes = tokio::fs::read(&path).await?;
+        if bytes.len() as u64 != active.received - active.stored {
+            return Err(std::io::Error::other(format!(
+                "the spilled tail has {} bytes, not {}",
+                bytes.len(),
+                active.received - active.stored
+            )));
+        }
         if let Err(e) = tokio::fs::remove_file(&path).await {
             tracing::warn!("removing {}: {e}", path.display());
         }
@@ -623,10 +640,26 @@ impl Uploads {
     ) -> Result<(), ServiceError> {
         if !active.pending.is_empty() {
             let part = active.pending.take();
+            let len = part.len() as u64;
             if let Err(e) = active.multipart.put_part(PutPayload::from(part)).await {
                 let _ = active.multipart.abort().await;
                 return Err(MediaError::from(e).into());
             }
+            active.stored += len;
+        }
+        if active.stored != req.size {
+            // The hash covers the bytes received; this covers what the
+            // store was given. A mismatch is a server bug: store nothing.
+            let _ = active.multipart.abort().await;
+            tracing::error!(
+                upload = %req.upload_id,
+                stored = active.stored,
+                size = req.size,
+                "upload parts do not add up to its size"
+            );
+            return Err(ServiceError::Internal(
+                "the upload's parts do not add up to its size".into(),
+            ));
         }
         if ctx.is_revoked() {
             // The device was revoked while its bytes arrived: record nothing.
