@@ -145,8 +145,21 @@ impl Connector {
                     client.mark_0rtt();
                     return Ok((client, session));
                 }
-                // Rejected: the 0-RTT streams are gone; the connection
-                // itself continues as a normal 1-RTT one.
+                // Rejected (the server restarted and cannot resume the TLS
+                // session). Start over on a fresh connection rather than
+                // reopening streams on this one: the server may still be
+                // waiting for the early stream's header (its data is
+                // dropped), and a second control stream on the same
+                // connection is refused. The handshake just made gave us a
+                // ticket the server knows, so this is rare and cheap.
+                conn.close(
+                    quichat_proto::error::close::NORMAL.into(),
+                    b"0-RTT rejected; reconnecting",
+                );
+                let conn = self
+                    .start()?
+                    .await
+                    .map_err(|e| self.connect_err(describe_connection_error(&e)))?;
                 Client::from_connection_authenticated(&self.config, endpoint, conn, token).await
             }
             Err(connecting) => {
