@@ -177,10 +177,7 @@ impl Config {
 
     /// The media URL in effect.
     pub fn effective_media_url(&self) -> String {
-        match &self.media.url {
-            Some(url) if !url.is_empty() => url.clone(),
-            _ => format!("file://{}", self.data_dir.join("media").display()),
-        }
+        self.media.effective_url(&self.data_dir)
     }
 }
 
@@ -216,6 +213,16 @@ pub struct MediaConfig {
     /// Unfinished uploads one user may have at once. Starting another
     /// evicts the least recently used idle one.
     pub max_unfinished_uploads: u32,
+}
+
+impl MediaConfig {
+    /// The URL in effect: `url`, else `file://<data_dir>/media`.
+    pub fn effective_url(&self, data_dir: &std::path::Path) -> String {
+        match &self.url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!("file://{}", data_dir.join("media").display()),
+        }
+    }
 }
 
 impl Default for MediaConfig {

@@ -36,12 +36,7 @@ impl MediaStore {
     /// Builds the store named by `config.url` (default
     /// `file://<data_dir>/media`).
     pub fn from_config(config: &MediaConfig, data_dir: &Path) -> Result<MediaStore, MediaError> {
-        let url = crate::config::Config {
-            media: config.clone(),
-            data_dir: data_dir.to_path_buf(),
-            ..crate::config::Config::default()
-        }
-        .effective_media_url();
+        let url = config.effective_url(data_dir);
         let part_size = usize::try_from(config.part_size)
             .map_err(|_| MediaError::Config("part_size is too large".into()))?;
         if let Some(rest) = url.strip_prefix("s3://") {
