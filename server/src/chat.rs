@@ -1,21 +1,42 @@
-//! The chat stream: store each send, ack it, fan it out.
+//! The chat stream: check each send, queue it for group commit, ack it.
 //!
-//! Sends on one stream are handled in order, so acks come back in the
-//! order the client sent. The ack is written only after the commit.
+//! One task reads and checks sends in order and queues each for the
+//! commit writer; a second answers them in the same order as their
+//! commits complete. So a client can keep up to [`MAX_IN_FLIGHT`] sends
+//! in flight on one stream, they are stored in the order it sent them,
+//! acks come back in that order, and an ack is written only after its
+//! message's commit.
 
 use std::sync::Arc;
 
 use quichat_proto::chat::{ClientChat, ServerChat};
 use quichat_proto::error::close;
+use quichat_proto::types::SendMessage;
 use quichat_proto::{ErrorCode, WireError};
 use tokio::sync::mpsc;
 use tracing::debug;
 
+use crate::accounts::Session;
 use crate::ctx::{fatal, frame_error, ConnCtx, Out};
 use crate::framed::FrameReader;
+use crate::messages::PendingSend;
+use crate::metrics::Metrics;
+
+/// Sends one chat stream may have queued or committing at once; the
+/// stream is not read further until the oldest is answered.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// An answer, in stream order: ready now, or once its commit completes.
+enum Answer {
+    Now(Box<Out<ServerChat>>),
+    Committing {
+        client_id: uuid::Uuid,
+        ack: PendingSend,
+    },
+}
 
 /// Runs a chat stream until it ends.
-pub async fn run(ctx: Arc<ConnCtx>, out: mpsc::Sender<Out<ServerChat>>, mut reader: FrameReader) {
+pub async fn run(ctx: Arc<ConnCtx>, out: mpsc::Sender<Out<ServerChat>>, reader: FrameReader) {
     let Some(session) = ctx.session().cloned() else {
         let err = WireError::new(
             ErrorCode::Unauthenticated,
@@ -27,6 +48,23 @@ pub async fn run(ctx: Arc<ConnCtx>, out: mpsc::Sender<Out<ServerChat>>, mut read
         return;
     };
     *ctx.chat_out.lock().unwrap_or_else(|p| p.into_inner()) = Some(out.clone());
+    let (answers, queue) = mpsc::channel(MAX_IN_FLIGHT);
+    let acker = ctx
+        .tracker
+        .spawn(answer_in_order(queue, out, ctx.state.metrics.clone()));
+    read_sends(&ctx, &session, reader, answers).await;
+    // Dropping `answers` lets the acker finish what is in flight.
+    let _ = acker.await;
+}
+
+/// Reads sends, checks and queues them; ends with the stream, a bad frame
+/// or a revocation.
+async fn read_sends(
+    ctx: &ConnCtx,
+    session: &Session,
+    mut reader: FrameReader,
+    answers: mpsc::Sender<Answer>,
+) {
     loop {
         let frame = tokio::select! {
             f = reader.next::<ClientChat>() => {
@@ -41,43 +79,75 @@ pub async fn run(ctx: Arc<ConnCtx>, out: mpsc::Sender<Out<ServerChat>>, mut read
             Err(e) => {
                 if let Some((err, code)) = frame_error(&e) {
                     debug!("bad chat frame: {}", err.message);
-                    let _ = out.send(fatal(err, code, ServerChat::Error)).await;
+                    let _ = answers
+                        .send(Answer::Now(Box::new(fatal(err, code, ServerChat::Error))))
+                        .await;
                 }
                 return;
             }
         };
         if let Err(error) = ctx.live_session() {
             // Revoked meanwhile: the kick has closed the connection; store
-            // nothing, whatever is still in flight.
-            let _ = out
-                .send(Out::Frame(ServerChat::Rejected {
+            // nothing more, whatever is still in flight.
+            let _ = answers
+                .send(Answer::Now(Box::new(Out::Frame(ServerChat::Rejected {
                     client_id: msg.client_id,
                     error: error.into(),
-                }))
+                }))))
                 .await;
             return;
         }
-        let reply = match ctx.state.limits.sends_per_user.check(&session.user_id) {
-            Err(e) => ServerChat::Rejected {
-                client_id: msg.client_id,
-                error: e.to_wire(),
-            },
-            Ok(()) => match ctx.state.messages.send(&session, &msg).await {
-                Ok((ack, fanout)) => {
+        let answer = submit(ctx, session, &msg).await;
+        if answers.send(answer).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn submit(ctx: &ConnCtx, session: &Session, msg: &SendMessage) -> Answer {
+    let rejected = |error: WireError| {
+        Answer::Now(Box::new(Out::Frame(ServerChat::Rejected {
+            client_id: msg.client_id,
+            error,
+        })))
+    };
+    if let Err(e) = ctx.state.limits.sends_per_user.check(&session.user_id) {
+        return rejected(e.to_wire());
+    }
+    match ctx.state.messages.submit(session, msg).await {
+        Ok(ack) => Answer::Committing {
+            client_id: msg.client_id,
+            ack,
+        },
+        // Storage failures are logged by `to_wire`.
+        Err(e) => rejected(e.to_wire()),
+    }
+}
+
+/// Writes the answers in order, each once its commit completed. The
+/// commit writer has already published the events.
+async fn answer_in_order(
+    mut queue: mpsc::Receiver<Answer>,
+    out: mpsc::Sender<Out<ServerChat>>,
+    metrics: Arc<Metrics>,
+) {
+    while let Some(answer) = queue.recv().await {
+        let frame = match answer {
+            Answer::Now(frame) => *frame,
+            Answer::Committing { client_id, ack } => Out::Frame(match ack.await {
+                Ok(ack) => {
                     if !ack.duplicate {
-                        ctx.state.metrics.messages_stored.inc();
+                        metrics.messages_stored.inc();
                     }
-                    ctx.state.hub.publish(fanout);
                     ServerChat::Ack(ack)
                 }
-                // Storage failures are logged by `to_wire`.
                 Err(e) => ServerChat::Rejected {
-                    client_id: msg.client_id,
+                    client_id,
                     error: e.to_wire(),
                 },
-            },
+            }),
         };
-        if out.send(Out::Frame(reply)).await.is_err() {
+        if out.send(frame).await.is_err() {
             return;
         }
     }

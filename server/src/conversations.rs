@@ -36,6 +36,21 @@ pub async fn next_direct_seq(
     now: i64,
 ) -> Result<(ConversationId, u64, [UserId; 2]), sqlx::Error> {
     let key = direct_key(a, b);
+    let mut members = [a, b];
+    members.sort_unstable();
+    let bump = || {
+        sqlx::query(
+            "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = $2 \
+             WHERE direct_key = $1 RETURNING id, last_seq",
+        )
+        .bind(&key)
+        .bind(now)
+    };
+    // The common case, one statement: the conversation exists.
+    if let Some(row) = bump().fetch_optional(&mut **tx).await? {
+        return Ok((row.try_get("id")?, get_u64(&row, "last_seq")?, members));
+    }
+    // The first message: create it and its members, then bump.
     sqlx::query(
         "INSERT INTO conversations (kind, direct_key, last_seq, last_message_at, created_at) \
          VALUES ('direct', $1, 0, $2, $2) ON CONFLICT (direct_key) DO NOTHING",
@@ -44,18 +59,9 @@ pub async fn next_direct_seq(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    let row = sqlx::query(
-        "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = $2 \
-         WHERE direct_key = $1 RETURNING id, last_seq",
-    )
-    .bind(&key)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
+    let row = bump().fetch_one(&mut **tx).await?;
     let conversation_id: ConversationId = row.try_get("id")?;
     let seq = get_u64(&row, "last_seq")?;
-    let mut members = [a, b];
-    members.sort_unstable();
     for member in members {
         sqlx::query(
             "INSERT INTO conversation_members (conversation_id, user_id, delivered_seq, read_seq, joined_at) \

@@ -30,6 +30,10 @@ pub enum StoreError {
         /// would print it twice).
         reason: std::io::Error,
     },
+    /// The group commit this write was part of failed (the message says
+    /// why); nothing of it was stored.
+    #[error("database error (group commit): {0}")]
+    Batch(String),
 }
 
 impl StoreError {

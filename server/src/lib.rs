@@ -20,6 +20,7 @@ pub mod admission;
 pub mod backup;
 pub mod certs;
 pub mod chat;
+pub mod commit;
 pub mod config;
 pub mod conn;
 pub mod contacts;
@@ -195,14 +196,18 @@ impl Server {
         );
         let contacts =
             contacts::Contacts::new(store.clone(), accounts.clone(), config.contacts.clone());
+        let hub = Arc::new(Hub::default());
+        let metrics = Arc::new(metrics::Metrics::default());
+        let (committer, commit_writer) =
+            commit::channel(store.clone(), hub.clone(), metrics.clone());
         let messages = Messages::new(
             store.clone(),
             accounts.clone(),
             media_meta.clone(),
             contacts.clone(),
+            committer.clone(),
         );
         let conversations = Conversations::new(store.clone(), accounts.clone());
-        let hub = Arc::new(Hub::default());
         let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
         hub.set_presence_sink(presence_tx);
         let presence = presence::PresenceService::new(
@@ -224,7 +229,6 @@ impl Server {
         );
         info!(media = %media_store.description(), "media store ready");
         let engine = load_engine(&config.transcription).await;
-        let metrics = Arc::new(metrics::Metrics::default());
         let profiles = profiles::Profiles::new(store.clone(), media_meta.clone());
         let message_ops = message_ops::MessageOps::new(
             store.clone(),
@@ -246,7 +250,7 @@ impl Server {
             profiles,
             media_meta,
             uploads,
-            receipts: Receipts::new(store.clone(), conversations.clone()),
+            receipts: Receipts::new(store.clone(), conversations.clone(), committer),
             message_ops,
             history: History::new(store.clone(), conversations.clone()),
             contacts,
@@ -271,6 +275,7 @@ impl Server {
             ),
             None => None,
         };
+        tracker.spawn(commit_writer.run(cancel.clone()));
         tracker.spawn(presence::run(
             state.presence.clone(),
             presence_rx,

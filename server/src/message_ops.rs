@@ -93,7 +93,7 @@ impl MessageOps {
         seq: u64,
         to: Recipient,
         client_id: Uuid,
-    ) -> Result<(SendAck, crate::events::Fanout), ServiceError> {
+    ) -> Result<SendAck, ServiceError> {
         let original = self.visible_message(session, conversation_id, seq).await?;
         let body = match original.body {
             MessageBody::Text(text) | MessageBody::Edited { text, .. } => MessageBody::Text(text),

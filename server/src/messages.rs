@@ -16,7 +16,10 @@ use quichat_proto::types::{
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
+use futures::future::BoxFuture;
+
 use crate::accounts::{Accounts, Session};
+use crate::commit::{self, Committer, WriteFn};
 use crate::contacts::Contacts;
 use crate::conversations;
 use crate::error::{ServiceError, StoreError};
@@ -24,7 +27,7 @@ use crate::events::{append_event, Fanout, NewEvent};
 use crate::groups;
 use crate::media::MediaMeta;
 use crate::message_rows::quote_of;
-use crate::store::{get_u64, now_ms, to_i64, Store};
+use crate::store::{get_u64, now_ms, to_i64, Backend, Store};
 
 /// Longest caption of a media message, in bytes.
 pub const MAX_CAPTION_BYTES: usize = 4096;
@@ -142,6 +145,19 @@ enum Target {
     Group(ConversationId),
 }
 
+/// A send that passed its checks, ready for the commit writer.
+#[derive(Debug)]
+struct Prepared {
+    session: Session,
+    msg: SendMessage,
+    target: Target,
+    backend: Backend,
+}
+
+/// A send in the commit writer's queue: resolves to its ack once the
+/// message is committed.
+pub type PendingSend = BoxFuture<'static, Result<SendAck, ServiceError>>;
+
 /// The messages service.
 #[derive(Debug, Clone)]
 pub struct Messages {
@@ -149,29 +165,51 @@ pub struct Messages {
     accounts: Accounts,
     media: MediaMeta,
     contacts: Contacts,
+    committer: Committer,
     /// Woken when a transcription job is queued (in-process workers).
     pub jobs_ready: Arc<tokio::sync::Notify>,
 }
 
 impl Messages {
-    /// Wraps the store.
-    pub fn new(store: Store, accounts: Accounts, media: MediaMeta, contacts: Contacts) -> Self {
+    /// Wraps the store; messages are written through `committer`.
+    pub fn new(
+        store: Store,
+        accounts: Accounts,
+        media: MediaMeta,
+        contacts: Contacts,
+        committer: Committer,
+    ) -> Self {
         Messages {
             store,
             accounts,
             media,
             contacts,
+            committer,
             jobs_ready: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
-    /// Stores a message (or finds the earlier copy of a resend) and returns
-    /// the ack and the events to fan out.
+    /// Stores a message (or finds the earlier copy of a resend) and
+    /// returns its ack, once committed. The events are published to the
+    /// hub by the commit writer.
     pub async fn send(
         &self,
         session: &Session,
         msg: &SendMessage,
-    ) -> Result<(SendAck, Fanout), ServiceError> {
+    ) -> Result<SendAck, ServiceError> {
+        self.submit(session, msg).await?.await
+    }
+
+    /// Checks a send and queues it for the commit writer; the returned
+    /// future resolves to its ack once it is committed. Sends submitted
+    /// one after another (each `submit` awaited before the next) are stored
+    /// in that order, so one stream can keep many in flight and still get
+    /// its messages in the order it sent them.
+    pub async fn submit(
+        &self,
+        session: &Session,
+        msg: &SendMessage,
+    ) -> Result<PendingSend, ServiceError> {
         validate_body(&msg.body)?;
         let target = match &msg.to {
             Recipient::User(to_name) => {
@@ -186,7 +224,7 @@ impl Messages {
             Recipient::Group(id) => Target::Group(*id),
         };
         if let Some(ack) = self.find_sent(session.user_id, msg.client_id).await? {
-            return Ok((ack, Vec::new()));
+            return Ok(Box::pin(std::future::ready(Ok(ack))));
         }
         // Blocks and the server's message policy (a resend of a message
         // stored before a block is still acknowledged above). In a group,
@@ -207,22 +245,44 @@ impl Messages {
                 })?;
             **media = located.info;
         }
-        let msg = &msg;
-        for attempt in 0..3 {
-            match self.insert(session, msg, target).await {
-                Ok(done) => return Ok(done),
+        let voice =
+            matches!(&msg.body, MessageBody::Media { media, .. } if media.kind == MediaKind::Voice);
+        let prepared = Arc::new(Prepared {
+            session: session.clone(),
+            msg,
+            target,
+            backend: self.store.backend(),
+        });
+        let first = self.committer.enqueue(write_of(prepared.clone())).await?;
+        let this = self.clone();
+        Ok(Box::pin(async move {
+            let mut result = first.await;
+            for _ in 0..2 {
+                match &result {
+                    Err(ServiceError::Store(e)) if e.is_retryable() => {
+                        result = this.committer.write(write_of(prepared.clone())).await;
+                    }
+                    _ => break,
+                }
+            }
+            match result {
+                Ok(ack) => {
+                    if voice {
+                        this.jobs_ready.notify_one();
+                    }
+                    Ok(ack)
+                }
                 Err(ServiceError::Store(e)) if e.is_unique_violation() => {
                     // A concurrent resend won the race; answer with its ack.
-                    if let Some(ack) = self.find_sent(session.user_id, msg.client_id).await? {
-                        return Ok((ack, Vec::new()));
+                    let s = &prepared.session;
+                    match this.find_sent(s.user_id, prepared.msg.client_id).await? {
+                        Some(ack) => Ok(ack),
+                        None => Err(ServiceError::Store(e)),
                     }
-                    return Err(ServiceError::Store(e));
                 }
-                Err(ServiceError::Store(e)) if e.is_retryable() && attempt < 2 => continue,
-                Err(e) => return Err(e),
+                Err(e) => Err(e),
             }
-        }
-        Err(ServiceError::Internal("send retries exhausted".into()))
+        }))
     }
 
     async fn find_sent(
@@ -250,126 +310,124 @@ impl Messages {
         })
         .transpose()
     }
+}
 
-    async fn insert(
-        &self,
-        session: &Session,
-        msg: &SendMessage,
-        target: Target,
-    ) -> Result<(SendAck, Fanout), ServiceError> {
-        let now = now_ms();
-        let mut w = self.store.begin_write().await?;
-        let (conversation_id, seq, members, to_user_id) = match target {
-            Target::Direct(to_id) => {
-                let (conversation_id, seq, members) =
-                    conversations::next_direct_seq(&mut w.tx, session.user_id, to_id, now)
-                        .await
-                        .map_err(StoreError::Db)?;
-                (conversation_id, seq, members.to_vec(), Some(to_id))
-            }
-            Target::Group(group) => {
-                let (seq, members) =
-                    groups::next_group_seq(&mut w.tx, group, session.user_id, now).await?;
-                (group, seq, members, None)
-            }
-        };
-        let (kind, body, media_id) = body_columns(&msg.body);
-        // A reply answers a message the sender can see in the same
-        // conversation; the live copy carries its quote as stored.
-        let mut live_body = msg.body.clone();
-        let reply_to_seq = match &mut live_body {
-            MessageBody::Reply(reply) => {
-                reply.quote =
-                    quote_for_reply(&mut w.tx, conversation_id, reply.to_seq, session.user_id)
-                        .await?;
-                reply.edited_at_ms = None;
-                Some(reply.to_seq)
-            }
-            _ => None,
-        };
-        let message_id = insert_row(
-            &mut w.tx,
-            &MessageRow {
-                conversation_id,
-                seq,
-                sender_id: session.user_id,
-                sender_device_id: session.device_id,
-                to_user_id,
-                client_id: msg.client_id,
-                kind,
-                body,
-                media_id,
-                reply_to_seq,
-                now,
-            },
-        )
-        .await?;
-        // A voice note gets a durable transcription job in the same
-        // transaction, so it cannot be lost.
-        let transcript = match &msg.body {
-            MessageBody::Media { media, .. } if media.kind == MediaKind::Voice => {
-                sqlx::query(
-                    "INSERT INTO transcripts (message_id, status, updated_at) VALUES ($1, 'pending', $2)",
-                )
-                .bind(message_id)
-                .bind(now)
-                .execute(&mut *w.tx)
-                .await
-                .map_err(StoreError::Db)?;
-                sqlx::query(
-                    "INSERT INTO transcription_jobs (message_id, media_id, state, attempts, run_after, \
-                     created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $3, $3)",
-                )
-                .bind(message_id)
-                .bind(media.id.to_string())
-                .bind(now)
-                .execute(&mut *w.tx)
-                .await
-                .map_err(StoreError::Db)?;
-                Some(Transcript::pending())
-            }
-            _ => None,
-        };
-        let message = Message {
-            transcript: transcript.clone(),
-            id: message_id,
+/// The commit writer's job for a prepared send.
+fn write_of(p: Arc<Prepared>) -> WriteFn<SendAck> {
+    commit::job(move |tx| Box::pin(async move { insert(tx, &p).await }))
+}
+
+/// Writes a prepared message, its transcription job and its events.
+async fn insert(
+    tx: &mut Transaction<'static, Any>,
+    p: &Prepared,
+) -> Result<(SendAck, Fanout), ServiceError> {
+    let (session, msg) = (&p.session, &p.msg);
+    let now = now_ms();
+    let (conversation_id, seq, members, to_user_id) = match p.target {
+        Target::Direct(to_id) => {
+            let (conversation_id, seq, members) =
+                conversations::next_direct_seq(tx, session.user_id, to_id, now)
+                    .await
+                    .map_err(StoreError::Db)?;
+            (conversation_id, seq, members.to_vec(), Some(to_id))
+        }
+        Target::Group(group) => {
+            let (seq, members) = groups::next_group_seq(tx, group, session.user_id, now).await?;
+            (group, seq, members, None)
+        }
+    };
+    let (kind, body, media_id) = body_columns(&msg.body);
+    // A reply answers a message the sender can see in the same
+    // conversation; the live copy carries its quote as stored.
+    let mut live_body = msg.body.clone();
+    let reply_to_seq = match &mut live_body {
+        MessageBody::Reply(reply) => {
+            reply.quote =
+                quote_for_reply(tx, conversation_id, reply.to_seq, session.user_id).await?;
+            reply.edited_at_ms = None;
+            Some(reply.to_seq)
+        }
+        _ => None,
+    };
+    let message_id = insert_row(
+        tx,
+        &MessageRow {
             conversation_id,
             seq,
-            sender: session.username.clone(),
+            sender_id: session.user_id,
+            sender_device_id: session.device_id,
+            to_user_id,
             client_id: msg.client_id,
-            to: msg.to.clone(),
-            sent_at_ms: now,
-            body: live_body,
-        };
-        let fanout = append_event(
-            &mut w.tx,
-            self.store.backend(),
-            &members,
-            &NewEvent::Message {
-                conversation_id,
-                message_id,
-            },
-            &EventBody::Message(message),
+            kind,
+            body,
+            media_id,
+            reply_to_seq,
             now,
-        )
-        .await
-        .map_err(StoreError::Db)?;
-        w.commit().await?;
-        if transcript.is_some() {
-            self.jobs_ready.notify_one();
+        },
+    )
+    .await?;
+    // A voice note gets a durable transcription job in the same
+    // transaction, so it cannot be lost.
+    let transcript = match &msg.body {
+        MessageBody::Media { media, .. } if media.kind == MediaKind::Voice => {
+            sqlx::query(
+                "INSERT INTO transcripts (message_id, status, updated_at) VALUES ($1, 'pending', $2)",
+            )
+            .bind(message_id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::Db)?;
+            sqlx::query(
+                "INSERT INTO transcription_jobs (message_id, media_id, state, attempts, run_after, \
+                 created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $3, $3)",
+            )
+            .bind(message_id)
+            .bind(media.id.to_string())
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::Db)?;
+            Some(Transcript::pending())
         }
-        Ok((
-            SendAck {
-                client_id: msg.client_id,
-                message_id,
-                conversation_id,
-                seq,
-                sent_at_ms: now,
-                duplicate: false,
-            },
-            fanout,
-        ))
-    }
+        _ => None,
+    };
+    let message = Message {
+        transcript,
+        id: message_id,
+        conversation_id,
+        seq,
+        sender: session.username.clone(),
+        client_id: msg.client_id,
+        to: msg.to.clone(),
+        sent_at_ms: now,
+        body: live_body,
+    };
+    let fanout = append_event(
+        tx,
+        p.backend,
+        &members,
+        &NewEvent::Message {
+            conversation_id,
+            message_id,
+        },
+        &EventBody::Message(message),
+        now,
+    )
+    .await
+    .map_err(StoreError::Db)?;
+    Ok((
+        SendAck {
+            client_id: msg.client_id,
+            message_id,
+            conversation_id,
+            seq,
+            sent_at_ms: now,
+            duplicate: false,
+        },
+        fanout,
+    ))
 }
 
 /// The quote of message `to_seq` for a reply by `sender` in

@@ -77,6 +77,10 @@ pub struct Metrics {
     pub db_ping: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// Requests refused by a rate limit, by limit.
     pub rate_limited: Family<Kind, Counter>,
+    /// Group commits: transactions the commit writer committed.
+    pub commit_batches: Counter,
+    /// Writes (sends, receipts) per group commit.
+    pub commit_batch_size: Histogram,
     registry: Registry,
 }
 
@@ -99,6 +103,9 @@ impl Default for Metrics {
             db_connections: Family::default(),
             db_ping: Gauge::default(),
             rate_limited: Family::default(),
+            commit_batches: Counter::default(),
+            // 1 .. 512 writes.
+            commit_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
             registry: Registry::with_prefix("quichat"),
         };
         let r = &mut m.registry;
@@ -186,6 +193,16 @@ impl Default for Metrics {
             "rate_limited",
             "Requests refused by a rate limit, by limit",
             m.rate_limited.clone(),
+        );
+        r.register(
+            "commit_batches",
+            "Group commits (one transaction and one fsync each)",
+            m.commit_batches.clone(),
+        );
+        r.register(
+            "commit_batch_size",
+            "Writes (sends, receipts) per group commit",
+            m.commit_batch_size.clone(),
         );
         m
     }

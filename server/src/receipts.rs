@@ -9,37 +9,41 @@
 
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::types::{ConversationId, ReadPosition, Receipt, ReceiptKind, UserId};
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use crate::accounts::Session;
+use crate::commit::{self, Committer};
 use crate::conversations::Conversations;
 use crate::error::{ServiceError, StoreError};
 use crate::events::{append, append_event, Fanout, NewEvent};
-use crate::store::{get_u64, now_ms, to_i64, Store};
+use crate::store::{get_u64, now_ms, to_i64, Backend, Store};
 
 /// The receipts service.
 #[derive(Debug, Clone)]
 pub struct Receipts {
     store: Store,
     conversations: Conversations,
+    committer: Committer,
 }
 
 impl Receipts {
     /// Wraps the store.
-    pub fn new(store: Store, conversations: Conversations) -> Self {
+    pub fn new(store: Store, conversations: Conversations, committer: Committer) -> Self {
         Receipts {
             store,
             conversations,
+            committer,
         }
     }
 
-    /// Records that a device of the caller has every message up to `up_to`.
+    /// Records that a device of the caller has every message up to `up_to`;
+    /// the receipt events are published once committed.
     pub async fn delivered(
         &self,
         session: &Session,
         conversation_id: ConversationId,
         up_to: u64,
-    ) -> Result<Fanout, ServiceError> {
+    ) -> Result<(), ServiceError> {
         self.advance(session, conversation_id, up_to, ReceiptKind::Delivered)
             .await
     }
@@ -50,7 +54,7 @@ impl Receipts {
         session: &Session,
         conversation_id: ConversationId,
         up_to: u64,
-    ) -> Result<Fanout, ServiceError> {
+    ) -> Result<(), ServiceError> {
         self.advance(session, conversation_id, up_to, ReceiptKind::Read)
             .await
     }
@@ -61,7 +65,7 @@ impl Receipts {
         conversation_id: ConversationId,
         up_to: u64,
         kind: ReceiptKind,
-    ) -> Result<Fanout, ServiceError> {
+    ) -> Result<(), ServiceError> {
         self.conversations
             .require_member(session, conversation_id)
             .await?;
@@ -71,7 +75,7 @@ impl Receipts {
             .await?;
         let up_to = up_to.min(get_u64(&row, "last_seq")?);
         if up_to == 0 {
-            return Ok(Vec::new());
+            return Ok(());
         }
         for attempt in 0..3 {
             match self.write(session, conversation_id, up_to, kind).await {
@@ -82,111 +86,27 @@ impl Receipts {
         Err(ServiceError::Internal("receipt retries exhausted".into()))
     }
 
+    /// Queues the watermark advance for the commit writer: receipts ride
+    /// in the same group commits as messages, and its fan-out is
+    /// published by the writer once committed.
     async fn write(
         &self,
         session: &Session,
         conversation_id: ConversationId,
         up_to: u64,
         kind: ReceiptKind,
-    ) -> Result<Fanout, ServiceError> {
-        let now = now_ms();
-        let mut w = self.store.begin_write().await?;
-        let before = sqlx::query(
-            "SELECT delivered_seq, read_seq FROM conversation_members \
-             WHERE conversation_id = $1 AND user_id = $2",
-        )
-        .bind(conversation_id)
-        .bind(session.user_id)
-        .fetch_one(&mut *w.tx)
-        .await
-        .map_err(StoreError::Db)?;
-        let (sql, from) = match kind {
-            ReceiptKind::Delivered => (
-                "UPDATE conversation_members SET delivered_seq = $3 \
-                 WHERE conversation_id = $1 AND user_id = $2 AND delivered_seq < $3",
-                get_u64(&before, "delivered_seq")?,
-            ),
-            ReceiptKind::Read => (
-                "UPDATE conversation_members SET read_seq = $3, \
-                 delivered_seq = CASE WHEN delivered_seq < $3 THEN $3 ELSE delivered_seq END \
-                 WHERE conversation_id = $1 AND user_id = $2 AND read_seq < $3",
-                get_u64(&before, "read_seq")?,
-            ),
-        };
-        let done = sqlx::query(sql)
-            .bind(conversation_id)
-            .bind(session.user_id)
-            .bind(to_i64(up_to))
-            .execute(&mut *w.tx)
-            .await
-            .map_err(StoreError::Db)?;
-        if done.rows_affected() == 0 {
-            // Already at or past this watermark: nothing to tell anyone.
-            return Ok(Vec::new());
-        }
-        // Only the authors of the newly covered messages hear of it: in a
-        // group of 1,000, a read makes events for them, not for everyone.
-        let authors: Vec<UserId> = sqlx::query(
-            "SELECT DISTINCT sender_id FROM messages WHERE conversation_id = $1 \
-             AND seq > $2 AND seq <= $3 AND sender_id <> $4 AND kind <> 'system'",
-        )
-        .bind(conversation_id)
-        .bind(to_i64(from))
-        .bind(to_i64(up_to))
-        .bind(session.user_id)
-        .fetch_all(&mut *w.tx)
-        .await
-        .map_err(StoreError::Db)?
-        .iter()
-        .map(|r| r.try_get("sender_id"))
-        .collect::<Result<_, _>>()?;
-        let receipt = NewEvent::Receipt {
-            conversation_id,
-            actor_id: session.user_id,
-            kind,
-            up_to_seq: up_to,
-        };
-        let receipt_body = EventBody::Receipt(Receipt {
-            conversation_id,
-            by: session.username.clone(),
-            kind,
-            up_to_seq: up_to,
-            at_ms: now,
-        });
-        // Logs are locked in ascending user order: authors below the
-        // reader, the reader's own read position, then authors above.
-        let (below, above): (Vec<UserId>, Vec<UserId>) =
-            authors.iter().partition(|&&u| u < session.user_id);
+    ) -> Result<(), ServiceError> {
+        let session = session.clone();
         let backend = self.store.backend();
-        let mut fanout = append_event(&mut w.tx, backend, &below, &receipt, &receipt_body, now)
+        self.committer
+            .write(commit::job(move |tx| {
+                Box::pin(async move {
+                    let fanout =
+                        advance_in(tx, backend, &session, conversation_id, up_to, kind).await?;
+                    Ok(((), fanout))
+                })
+            }))
             .await
-            .map_err(StoreError::Db)?;
-        if kind == ReceiptKind::Read {
-            let position = NewEvent::ReadPosition {
-                conversation_id,
-                up_to_seq: up_to,
-            };
-            let seq = append(&mut w.tx, session.user_id, &position, now)
-                .await
-                .map_err(StoreError::Db)?;
-            fanout.push((
-                session.user_id,
-                Event {
-                    seq,
-                    body: EventBody::ReadPosition(ReadPosition {
-                        conversation_id,
-                        up_to_seq: up_to,
-                    }),
-                },
-            ));
-        }
-        fanout.extend(
-            append_event(&mut w.tx, backend, &above, &receipt, &receipt_body, now)
-                .await
-                .map_err(StoreError::Db)?,
-        );
-        w.commit().await?;
-        Ok(fanout)
     }
 
     /// Who has read, received, or not yet received message `seq`, for its
@@ -244,4 +164,111 @@ impl Receipts {
         }
         Ok((read, delivered, waiting))
     }
+}
+
+/// Advances `session`'s watermark inside `tx` and appends the receipt
+/// events (nothing when it is already at or past `up_to`).
+async fn advance_in(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    session: &Session,
+    conversation_id: ConversationId,
+    up_to: u64,
+    kind: ReceiptKind,
+) -> Result<Fanout, ServiceError> {
+    let now = now_ms();
+    let before = sqlx::query(
+        "SELECT delivered_seq, read_seq FROM conversation_members \
+         WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(conversation_id)
+    .bind(session.user_id)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(StoreError::Db)?;
+    let (sql, from) = match kind {
+        ReceiptKind::Delivered => (
+            "UPDATE conversation_members SET delivered_seq = $3 \
+             WHERE conversation_id = $1 AND user_id = $2 AND delivered_seq < $3",
+            get_u64(&before, "delivered_seq")?,
+        ),
+        ReceiptKind::Read => (
+            "UPDATE conversation_members SET read_seq = $3, \
+             delivered_seq = CASE WHEN delivered_seq < $3 THEN $3 ELSE delivered_seq END \
+             WHERE conversation_id = $1 AND user_id = $2 AND read_seq < $3",
+            get_u64(&before, "read_seq")?,
+        ),
+    };
+    let done = sqlx::query(sql)
+        .bind(conversation_id)
+        .bind(session.user_id)
+        .bind(to_i64(up_to))
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::Db)?;
+    if done.rows_affected() == 0 {
+        // Already at or past this watermark: nothing to tell anyone.
+        return Ok(Vec::new());
+    }
+    // Only the authors of the newly covered messages hear of it: in a
+    // group of 1,000, a read makes events for them, not for everyone.
+    let authors: Vec<UserId> = sqlx::query(
+        "SELECT DISTINCT sender_id FROM messages WHERE conversation_id = $1 \
+         AND seq > $2 AND seq <= $3 AND sender_id <> $4 AND kind <> 'system'",
+    )
+    .bind(conversation_id)
+    .bind(to_i64(from))
+    .bind(to_i64(up_to))
+    .bind(session.user_id)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(StoreError::Db)?
+    .iter()
+    .map(|r| r.try_get("sender_id"))
+    .collect::<Result<_, _>>()?;
+    let receipt = NewEvent::Receipt {
+        conversation_id,
+        actor_id: session.user_id,
+        kind,
+        up_to_seq: up_to,
+    };
+    let receipt_body = EventBody::Receipt(Receipt {
+        conversation_id,
+        by: session.username.clone(),
+        kind,
+        up_to_seq: up_to,
+        at_ms: now,
+    });
+    // Logs are locked in ascending user order: authors below the
+    // reader, the reader's own read position, then authors above.
+    let (below, above): (Vec<UserId>, Vec<UserId>) =
+        authors.iter().partition(|&&u| u < session.user_id);
+    let mut fanout = append_event(tx, backend, &below, &receipt, &receipt_body, now)
+        .await
+        .map_err(StoreError::Db)?;
+    if kind == ReceiptKind::Read {
+        let position = NewEvent::ReadPosition {
+            conversation_id,
+            up_to_seq: up_to,
+        };
+        let seq = append(tx, session.user_id, &position, now)
+            .await
+            .map_err(StoreError::Db)?;
+        fanout.push((
+            session.user_id,
+            Event {
+                seq,
+                body: EventBody::ReadPosition(ReadPosition {
+                    conversation_id,
+                    up_to_seq: up_to,
+                }),
+            },
+        ));
+    }
+    fanout.extend(
+        append_event(tx, backend, &above, &receipt, &receipt_body, now)
+            .await
+            .map_err(StoreError::Db)?,
+    );
+    Ok(fanout)
 }

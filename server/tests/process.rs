@@ -16,58 +16,13 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Context, Result};
 use quichat_client::proto::types::{ConversationRef, MessageBody, Recipient, SendAck, SendMessage};
 use quichat_client::{Client, ClientConfig, Trust};
-use sqlx::{Connection, Executor};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+mod common;
+use common::{skip_postgres, Db};
+
 const PASSWORD: &str = "crash-test-password";
-
-struct Db {
-    url: String,
-    drop: Option<(String, String)>,
-}
-
-impl Db {
-    async fn create(postgres: bool, dir: &Path) -> Result<Db> {
-        if !postgres {
-            return Ok(Db {
-                url: format!("sqlite://{}?mode=rwc", dir.join("quichat.db").display()),
-                drop: None,
-            });
-        }
-        let admin = std::env::var("QUICHAT_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("quichat_test_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.with_context(|| {
-            format!("PostgreSQL required (QUICHAT_TEST_SKIP_POSTGRES=1 opts out): {admin}")
-        })?;
-        conn.execute(format!("CREATE DATABASE {name}").as_str())
-            .await?;
-        conn.close().await?;
-        let base = admin
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or(admin.clone());
-        Ok(Db {
-            url: format!("{base}/{name}"),
-            drop: Some((admin, name)),
-        })
-    }
-
-    async fn cleanup(mut self) -> Result<()> {
-        if let Some((admin, name)) = self.drop.take() {
-            let mut conn = sqlx::PgConnection::connect(&admin).await?;
-            conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                .await?;
-            conn.close().await?;
-        }
-        Ok(())
-    }
-}
-
-fn skip_postgres() -> bool {
-    std::env::var("QUICHAT_TEST_SKIP_POSTGRES").is_ok_and(|v| !v.is_empty() && v != "0")
-}
 
 /// Starts the binary and returns it with the address it printed.
 async fn spawn_server(dir: &Path, db: &str, listen: &str) -> Result<(Child, String)> {

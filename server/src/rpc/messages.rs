@@ -45,10 +45,11 @@ pub async fn handle(
             to,
             client_id,
         } => {
-            let (ack, fanout) = ops
+            // Stored through the commit writer, which publishes it.
+            let ack = ops
                 .forward(session, conversation_id, seq, to, client_id)
                 .await?;
-            (Response::Forwarded(ack), fanout)
+            (Response::Forwarded(ack), Vec::new())
         }
         Request::React {
             conversation_id,

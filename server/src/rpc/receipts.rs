@@ -12,14 +12,14 @@ pub async fn handle(
     request: Request,
 ) -> Result<Response, ServiceError> {
     let s = &ctx.state;
-    let fanout = match request {
+    match request {
         Request::Delivered {
             conversation_id,
             up_to_seq,
         } => {
             s.receipts
                 .delivered(session, conversation_id, up_to_seq)
-                .await?
+                .await?;
         }
         Request::MarkRead {
             conversation_id,
@@ -27,7 +27,7 @@ pub async fn handle(
         } => {
             s.receipts
                 .mark_read(session, conversation_id, up_to_seq)
-                .await?
+                .await?;
         }
         Request::WhoRead {
             conversation_id,
@@ -41,7 +41,7 @@ pub async fn handle(
                 waiting,
             });
         }
-    };
-    s.hub.publish(fanout);
+    }
+    // The commit writer published the receipt events.
     Ok(Response::Recorded)
 }

@@ -1,0 +1,296 @@
+//! Group commit: many writes share one transaction and one fsync.
+//!
+//! Sends and receipts from every connection are queued to one writer
+//! task. It takes whatever has queued up (at most `max_batch`), runs each
+//! write inside its own savepoint of one transaction, and commits once. A
+//! write that fails is rolled back to its savepoint and answered with its
+//! error at once; the others still commit. Only after the commit are the
+//! batch's events published to the hub (in commit order) and the callers
+//! answered, so an ack still means "committed and fsynced".
+//!
+//! There is no artificial delay: under light load a batch holds one write
+//! and commits at once; under load, writes queue while a commit is in
+//! flight and the next batch takes them all (as PostgreSQL's group commit
+//! does). On SQLite the writer takes the store's write lock per batch, so
+//! other writers still interleave between batches.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use sqlx::{Any, Transaction};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::error::{ServiceError, StoreError};
+use crate::events::Fanout;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Writes waiting for the writer; beyond this, submitters wait.
+pub const QUEUE: usize = 4096;
+
+/// Most writes in one transaction.
+pub const MAX_BATCH: usize = 256;
+
+/// A write: runs inside the batch's transaction and returns its value and
+/// the events to publish once committed.
+pub type WriteFn<T> = Box<
+    dyn for<'a> FnOnce(
+            &'a mut Transaction<'static, Any>,
+        ) -> BoxFuture<'a, Result<(T, Fanout), ServiceError>>
+        + Send,
+>;
+
+/// Boxes a write closure as a [`WriteFn`] (the bound lets the compiler
+/// infer the closure's higher-ranked signature).
+pub fn job<T, F>(f: F) -> WriteFn<T>
+where
+    F: for<'a> FnOnce(
+            &'a mut Transaction<'static, Any>,
+        ) -> BoxFuture<'a, Result<(T, Fanout), ServiceError>>
+        + Send
+        + 'static,
+{
+    Box::new(f)
+}
+
+/// One queued write, its type erased.
+trait Job: Send {
+    /// Runs the write; keeps its value until [`Job::finish`].
+    fn run<'a>(
+        &'a mut self,
+        tx: &'a mut Transaction<'static, Any>,
+    ) -> BoxFuture<'a, Result<Fanout, ServiceError>>;
+    /// Answers the caller: the kept value once committed, or `error`.
+    fn finish(self: Box<Self>, error: Option<ServiceError>);
+}
+
+struct Typed<T> {
+    write: Option<WriteFn<T>>,
+    value: Option<T>,
+    reply: oneshot::Sender<Result<T, ServiceError>>,
+}
+
+impl<T: Send + 'static> Job for Typed<T> {
+    fn run<'a>(
+        &'a mut self,
+        tx: &'a mut Transaction<'static, Any>,
+    ) -> BoxFuture<'a, Result<Fanout, ServiceError>> {
+        Box::pin(async move {
+            let write = self
+                .write
+                .take()
+                .ok_or_else(|| ServiceError::Internal("a write ran twice".into()))?;
+            let (value, fanout) = write(tx).await?;
+            self.value = Some(value);
+            Ok(fanout)
+        })
+    }
+
+    fn finish(self: Box<Self>, error: Option<ServiceError>) {
+        let result = match (error, self.value) {
+            (Some(e), _) => Err(e),
+            (None, Some(v)) => Ok(v),
+            (None, None) => Err(ServiceError::Internal("a write did not run".into())),
+        };
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Handle to the commit writer; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Committer {
+    queue: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl std::fmt::Debug for dyn Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Job")
+    }
+}
+
+/// What the writer needs.
+#[derive(Debug)]
+pub struct Writer {
+    queue: mpsc::Receiver<Box<dyn Job>>,
+    store: Store,
+    hub: Arc<Hub>,
+    metrics: Arc<Metrics>,
+    max_batch: usize,
+}
+
+/// A committer and the writer that serves it; run the writer with
+/// [`Writer::run`].
+pub fn channel(store: Store, hub: Arc<Hub>, metrics: Arc<Metrics>) -> (Committer, Writer) {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    (
+        Committer { queue: tx },
+        Writer {
+            queue: rx,
+            store,
+            hub,
+            metrics,
+            max_batch: MAX_BATCH,
+        },
+    )
+}
+
+fn shutting_down() -> ServiceError {
+    ServiceError::Internal("the server is shutting down; retry".into())
+}
+
+impl Committer {
+    /// Queues `write` and returns a future of its result, which resolves
+    /// once the write's batch has committed (or the write failed). Waits
+    /// only while the queue is full, so calls made in order are committed
+    /// in that order.
+    pub async fn enqueue<T: Send + 'static>(
+        &self,
+        write: WriteFn<T>,
+    ) -> Result<impl std::future::Future<Output = Result<T, ServiceError>>, ServiceError> {
+        let (reply, rx) = oneshot::channel();
+        let job: Box<dyn Job> = Box::new(Typed {
+            write: Some(write),
+            value: None,
+            reply,
+        });
+        self.queue.send(job).await.map_err(|_| shutting_down())?;
+        Ok(async move { rx.await.unwrap_or_else(|_| Err(shutting_down())) })
+    }
+
+    /// Queues `write` and waits for its result.
+    pub async fn write<T: Send + 'static>(&self, write: WriteFn<T>) -> Result<T, ServiceError> {
+        self.enqueue(write).await?.await
+    }
+}
+
+impl Writer {
+    /// Commits batches until `cancel`; then commits what is still queued
+    /// and stops.
+    pub async fn run(mut self, cancel: CancellationToken) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        loop {
+            let n = tokio::select! {
+                n = self.queue.recv_many(&mut batch, self.max_batch) => n,
+                _ = cancel.cancelled() => break,
+            };
+            if n == 0 {
+                return;
+            }
+            self.commit(std::mem::take(&mut batch)).await;
+        }
+        self.queue.close();
+        while self.queue.recv_many(&mut batch, self.max_batch).await > 0 {
+            self.commit(std::mem::take(&mut batch)).await;
+        }
+    }
+
+    async fn commit(&self, batch: Vec<Box<dyn Job>>) {
+        self.metrics.commit_batches.inc();
+        self.metrics.commit_batch_size.observe(batch.len() as f64);
+        // Writes that failed are answered only after the batch is over: a
+        // resend that collided with its original in this very batch must
+        // find the original committed when it looks it up.
+        let mut failed: Vec<(Box<dyn Job>, ServiceError)> = Vec::new();
+        let outcome = self.run_batch(batch, &mut failed).await;
+        match outcome {
+            Ok(done) => {
+                for (job, fanout) in done {
+                    self.hub.publish(fanout);
+                    job.finish(None);
+                }
+            }
+            Err((jobs, e)) => {
+                warn!("group commit failed: {e}");
+                for job in jobs {
+                    job.finish(Some(batch_error(&e)));
+                }
+            }
+        }
+        for (job, error) in failed {
+            job.finish(Some(error));
+        }
+    }
+
+    /// Runs and commits one batch: the committed writes with their events,
+    /// or (when the transaction itself failed) every write not yet in
+    /// `failed`, with the cause.
+    #[allow(clippy::type_complexity)]
+    async fn run_batch(
+        &self,
+        batch: Vec<Box<dyn Job>>,
+        failed: &mut Vec<(Box<dyn Job>, ServiceError)>,
+    ) -> Result<Vec<(Box<dyn Job>, Fanout)>, (Vec<Box<dyn Job>>, StoreError)> {
+        let mut w = match self.store.begin_write().await {
+            Ok(w) => w,
+            Err(e) => return Err((batch, e)),
+        };
+        // A batch of one needs no savepoint: its failure rolls back the
+        // whole transaction, which holds nothing else.
+        let single = batch.len() == 1;
+        let mut done: Vec<(Box<dyn Job>, Fanout)> = Vec::with_capacity(batch.len());
+        let mut jobs = batch.into_iter();
+        let unusable = |done: Vec<(Box<dyn Job>, Fanout)>,
+                        current: Box<dyn Job>,
+                        rest: std::vec::IntoIter<Box<dyn Job>>,
+                        e: StoreError| {
+            let all = done
+                .into_iter()
+                .map(|(j, _)| j)
+                .chain(std::iter::once(current))
+                .chain(rest)
+                .collect();
+            Err((all, e))
+        };
+        while let Some(mut job) = jobs.next() {
+            if !single {
+                if let Err(e) = exec(&mut w.tx, "SAVEPOINT qc_write").await {
+                    return unusable(done, job, jobs, e);
+                }
+            }
+            match job.run(&mut w.tx).await {
+                Ok(fanout) => {
+                    if !single {
+                        if let Err(e) = exec(&mut w.tx, "RELEASE SAVEPOINT qc_write").await {
+                            return unusable(done, job, jobs, e);
+                        }
+                    }
+                    done.push((job, fanout));
+                }
+                Err(error) => {
+                    if !single {
+                        let undone = match exec(&mut w.tx, "ROLLBACK TO SAVEPOINT qc_write").await {
+                            Ok(()) => exec(&mut w.tx, "RELEASE SAVEPOINT qc_write").await,
+                            Err(e) => Err(e),
+                        };
+                        if let Err(e) = undone {
+                            failed.push((job, error));
+                            let all = done.into_iter().map(|(j, _)| j).chain(jobs).collect();
+                            return Err((all, e));
+                        }
+                    }
+                    failed.push((job, error));
+                }
+            }
+        }
+        if done.is_empty() {
+            // Everything failed and was rolled back: nothing to commit.
+            return Ok(done);
+        }
+        match w.commit().await {
+            Ok(()) => Ok(done),
+            Err(e) => Err((done.into_iter().map(|(j, _)| j).collect(), e)),
+        }
+    }
+}
+
+async fn exec(tx: &mut Transaction<'static, Any>, sql: &str) -> Result<(), StoreError> {
+    sqlx::query(sql).execute(&mut **tx).await?;
+    Ok(())
+}
+
+fn batch_error(e: &StoreError) -> ServiceError {
+    ServiceError::Store(StoreError::Batch(e.to_string()))
+}
