@@ -192,6 +192,8 @@ fn stream_err(e: impl std::fmt::Display) -> ClientError {
 impl Client {
     async fn open_media(&self) -> Result<(quinn::SendStream, FrameReader), ClientError> {
         let (mut send, recv) = self.connection().open_bi().await?;
+        // Bulk bytes yield to control and chat frames.
+        let _ = send.set_priority(quichat_proto::stream::MEDIA_STREAM_PRIORITY);
         write_frame(
             &mut send,
             &StreamHeader {

@@ -20,9 +20,14 @@ pub enum StreamKind {
     Control,
     /// Bidirectional: message sends and acks; the server pushes messages.
     Chat,
-    /// One per file transfer (reserved; built by the media work).
+    /// One per file transfer.
     Media,
 }
+
+/// Send priority of media streams, on both ends (quinn's default is 0;
+/// higher goes first): a packet carries pending control and chat frames
+/// before bulk media bytes, so chat stays fast during a transfer.
+pub const MEDIA_STREAM_PRIORITY: i32 = -1;
 
 /// First frame on every stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -208,6 +208,9 @@ async fn accept_streams(ctx: Arc<ConnCtx>) {
                         };
                         Metrics::count(&ctx.state.metrics.streams_opened, name);
                         if kind == StreamKind::Media {
+                            // Bulk bytes yield to control and chat frames
+                            // when quinn fills a packet.
+                            let _ = send.set_priority(quichat_proto::stream::MEDIA_STREAM_PRIORITY);
                             crate::media::run_stream(ctx, send, reader).await;
                             return;
                         }

@@ -30,6 +30,7 @@ pub struct MediaStore {
     inner: Arc<dyn ObjectStore>,
     part_size: usize,
     description: String,
+    local: bool,
 }
 
 impl MediaStore {
@@ -80,6 +81,7 @@ impl MediaStore {
                 inner,
                 part_size,
                 description: format!("s3://{bucket}/{prefix} at {endpoint}"),
+                local: false,
             });
         }
         let dir = url.strip_prefix("file://").ok_or_else(|| {
@@ -91,12 +93,19 @@ impl MediaStore {
             inner: Arc::new(LocalFileSystem::new_with_prefix(&dir)?),
             part_size,
             description: format!("file://{}", dir.display()),
+            local: true,
         })
     }
 
     /// Human-readable location (no secrets).
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// True for a local directory (reads are file reads, so large ranges
+    /// are cheap; over S3 each range is a request).
+    pub fn is_local(&self) -> bool {
+        self.local
     }
 
     /// Multipart part size: the most an upload buffers.
