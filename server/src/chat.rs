@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::accounts::Session;
-use crate::ctx::{fatal, frame_error, ConnCtx, Out};
+use crate::ctx::{fatal, frame_error, ConnCtx, Out, StreamOut};
 use crate::framed::FrameReader;
 use crate::messages::PendingSend;
 use crate::metrics::Metrics;
@@ -36,7 +36,7 @@ enum Answer {
 }
 
 /// Runs a chat stream until it ends.
-pub async fn run(ctx: Arc<ConnCtx>, out: mpsc::Sender<Out<ServerChat>>, reader: FrameReader) {
+pub async fn run(ctx: Arc<ConnCtx>, out: StreamOut<ServerChat>, reader: FrameReader) {
     let Some(session) = ctx.session().cloned() else {
         let err = WireError::new(
             ErrorCode::Unauthenticated,
@@ -128,7 +128,7 @@ async fn submit(ctx: &ConnCtx, session: &Session, msg: &SendMessage) -> Answer {
 /// commit writer has already published the events.
 async fn answer_in_order(
     mut queue: mpsc::Receiver<Answer>,
-    out: mpsc::Sender<Out<ServerChat>>,
+    out: StreamOut<ServerChat>,
     metrics: Arc<Metrics>,
 ) {
     while let Some(answer) = queue.recv().await {

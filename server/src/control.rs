@@ -73,7 +73,9 @@ pub async fn run(ctx: Arc<ConnCtx>, mut reader: FrameReader) {
                 None => return,
             }
         }
-        let result = crate::rpc::dispatch(&ctx, request).await;
+        // Boxed: the state of every request kind's handler lives on the
+        // heap while it runs, not in this (long-lived, mostly idle) task.
+        let result = Box::pin(crate::rpc::dispatch(&ctx, request)).await;
         if ctx.session().is_some() && reader.max_frame() < MAX_FRAME {
             reader.set_max_frame(MAX_FRAME);
         }

@@ -22,6 +22,11 @@ pub enum ReadFrameError {
     Read(#[from] quinn::ReadError),
 }
 
+/// Initial read buffer of a stream: it grows to the frame being read (the
+/// codec reserves a frame's length once its header is in), so an idle
+/// stream does not hold `FramedRead`'s default 8 KiB.
+const INITIAL_BUFFER: usize = 512;
+
 /// Frame reader over a receive stream.
 #[derive(Debug)]
 pub struct FrameReader {
@@ -38,7 +43,7 @@ impl FrameReader {
             .max_frame_length(max_frame)
             .new_codec();
         FrameReader {
-            inner: FramedRead::new(recv, codec),
+            inner: FramedRead::with_capacity(recv, codec, INITIAL_BUFFER),
             max: max_frame,
         }
     }
