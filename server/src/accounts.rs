@@ -169,7 +169,15 @@ pub struct Accounts {
     /// transaction by [`Accounts::flush_last_seen`] (every
     /// [`LAST_SEEN_FLUSH`] and at shutdown).
     seen: Arc<Mutex<HashMap<DeviceId, i64>>>,
+    /// Username → id of users looked up lately. Both never change (a
+    /// username is never renamed nor reused, a user never deleted), so
+    /// the cache cannot go stale; it is emptied when it reaches
+    /// [`USER_ID_CACHE`] entries, which bounds it.
+    ids: Arc<Mutex<HashMap<String, UserId>>>,
 }
+
+/// Most usernames [`Accounts::user_id`] keeps resolved in memory.
+pub const USER_ID_CACHE: usize = 65_536;
 
 /// How often the in-memory last-seen times are written.
 pub const LAST_SEEN_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
@@ -181,7 +189,12 @@ impl Accounts {
             store,
             hashing,
             seen: Arc::new(Mutex::new(HashMap::new())),
+            ids: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    fn ids(&self) -> std::sync::MutexGuard<'_, HashMap<String, UserId>> {
+        self.ids.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn seen(&self) -> std::sync::MutexGuard<'_, HashMap<DeviceId, i64>> {
@@ -230,12 +243,25 @@ impl Accounts {
     pub async fn user_id(&self, username: &str) -> Result<UserId, ServiceError> {
         let name =
             normalize_username(username).map_err(|_| ServiceError::UnknownUser(echo(username)))?;
+        let cached = self.ids().get(&name).copied();
+        if let Some(id) = cached {
+            return Ok(id);
+        }
         let row = sqlx::query("SELECT id FROM users WHERE username = $1")
             .bind(&name)
             .fetch_optional(self.store.pool())
             .await?;
         match row {
-            Some(row) => Ok(row.try_get("id")?),
+            Some(row) => {
+                let id: UserId = row.try_get("id")?;
+                let mut ids = self.ids();
+                if ids.len() >= USER_ID_CACHE {
+                    ids.clear();
+                }
+                ids.insert(name, id);
+                Ok(id)
+            }
+            // Not cached: the name may be registered a moment later.
             None => Err(ServiceError::UnknownUser(name)),
         }
     }

@@ -223,28 +223,21 @@ impl Messages {
             }
             Recipient::Group(id) => Target::Group(*id),
         };
-        if let Some(ack) = self.find_sent(session.user_id, msg.client_id).await? {
-            return Ok(Box::pin(std::future::ready(Ok(ack))));
-        }
-        // Blocks and the server's message policy (a resend of a message
-        // stored before a block is still acknowledged above). In a group,
-        // membership is the policy, checked under the group's lock.
-        if let Target::Direct(to_id) = target {
-            self.contacts.check_delivery(session.user_id, to_id).await?;
-        }
-        // A media message may only refer to media the sender can see; the
-        // stored metadata, not the client's copy, goes into the message.
-        let mut msg = msg.clone();
-        if let MessageBody::Media { media, .. } = &mut msg.body {
-            let located = self
-                .media
-                .visible(session.user_id, media.id)
-                .await?
-                .ok_or_else(|| {
-                    ServiceError::NotFound(format!("media {} not found; upload it first", media.id))
-                })?;
-            **media = located.info;
-        }
+        // No lookup of an earlier copy up front: a resend collides with
+        // the `(sender_id, client_id)` index when written, and any failure
+        // is checked against an earlier copy below, so the common send
+        // pays no extra read.
+        let msg = match self.check(session, msg, target).await {
+            Ok(msg) => msg,
+            Err(e) => {
+                // A resend of a message stored before a block (or before
+                // its media became invisible) is still acknowledged.
+                return match self.find_sent(session.user_id, msg.client_id).await? {
+                    Some(ack) => Ok(Box::pin(std::future::ready(Ok(ack)))),
+                    None => Err(e),
+                };
+            }
+        };
         let voice =
             matches!(&msg.body, MessageBody::Media { media, .. } if media.kind == MediaKind::Voice);
         let prepared = Arc::new(Prepared {
@@ -272,17 +265,45 @@ impl Messages {
                     }
                     Ok(ack)
                 }
-                Err(ServiceError::Store(e)) if e.is_unique_violation() => {
-                    // A concurrent resend won the race; answer with its ack.
+                // A resend (its original collided with the unique index,
+                // or was stored before the sender left the group): answer
+                // with the original's ack.
+                Err(e) => {
                     let s = &prepared.session;
                     match this.find_sent(s.user_id, prepared.msg.client_id).await? {
                         Some(ack) => Ok(ack),
-                        None => Err(ServiceError::Store(e)),
+                        None => Err(e),
                     }
                 }
-                Err(e) => Err(e),
             }
         }))
+    }
+
+    /// Blocks and the server's message policy (in a group, membership is
+    /// the policy, checked under the group's lock when written); a media
+    /// message may only refer to media the sender can see, and carries the
+    /// stored metadata, not the client's copy.
+    async fn check(
+        &self,
+        session: &Session,
+        msg: &SendMessage,
+        target: Target,
+    ) -> Result<SendMessage, ServiceError> {
+        if let Target::Direct(to_id) = target {
+            self.contacts.check_delivery(session.user_id, to_id).await?;
+        }
+        let mut msg = msg.clone();
+        if let MessageBody::Media { media, .. } = &mut msg.body {
+            let located = self
+                .media
+                .visible(session.user_id, media.id)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::NotFound(format!("media {} not found; upload it first", media.id))
+                })?;
+            **media = located.info;
+        }
+        Ok(msg)
     }
 
     async fn find_sent(
@@ -314,7 +335,10 @@ impl Messages {
 
 /// The commit writer's job for a prepared send.
 fn write_of(p: Arc<Prepared>) -> WriteFn<SendAck> {
-    commit::job(move |tx| Box::pin(async move { insert(tx, &p).await }))
+    commit::job(move |tx| {
+        let p = p.clone();
+        Box::pin(async move { insert(tx, &p).await })
+    })
 }
 
 /// Writes a prepared message, its transcription job and its events.

@@ -100,6 +100,7 @@ impl Receipts {
         let backend = self.store.backend();
         self.committer
             .write(commit::job(move |tx| {
+                let session = session.clone();
                 Box::pin(async move {
                     let fanout =
                         advance_in(tx, backend, &session, conversation_id, up_to, kind).await?;

@@ -52,6 +52,13 @@ impl WriteTx {
         self.tx.commit().await?;
         Ok(())
     }
+
+    /// Rolls the transaction back now (dropping it would roll back lazily,
+    /// when its connection is next used).
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
 }
 
 /// Maps the URL scheme to a backend.
