@@ -5,7 +5,9 @@
 //! writes in one transaction, and commits once. A write that fails fails
 //! alone: the batch is rolled back and its other writes run again, each in
 //! its own savepoint (so the common, failure-free batch pays no savepoint
-//! statements, and a batch with failures at most twice the work). Only after the commit are the
+//! statements, and a batch with failures at most twice the work). For a
+//! second after a failure, batches start with savepoints, so failures
+//! that keep coming cost savepoints, not reruns. Only after the commit are the
 //! batch's events published to the hub (in commit order) and the callers
 //! answered, so an ack still means "committed and fsynced".
 //!
@@ -119,7 +121,15 @@ pub struct Writer {
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
     max_batch: usize,
+    /// When a write last failed: until [`GUARDED_AFTER_FAILURE`] later,
+    /// batches run with savepoints from the start, so a client whose
+    /// writes keep failing (resends, receipts for foreign conversations)
+    /// cannot make every batch run twice.
+    last_failure: Option<std::time::Instant>,
 }
+
+/// How long batches stay guarded after a failed write.
+pub const GUARDED_AFTER_FAILURE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A committer and the writer that serves it; run the writer with
 /// [`Writer::run`].
@@ -133,6 +143,7 @@ pub fn channel(store: Store, hub: Arc<Hub>, metrics: Arc<Metrics>) -> (Committer
             hub,
             metrics,
             max_batch: MAX_BATCH,
+            last_failure: None,
         },
     )
 }
@@ -187,14 +198,20 @@ impl Writer {
         }
     }
 
-    async fn commit(&self, batch: Vec<Box<dyn Job>>) {
+    async fn commit(&mut self, batch: Vec<Box<dyn Job>>) {
         self.metrics.commit_batches.inc();
         self.metrics.commit_batch_size.observe(batch.len() as f64);
         // Writes that failed are answered only after the batch is over: a
         // resend that collided with its original in this very batch must
         // find the original committed when it looks it up.
         let mut failed: Vec<(Box<dyn Job>, ServiceError)> = Vec::new();
-        let outcome = self.run_batch(batch, &mut failed).await;
+        let guarded = self
+            .last_failure
+            .is_some_and(|t| t.elapsed() < GUARDED_AFTER_FAILURE);
+        let outcome = self.run_batch(batch, guarded, &mut failed).await;
+        if !failed.is_empty() {
+            self.last_failure = Some(std::time::Instant::now());
+        }
         match outcome {
             Ok(done) => {
                 for (job, fanout) in done {
@@ -221,9 +238,10 @@ impl Writer {
     async fn run_batch(
         &self,
         mut batch: Vec<Box<dyn Job>>,
+        guarded: bool,
         failed: &mut Vec<(Box<dyn Job>, ServiceError)>,
     ) -> Result<Vec<(Box<dyn Job>, Fanout)>, (Vec<Box<dyn Job>>, StoreError)> {
-        if batch.len() > 1 {
+        if batch.len() > 1 && !guarded {
             match self.run_optimistic(batch, failed).await? {
                 Ok(done) => return Ok(done),
                 Err(rest) => batch = rest,

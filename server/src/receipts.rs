@@ -66,14 +66,9 @@ impl Receipts {
         up_to: u64,
         kind: ReceiptKind,
     ) -> Result<(), ServiceError> {
-        self.conversations
-            .require_member(session, conversation_id)
-            .await?;
-        let row = sqlx::query("SELECT last_seq FROM conversations WHERE id = $1")
-            .bind(conversation_id)
-            .fetch_one(self.store.pool())
-            .await?;
-        let up_to = up_to.min(get_u64(&row, "last_seq")?);
+        // Membership, the clamp to the last seq and the current watermark
+        // are read by the write itself, in one statement (a receipt is
+        // the most frequent write after a send: every recipient sends one).
         if up_to == 0 {
             return Ok(());
         }
@@ -179,14 +174,25 @@ async fn advance_in(
 ) -> Result<Fanout, ServiceError> {
     let now = now_ms();
     let before = sqlx::query(
-        "SELECT delivered_seq, read_seq FROM conversation_members \
-         WHERE conversation_id = $1 AND user_id = $2",
+        "SELECT m.delivered_seq AS delivered_seq, m.read_seq AS read_seq, c.last_seq AS last_seq \
+         FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.conversation_id = $1 AND m.user_id = $2",
     )
     .bind(conversation_id)
     .bind(session.user_id)
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await
-    .map_err(StoreError::Db)?;
+    .map_err(StoreError::Db)?
+    .ok_or_else(|| ServiceError::NotFound(format!("conversation {conversation_id} not found")))?;
+    let up_to = up_to.min(get_u64(&before, "last_seq")?);
+    let current = match kind {
+        ReceiptKind::Delivered => get_u64(&before, "delivered_seq")?,
+        ReceiptKind::Read => get_u64(&before, "read_seq")?,
+    };
+    if up_to <= current {
+        // Already at or past this watermark: nothing to write or tell.
+        return Ok(Vec::new());
+    }
     let (sql, from) = match kind {
         ReceiptKind::Delivered => (
             "UPDATE conversation_members SET delivered_seq = $3 \
