@@ -351,7 +351,12 @@ impl Writer {
             }
         }
         if done.is_empty() {
-            // Everything failed and was rolled back: nothing to commit.
+            // Everything failed: nothing to commit. Rolled back now, not
+            // lazily when the connection is next used, so the next batch
+            // does not wait on this one's lock.
+            if let Err(e) = w.rollback().await {
+                warn!("rolling back a failed write: {e}");
+            }
             return Ok(done);
         }
         match w.commit().await {
