@@ -208,7 +208,11 @@ impl Writer {
         let guarded = self
             .last_failure
             .is_some_and(|t| t.elapsed() < GUARDED_AFTER_FAILURE);
+        let started = std::time::Instant::now();
         let outcome = self.run_batch(batch, guarded, &mut failed).await;
+        self.metrics
+            .commit_duration
+            .observe(started.elapsed().as_secs_f64());
         if !failed.is_empty() {
             self.last_failure = Some(std::time::Instant::now());
         }

@@ -81,6 +81,9 @@ pub struct Metrics {
     pub commit_batches: Counter,
     /// Writes (sends, receipts) per group commit.
     pub commit_batch_size: Histogram,
+    /// From a batch's start to its commit (or failure): what a write
+    /// waits once the writer takes it.
+    pub commit_duration: Histogram,
     registry: Registry,
 }
 
@@ -106,6 +109,7 @@ impl Default for Metrics {
             commit_batches: Counter::default(),
             // 1 .. 512 writes.
             commit_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
+            commit_duration: latency_histogram(),
             registry: Registry::with_prefix("quichat"),
         };
         let r = &mut m.registry;
@@ -203,6 +207,12 @@ impl Default for Metrics {
             "commit_batch_size",
             "Writes (sends, receipts) per group commit",
             m.commit_batch_size.clone(),
+        );
+        r.register_with_unit(
+            "commit_duration",
+            "From a group commit's start to its commit",
+            Unit::Seconds,
+            m.commit_duration.clone(),
         );
         m
     }

@@ -81,6 +81,15 @@ async fn metrics_health_and_readiness(backend: Backend) -> Result<()> {
         "{body}"
     );
     ensure!(at("quichat_messages_stored_total") == 1.0, "{body}");
+    // The send and the receipts went through group commits.
+    ensure!(at("quichat_commit_batches_total") >= 1.0, "{body}");
+    ensure!(at("quichat_commit_batch_size_count") >= 1.0, "{body}");
+    ensure!(
+        // Counted at the start of a batch, timed at its end.
+        (1.0..=at("quichat_commit_batches_total"))
+            .contains(&at("quichat_commit_duration_seconds_count")),
+        "{body}"
+    );
     ensure!(at("quichat_messages_delivered_total") >= 1.0, "{body}");
     ensure!(
         at("quichat_delivery_latency_seconds_count") >= 1.0,
