@@ -175,12 +175,8 @@ fn finish(
         backend: backend.to_string(),
         rows,
         secs,
-        rows_per_s: if secs > 0.0 { rows as f64 / secs } else { 0.0 },
-        commits_per_s: if secs > 0.0 {
-            hist.len() as f64 / secs
-        } else {
-            0.0
-        },
+        rows_per_s: crate::stats::per_second(rows as f64, secs),
+        commits_per_s: crate::stats::per_second(hist.len() as f64, secs),
         commit: hist.summary(),
     }
 }

@@ -112,6 +112,15 @@ pub struct Summary {
     pub max_us: u64,
 }
 
+/// `amount` per second over `secs`, or 0 when no time passed.
+pub fn per_second(amount: f64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        amount / secs
+    } else {
+        0.0
+    }
+}
+
 /// `a / b`, or `None` when `b` is zero (a ratio that means nothing).
 pub fn ratio(a: f64, b: f64) -> Option<f64> {
     (b > 0.0 && a.is_finite() && b.is_finite()).then(|| a / b)

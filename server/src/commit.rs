@@ -107,12 +107,6 @@ pub struct Committer {
     queue: mpsc::Sender<Box<dyn Job>>,
 }
 
-impl std::fmt::Debug for dyn Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Job")
-    }
-}
-
 /// What the writer needs.
 #[derive(Debug)]
 pub struct Writer {

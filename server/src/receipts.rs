@@ -14,7 +14,7 @@ use sqlx::{Any, Row, Transaction};
 use crate::accounts::Session;
 use crate::commit::{self, Committer};
 use crate::conversations::Conversations;
-use crate::error::{ServiceError, StoreError};
+use crate::error::{retry_conflicts, ServiceError, StoreError};
 use crate::events::{append, append_event, Fanout, NewEvent};
 use crate::store::{get_u64, now_ms, to_i64, Backend, Store};
 
@@ -72,13 +72,7 @@ impl Receipts {
         if up_to == 0 {
             return Ok(());
         }
-        for attempt in 0..3 {
-            match self.write(session, conversation_id, up_to, kind).await {
-                Err(ServiceError::Store(e)) if e.is_retryable() && attempt < 2 => continue,
-                other => return other,
-            }
-        }
-        Err(ServiceError::Internal("receipt retries exhausted".into()))
+        retry_conflicts!(self.write(session, conversation_id, up_to, kind).await)
     }
 
     /// Queues the watermark advance for the commit writer: receipts ride

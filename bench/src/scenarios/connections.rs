@@ -214,11 +214,7 @@ pub async fn run(target: &mut Target, args: &ConnectionsArgs) -> Result<Connecti
         connected,
         failures,
         setup_secs: secs,
-        setup_per_s: if secs > 0.0 {
-            connected as f64 / secs
-        } else {
-            0.0
-        },
+        setup_per_s: crate::stats::per_second(connected as f64, secs),
         setup_latency: hist.summary(),
         rss_before,
         rss_after,
@@ -312,11 +308,7 @@ async fn raw_side(server: &RawServer, args: &ConnectionsArgs) -> Result<Side> {
         connected,
         failures,
         setup_secs: secs,
-        setup_per_s: if secs > 0.0 {
-            connected as f64 / secs
-        } else {
-            0.0
-        },
+        setup_per_s: crate::stats::per_second(connected as f64, secs),
         setup_latency: hist.summary(),
         rss_before,
         rss_after,

@@ -231,7 +231,7 @@ async fn send_to_group(
         }
     }
     let secs = last_at.saturating_duration_since(start).as_secs_f64();
-    let per_s = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+    let per_s = |n: u64| crate::stats::per_second(n as f64, secs);
     Ok(FanoutOutcome {
         recipients: members.len(),
         acked: want as u64,

@@ -62,11 +62,7 @@ impl Transfer {
         Transfer {
             bytes,
             secs,
-            mib_per_s: if secs > 0.0 {
-                bytes as f64 / MIB / secs
-            } else {
-                0.0
-            },
+            mib_per_s: crate::stats::per_second(bytes as f64 / MIB, secs),
             peak_rss: runs.iter().filter_map(|t| t.peak_rss).max(),
             rss_before: runs.first().and_then(|t| t.rss_before),
             cpu_percent: cpu,
@@ -134,11 +130,7 @@ impl Meter {
         Transfer {
             bytes,
             secs,
-            mib_per_s: if secs > 0.0 {
-                bytes as f64 / MIB / secs
-            } else {
-                0.0
-            },
+            mib_per_s: crate::stats::per_second(bytes as f64 / MIB, secs),
             peak_rss,
             rss_before: self.before,
             cpu_percent,

@@ -404,7 +404,7 @@ pub async fn run_phase<S: ChatSender>(
         offered_per_s: spec.rate,
         secs,
         acked,
-        acks_per_s: if secs > 0.0 { acked as f64 / secs } else { 0.0 },
+        acks_per_s: crate::stats::per_second(acked as f64, secs),
         send_ack: ack_hist.summary(),
         send_receive: recv_hist.summary(),
         received,
