@@ -77,6 +77,7 @@ pub(crate) fn open(bytes: &[u8]) -> Result<Opened<'_>, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
+    crate::wave_fmt::check(bytes)?;
     let mss = MediaSourceStream::new(
         Box::new(Cursor::new(bytes)),
         MediaSourceStreamOptions::default(),

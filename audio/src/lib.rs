@@ -81,6 +81,8 @@
 
 mod container;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod integrity;
 mod mono;
 mod ogg_pages;
@@ -89,6 +91,7 @@ mod packets;
 mod probe;
 mod resample;
 mod symphonia_decode;
+mod wave_fmt;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -224,6 +227,9 @@ pub fn resample_to_whisper(samples: &[f32], sample_rate: u32) -> Result<Vec<f32>
     resample::resample_mono(samples, sample_rate, WHISPER_SAMPLE_RATE)
 }
 
+/// How the message of an [`AudioError::Corrupt`] made from a caught panic starts.
+const PANIC_PREFIX: &str = "decoder failure: ";
+
 /// Runs `f`, turning a panic (a decoder bug met on hostile input) into an error.
 fn guard<T>(f: impl FnOnce() -> Result<T, AudioError>) -> Result<T, AudioError> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
@@ -232,6 +238,6 @@ fn guard<T>(f: impl FnOnce() -> Result<T, AudioError>) -> Result<T, AudioError> 
             .map(|s| (*s).to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
-        Err(AudioError::Corrupt(format!("decoder failure: {why}")))
+        Err(AudioError::Corrupt(format!("{PANIC_PREFIX}{why}")))
     })
 }

@@ -244,3 +244,59 @@ fn damaged_files_never_panic() {
     }
     eprintln!("damaged files (decoded, rejected, decoder panics caught): {outcomes:?}");
 }
+
+/// Found by fuzzing (`fuzz/`, targets audio_probe and audio_decode): a WAVE_FORMAT_EXTENSIBLE
+/// header announcing 256 channels with a one-bit channel mask made
+/// symphonia's mask repair shift by more than 31 (`attempt to shift left
+/// with overflow`, a panic with overflow checks on). Refused before
+/// symphonia sees it; so is a mask whose repair would need bit 32.
+#[test]
+fn impossible_wave_channel_masks_are_refused_not_panicked_on() {
+    const FUZZED: [u8; 69] = [
+        0x52, 0x49, 0x46, 0x46, 0x2a, 0x04, 0x00, 0x00, 0x57, 0x41, 0x56, 0x45, 0x66, 0x6d, 0x74,
+        0x20, 0x28, 0x00, 0x00, 0x00, 0xfe, 0xff, 0x00, 0x01, 0x11, 0x2b, 0x00, 0x00, 0x33, 0x81,
+        0x00, 0x00, 0x03, 0x00, 0x18, 0x00, 0x16, 0x00, 0x18, 0x00, 0x04, 0x00, 0x00, 0x00, 0x01,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+        0x66, 0x00, 0x00, 0x00, 0x4b, 0x01, 0x00, 0x00, 0x64,
+    ];
+    all_fail(
+        &FUZZED,
+        "256 channels, mask 0x4",
+        |e| matches!(e, AudioError::Unsupported(m) if m.contains("256 channels")),
+    );
+    // The same header as a stereo file whose mask already uses bit 31,
+    // with a valid data chunk: the repair would shift by 32.
+    let mut stereo = FUZZED[..60].to_vec();
+    stereo[22..24].copy_from_slice(&2u16.to_le_bytes()); // nChannels
+    stereo[40..44].copy_from_slice(&0x8000_0000u32.to_le_bytes()); // dwChannelMask
+    stereo.extend(b"data");
+    stereo.extend(24u32.to_le_bytes());
+    stereo.extend([0u8; 24]);
+    all_fail(
+        &stereo,
+        "stereo, mask 0x80000000",
+        |e| matches!(e, AudioError::Corrupt(m) if m.contains("channel mask")),
+    );
+    // The probe also finds a RIFF header after leading junk (the fuzzer's
+    // second find, 39 channels).
+    let mut junk = b"O9\x01ggS\xff\x0f".to_vec();
+    junk.extend(&FUZZED);
+    junk[8 + 22..8 + 24].copy_from_slice(&39u16.to_le_bytes());
+    all_fail(
+        &junk,
+        "junk, then 39 channels",
+        |e| matches!(e, AudioError::Unsupported(m) if m.contains("39 channels")),
+    );
+    // The second find (targets audio_probe and audio_decode, with debug
+    // assertions): plain PCM with 65 535 channels overflowed symphonia's
+    // block-align computation (`attempt to multiply with overflow`).
+    let mut pcm = b"RIFF\x04\x02\0\0WAVEfmt \x10\0\0\0\x01\0\xff\xff".to_vec();
+    pcm.extend([0xbf, 0xe0, 0xff, 0xff, 0x7f, 0x3e, 0, 0, 2, 0, 16, 0]);
+    pcm.extend(b"data\x10\0\0\0");
+    pcm.extend([0x56; 16]);
+    all_fail(
+        &pcm,
+        "PCM, 65535 channels",
+        |e| matches!(e, AudioError::Unsupported(m) if m.contains("65535 channels")),
+    );
+}

@@ -73,6 +73,15 @@ pub struct Common {
     /// Write SVG charts into DIR.
     #[arg(long, global = true, value_name = "DIR")]
     pub plot: Option<PathBuf>,
+    /// A ggml Whisper model for the started server (passed as
+    /// --whisper-model; `soak` needs it for its voice notes).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub whisper_model: Option<PathBuf>,
+    /// An environment variable for the started server (repeatable), e.g.
+    /// the allocator setting deploy/ uses:
+    /// `--server-env MALLOC_MMAP_THRESHOLD_=1048576`.
+    #[arg(long, global = true, value_name = "KEY=VALUE")]
+    pub server_env: Vec<String>,
 }
 
 /// The scenarios.
@@ -94,6 +103,11 @@ pub enum Command {
     Fanout(FanoutArgs),
     /// Every scenario in turn at preset sizes (each on its own server).
     All(AllArgs),
+    /// Minutes of mixed load (messages, reconnects, uploads, downloads,
+    /// voice notes, device revocations), then checks: no acked message
+    /// lost, RSS back near its baseline, connections closed. Exits 1 when
+    /// a check fails. Not part of `all`.
+    Soak(SoakArgs),
     /// Print the `[limits]` config the bench gives the servers it starts
     /// (give it to a server you start yourself for --server).
     PrintLimits,
@@ -227,6 +241,57 @@ pub struct FanoutArgs {
     /// counts as lost.
     #[arg(long, value_name = "SECS", default_value_t = 15.0)]
     pub drain: f64,
+}
+
+/// `soak` options.
+#[derive(Debug, Clone, Args)]
+pub struct SoakArgs {
+    /// Minutes of load (fractions allowed).
+    #[arg(long, value_name = "MIN", default_value_t = 10.0)]
+    pub minutes: f64,
+    /// Seed of every random choice (operations, peers, sizes, contents,
+    /// pauses), so a run is repeatable up to timing.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Users, each one actor with its own connection.
+    #[arg(long, default_value_t = 6)]
+    pub users: usize,
+    /// Largest upload, KiB (sizes are uniform from 1 KiB).
+    #[arg(long, value_name = "KIB", default_value_t = 512)]
+    pub max_upload_kib: u64,
+    /// Longest pause between an actor's operations, ms (uniform from 0).
+    #[arg(long, value_name = "MS", default_value_t = 50)]
+    pub pause_ms: u64,
+    /// At most one voice note every SECS seconds (all actors together;
+    /// each costs a Whisper run on the server).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub voice_every: f64,
+    /// At most one device revocation every SECS seconds (each costs a
+    /// password login, an argon2id hash).
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub revoke_every: f64,
+    /// Seconds of the mix before the baseline is taken (part of the
+    /// warm-up; its sends are checked too).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub warmup: f64,
+    /// Seconds to let the server settle before the baseline and the final
+    /// RSS readings.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub settle: f64,
+    /// Allowed RSS growth after the load over the baseline, MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 32.0)]
+    pub rss_tolerance_mib: f64,
+    /// Seconds to wait for the transcription queue to empty.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    pub transcript_wait: f64,
+    /// No voice notes (a server without a Whisper model).
+    #[arg(long)]
+    pub no_voice: bool,
+    /// Change the weight of operations, e.g. `--mix upload=0,voice=20`
+    /// (text, burst, history, reconnect, churn, upload, download, voice,
+    /// revoke, login; defaults 40, 8, 10, 6, 6, 10, 12, 4, 4, 0).
+    #[arg(long, value_delimiter = ',', value_name = "OP=WEIGHT,...")]
+    pub mix: Vec<String>,
 }
 
 /// Sizes for `all`.

@@ -73,6 +73,7 @@ async fn real_main(cli: Cli) -> Result<()> {
         Command::Hol(a) => vec![Scenario::Hol(a)],
         Command::Media(a) => vec![Scenario::Media(a)],
         Command::Fanout(a) => vec![Scenario::Fanout(a)],
+        Command::Soak(a) => vec![Scenario::Soak(a)],
         Command::All(a) => Scenario::all(a.preset)?,
     };
     let common = cli.common;
@@ -84,6 +85,7 @@ async fn real_main(cli: Cli) -> Result<()> {
     out.insert("tool".into(), "quichat-bench".into());
     out.insert("version".into(), env!("CARGO_PKG_VERSION").into());
     let mut results = serde_json::Map::new();
+    let mut failed = Vec::new();
     for scenario in scenarios {
         let report = run_one(&common, &scenario).await?;
         if !common.json {
@@ -96,6 +98,9 @@ async fn real_main(cli: Cli) -> Result<()> {
                 tracing::info!("wrote {}", file.display());
             }
         }
+        if let Some(why) = &report.failed {
+            failed.push(format!("{}: {why}", scenario.name()));
+        }
         results.insert(scenario.name().into(), report.json);
     }
     out.insert("scenarios".into(), serde_json::Value::Object(results));
@@ -106,6 +111,9 @@ async fn real_main(cli: Cli) -> Result<()> {
     if let Some(path) = &common.json_out {
         std::fs::write(path, format!("{text}\n"))
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if !failed.is_empty() {
+        bail!("{}", failed.join("; "));
     }
     Ok(())
 }

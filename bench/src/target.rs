@@ -53,6 +53,10 @@ pub struct TargetInfo {
     pub transport: TransportParams,
     /// `print-config` of the binary, or `defaults` (external server).
     pub transport_source: &'static str,
+    /// The Whisper model given to a child (`--whisper-model`).
+    pub whisper_model: Option<String>,
+    /// Extra environment of a child (`--server-env`).
+    pub env: Vec<String>,
 }
 
 /// A running server to benchmark.
@@ -161,6 +165,8 @@ impl Target {
                     },
                     transport: TransportParams::default(),
                     transport_source: "defaults",
+                    whisper_model: None,
+                    env: Vec::new(),
                 },
                 scratch,
                 database_url: common.database_url.clone(),
@@ -219,10 +225,22 @@ impl Target {
         if let Some(url) = &database_url {
             cmd.arg("--database-url").arg(url);
         }
+        if let Some(model) = &common.whisper_model {
+            if !model.is_file() {
+                bail!("--whisper-model {} does not exist", model.display());
+            }
+            cmd.arg("--whisper-model").arg(model);
+        }
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("QUICHAT_") {
                 cmd.env_remove(key);
             }
+        }
+        for pair in &common.server_env {
+            let (key, value) = pair
+                .split_once('=')
+                .with_context(|| format!("--server-env {pair}: expected KEY=VALUE"))?;
+            cmd.env(key, value);
         }
         cmd.arg("serve")
             .env("RUST_LOG", &common.server_log)
@@ -286,6 +304,11 @@ impl Target {
                 database: backend_of(database_url.as_deref()),
                 transport,
                 transport_source: "print-config",
+                whisper_model: common
+                    .whisper_model
+                    .as_ref()
+                    .map(|m| m.display().to_string()),
+                env: common.server_env.clone(),
             },
             scratch,
             database_url,

@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use quichat_proto::group::InviteId;
-use quichat_proto::media::{MediaId, MediaKind};
+use quichat_proto::media::MediaKind;
 use quichat_proto::rpc::MAX_PAGE;
 use quichat_proto::social::{CategoryId, FriendRequestId};
 use quichat_proto::types::DeviceId;
 
-use crate::target::{GroupArg, Target};
+use crate::target::{DownloadArg, GroupArg, MessageArg, Target};
 
 /// quichat: chat with people on a self-hosted quichat server.
 ///
@@ -105,6 +105,56 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<DevicesAction>,
     },
+    /// Send a broadcast to every user of the server (server
+    /// administrators only: `quichat-server admin grant USER`)
+    ///
+    /// Everyone gets it in `listen` (or on their next sync when offline),
+    /// as `📢 server broadcast from YOU: TEXT`.
+    Broadcast {
+        /// The text; several words are joined with spaces. `-` alone reads
+        /// it from stdin (up to end of file, without the final line break)
+        #[arg(required = true, value_name = "TEXT")]
+        text: Vec<String>,
+    },
+    /// Change this account's password
+    ///
+    /// Asks for the current password and the new one (twice) on the
+    /// terminal; with --password-stdin, reads the current one from the
+    /// first line of stdin and the new one from the second. Other devices
+    /// stay logged in unless --sign-out-others revokes them (they are
+    /// disconnected at once).
+    Passwd(PasswdArgs),
+    /// List the profiles on this computer: server, user, and whether each
+    /// saved session still works
+    ///
+    /// Asks each profile's server (all at once, each within
+    /// --connect-timeout) unless --offline is given.
+    Profiles {
+        /// Do not contact the servers: show only what is saved
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Print a shell completion script
+    ///
+    /// For example: `quichat completions bash >
+    /// ~/.local/share/bash-completion/completions/quichat`, `quichat
+    /// completions zsh > ~/.zfunc/_quichat`, or `quichat completions fish
+    /// > ~/.config/fish/completions/quichat.fish`.
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `quichat manpage | man -l -`
+    ///
+    /// With --dir, writes quichat.1 and one page per command
+    /// (quichat-send.1, ...) into that directory instead, for `man` to
+    /// find under MANPATH.
+    Manpage {
+        /// Write every page into this directory
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Send a text message to a user or a group
     Send {
         /// Recipient: a username, or a group as '#ID' or '#NAME' (quote
@@ -112,9 +162,14 @@ pub enum Command {
         #[arg(value_name = "USER|#GROUP")]
         to: Target,
         /// Message text; several words are joined with spaces (put `--`
-        /// before text that starts with '-')
-        #[arg(required = true, value_name = "TEXT")]
+        /// before text that starts with '-'). `-` alone reads it from
+        /// stdin (up to end of file, without the final line break)
+        #[arg(required_unless_present = "message_file", value_name = "TEXT")]
         text: Vec<String>,
+        /// Read the text from this file instead (`-`: stdin), less one
+        /// final line break
+        #[arg(long, short = 'F', value_name = "PATH", conflicts_with = "text")]
+        message_file: Option<PathBuf>,
     },
     /// Upload a file and send it to a user or a group
     ///
@@ -137,17 +192,25 @@ pub enum Command {
     SendVoice(MediaArgs),
     /// Download a file that was sent in a conversation
     ///
-    /// Writes to the file's name in the current directory unless `-o`
-    /// names another path. Bytes go to a partial file beside it
-    /// (`NAME.<sha256 prefix>.part`), which an interrupted download
-    /// resumes from; the file gets its name only once its SHA-256
-    /// matches. An existing file that is not this media is never touched
-    /// unless --force replaces it.
+    /// Name the file by its message (`bob#7`), by its media id (as
+    /// `history` shows it), or take the newest file of a conversation
+    /// (`download bob --latest`). Writes to the file's name in the
+    /// current directory unless `-o` names another path. Bytes go to a
+    /// partial file beside it (`NAME.<sha256 prefix>.part`), which an
+    /// interrupted download resumes from; the file gets its name only once
+    /// its SHA-256 matches. An existing file that is not this media is
+    /// never touched unless --force replaces it. `-o -` writes the bytes
+    /// to stdout instead (checked at the end: a mismatch exits 1).
     Download {
-        /// Media id, as shown by `history` (`id ...`) or in the JSON `media.id`
-        #[arg(value_name = "MEDIA_ID")]
-        media_id: MediaId,
-        /// Where to write it (a directory means: the file's name in it)
+        /// The file: a message (CONVERSATION#SEQ, e.g. bob#7 or '#12#3'),
+        /// a media id, or with --latest a conversation (bob, '#12')
+        #[arg(value_name = "MSG|MEDIA_ID|CONV")]
+        what: DownloadArg,
+        /// The newest file (media message) of the conversation
+        #[arg(long)]
+        latest: bool,
+        /// Where to write it (a directory means: the file's name in it;
+        /// `-` means stdout)
         #[arg(short, long, value_name = "PATH")]
         output: Option<PathBuf>,
         /// Replace an existing file that is not this media (after the
@@ -174,6 +237,19 @@ pub enum Command {
     /// List conversations (direct and groups) with unread counts and the
     /// latest message
     Chats,
+    /// Open the full-screen chat: the conversation list on the left, the
+    /// open conversation on the right, an input line below
+    ///
+    /// Up/Down (or Tab/Shift-Tab) switch conversations, PgUp/PgDn scroll,
+    /// Enter sends. Commands: /file PATH, /voice PATH, /download N (the
+    /// media of message #N, into the current directory), /help, /quit.
+    /// Ctrl-C quits too (exit 0). Updates arrive live, through reconnects.
+    Chat {
+        /// The conversation to open first: a username, or a group as
+        /// '#ID' or '#NAME' (default: the most recent one)
+        #[arg(value_name = "USER|#GROUP")]
+        peer: Option<Target>,
+    },
     /// Mark a conversation read up to its latest message
     Read {
         /// The other user's username, or a group as '#ID' or '#NAME'
@@ -186,13 +262,10 @@ pub enum Command {
     /// has not received it yet. Only the message's sender may ask; members
     /// who joined a group after the message are not counted.
     Whoread {
-        /// The conversation: a username, or a group as '#ID' or '#NAME'
-        #[arg(value_name = "USER|#GROUP")]
-        with: Target,
-        /// The message's sequence number (the `#N` of `history`, `seq` in
-        /// JSON)
-        #[arg(value_name = "SEQ")]
-        seq: u64,
+        /// The message: CONVERSATION#SEQ, e.g. bob#7, '#12#3' or
+        /// '#family#3' (SEQ is the `#N` of `history`, `seq` in JSON)
+        #[arg(value_name = "MSG")]
+        message: MessageArg,
     },
     /// Change the text of one of your messages
     ///
@@ -200,13 +273,10 @@ pub enum Command {
     /// (the server's edit window, 15 minutes by default). Everyone in the
     /// conversation sees the new text, marked "(edited)".
     Edit {
-        /// The conversation: a username, or a group as '#ID' or '#NAME'
-        #[arg(value_name = "USER|#GROUP")]
-        with: Target,
-        /// The message's sequence number (the `#N` of `history`, `seq` in
-        /// JSON)
-        #[arg(value_name = "SEQ")]
-        seq: u64,
+        /// The message: CONVERSATION#SEQ, e.g. bob#7, '#12#3' or
+        /// '#family#3' (SEQ is the `#N` of `history`, `seq` in JSON)
+        #[arg(value_name = "MSG")]
+        message: MessageArg,
         /// The new text; several words are joined with spaces (put `--`
         /// before text that starts with '-'). `-` alone reads it from
         /// stdin (up to end of file, without the final line break)
@@ -221,13 +291,10 @@ pub enum Command {
     /// server; everyone sees "message recalled" instead. To delete a
     /// message only for yourself, use `delete`.
     Recall {
-        /// The conversation: a username, or a group as '#ID' or '#NAME'
-        #[arg(value_name = "USER|#GROUP")]
-        with: Target,
-        /// The message's sequence number (the `#N` of `history`, `seq` in
-        /// JSON)
-        #[arg(value_name = "SEQ")]
-        seq: u64,
+        /// The message: CONVERSATION#SEQ, e.g. bob#7, '#12#3' or
+        /// '#family#3' (SEQ is the `#N` of `history`, `seq` in JSON)
+        #[arg(value_name = "MSG")]
+        message: MessageArg,
     },
     /// Delete a message for you only: hide it on your devices
     ///
@@ -235,26 +302,20 @@ pub enum Command {
     /// your history on all of your devices; the others still see it. To
     /// delete a message for everyone, use `recall`.
     Delete {
-        /// The conversation: a username, or a group as '#ID' or '#NAME'
-        #[arg(value_name = "USER|#GROUP")]
-        with: Target,
-        /// The message's sequence number (the `#N` of `history`, `seq` in
-        /// JSON)
-        #[arg(value_name = "SEQ")]
-        seq: u64,
+        /// The message: CONVERSATION#SEQ, e.g. bob#7, '#12#3' or
+        /// '#family#3' (SEQ is the `#N` of `history`, `seq` in JSON)
+        #[arg(value_name = "MSG")]
+        message: MessageArg,
     },
     /// Reply to a message: send a text that quotes it
     ///
     /// The reply goes to the same conversation; everyone sees what it
     /// answers (`[reply to #3 alice: “…”] TEXT`).
     Reply {
-        /// The conversation: a username, or a group as '#ID' or '#NAME'
-        #[arg(value_name = "USER|#GROUP")]
-        with: Target,
-        /// The sequence number of the message to answer (the `#N` of
-        /// `history`, `seq` in JSON)
-        #[arg(value_name = "SEQ")]
-        seq: u64,
+        /// The message to answer: CONVERSATION#SEQ, e.g. bob#7 or
+        /// '#12#3' (SEQ is the `#N` of `history`, `seq` in JSON)
+        #[arg(value_name = "MSG")]
+        message: MessageArg,
         /// The reply's text; several words are joined with spaces (put
         /// `--` before text that starts with '-'). `-` alone reads it from
         /// stdin (up to end of file, without the final line break)
@@ -267,14 +328,10 @@ pub enum Command {
     /// message; a file is shared with the new conversation, not uploaded
     /// again.
     Forward {
-        /// The conversation the message is in: a username, or a group as
-        /// '#ID' or '#NAME'
-        #[arg(value_name = "USER|#GROUP")]
-        with: Target,
-        /// The message's sequence number (the `#N` of `history`, `seq` in
-        /// JSON)
-        #[arg(value_name = "SEQ")]
-        seq: u64,
+        /// The message: CONVERSATION#SEQ, e.g. bob#7, '#12#3' or
+        /// '#family#3' (SEQ is the `#N` of `history`, `seq` in JSON)
+        #[arg(value_name = "MSG")]
+        message: MessageArg,
         /// Where to send it: a username, or a group as '#ID' or '#NAME'
         #[arg(value_name = "TO")]
         to: Target,
@@ -285,13 +342,10 @@ pub enum Command {
     /// at most 20 different ones of yours per message. Prints the
     /// message's reactions afterwards.
     React {
-        /// The conversation: a username, or a group as '#ID' or '#NAME'
-        #[arg(value_name = "USER|#GROUP")]
-        with: Target,
-        /// The message's sequence number (the `#N` of `history`, `seq` in
-        /// JSON)
-        #[arg(value_name = "SEQ")]
-        seq: u64,
+        /// The message: CONVERSATION#SEQ, e.g. bob#7, '#12#3' or
+        /// '#family#3' (SEQ is the `#N` of `history`, `seq` in JSON)
+        #[arg(value_name = "MSG")]
+        message: MessageArg,
         /// The emoji
         #[arg(value_name = "EMOJI")]
         emoji: String,
@@ -304,13 +358,10 @@ pub enum Command {
     /// One entry per emoji, most used first, with how many reacted and
     /// who.
     Reactions {
-        /// The conversation: a username, or a group as '#ID' or '#NAME'
-        #[arg(value_name = "USER|#GROUP")]
-        with: Target,
-        /// The message's sequence number (the `#N` of `history`, `seq` in
-        /// JSON)
-        #[arg(value_name = "SEQ")]
-        seq: u64,
+        /// The message: CONVERSATION#SEQ, e.g. bob#7, '#12#3' or
+        /// '#family#3' (SEQ is the `#N` of `history`, `seq` in JSON)
+        #[arg(value_name = "MSG")]
+        message: MessageArg,
     },
     /// Groups: create, list, members, roles, invites, announcements
     ///
@@ -380,11 +431,38 @@ pub enum Command {
     /// Starts after the last event printed by a previous `listen` of this
     /// profile, so nothing is missed and nothing is printed twice. Runs
     /// until Ctrl-C (exit 0) or until the connection closes (exit 1).
-    Listen {
-        /// Print everything from the beginning of the account's history
-        #[arg(long)]
-        from_start: bool,
-    },
+    ///
+    /// For scripts: `--with bob` follows one conversation, `--once` exits
+    /// after the first event, `--timeout 30s` at a deadline, and `--exec
+    /// CMD` runs a command per event with the event's JSON on its stdin.
+    Listen(ListenArgs),
+}
+
+/// Arguments of `listen`.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Print everything from the beginning of the account's history
+    #[arg(long)]
+    pub from_start: bool,
+    /// Only this conversation's events (messages, receipts, edits,
+    /// recalls, reactions, ...) and the peer's presence and typing. A
+    /// filtered listen resumes from its own saved point, and never moves
+    /// the one of a plain `listen`
+    #[arg(long, value_name = "USER|#GROUP")]
+    pub with: Option<Target>,
+    /// Exit after the first event (exit 0); presence and typing do not
+    /// count. With --timeout, exit 1 if none came in time
+    #[arg(long)]
+    pub once: bool,
+    /// Stop after this long, e.g. 30s, 5m or 1h (exit 0; with --once,
+    /// exit 1 when no event came)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<u64>,
+    /// Run CMD with `sh -c` for each event, with the event's JSON line on
+    /// its stdin, and wait for it. If CMD fails, listen stops (exit 1) and
+    /// the event counts as not seen: the next listen starts with it
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
 }
 
 /// Arguments of `register` and `login`.
@@ -404,6 +482,19 @@ pub struct AuthArgs {
     pub device_name: Option<String>,
 }
 
+/// Arguments of `passwd`.
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    /// Read the current password from the first line of stdin and the new
+    /// one from the second, instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Also log out every other device of the account (this one stays
+    /// logged in)
+    #[arg(long)]
+    pub sign_out_others: bool,
+}
+
 /// Arguments shared by `send-file` and its fixed-kind aliases.
 #[derive(Debug, Args)]
 pub struct MediaArgs {
@@ -411,12 +502,16 @@ pub struct MediaArgs {
     /// '#' starts a shell comment)
     #[arg(value_name = "USER|#GROUP")]
     pub to: Target,
-    /// The file to send
+    /// The file to send (`-`: read it from stdin)
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
     /// Text shown with the file
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub caption: String,
+    /// File name shown to the others [default: PATH's name; `stdin` when
+    /// reading stdin]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 /// Arguments of `send-file`.
@@ -797,12 +892,22 @@ mod tests {
         assert!(cli.global.json);
         assert_eq!(cli.global.profile, "p2");
         match cli.command {
-            Command::Send { to, text } => {
+            Command::Send { to, text, .. } => {
                 assert_eq!(to, Target::User("bob".into()));
                 assert_eq!(text.join(" "), "hello there");
             }
             other => panic!("unexpected {other:?}"),
         }
+        let cli =
+            Cli::try_parse_from(["quichat", "send", "bob", "-F", "notes.txt"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Send { text, message_file: Some(f), .. }
+                if text.is_empty() && f == std::path::Path::new("notes.txt")
+        ));
+        // Text or a file, not both, and at least one.
+        assert!(Cli::try_parse_from(["quichat", "send", "bob", "hi", "-F", "n.txt"]).is_err());
+        assert!(Cli::try_parse_from(["quichat", "send", "bob"]).is_err());
     }
 
     #[test]
@@ -842,14 +947,29 @@ mod tests {
         .expect("parses");
         match cli.command {
             Command::Download {
-                media_id, output, ..
+                what: DownloadArg::Media(id),
+                output,
+                latest: false,
+                ..
             } => {
-                assert_eq!(media_id.to_string(), "0190a5b2-0000-7000-8000-000000000001");
+                assert_eq!(id.to_string(), "0190a5b2-0000-7000-8000-000000000001");
                 assert_eq!(output, Some(PathBuf::from("x.bin")));
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(Cli::try_parse_from(["quichat", "download", "not-a-uuid"]).is_err());
+        let cli = Cli::try_parse_from(["quichat", "download", "bob", "--latest", "-o", "-"])
+            .expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Download { what: DownloadArg::Conversation(Target::User(u)), latest: true, output: Some(o), .. }
+                if u == "bob" && o == std::path::Path::new("-")
+        ));
+        let cli = Cli::try_parse_from(["quichat", "download", "#12#3"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Download { what: DownloadArg::Message(m), .. } if m == msg(Target::Group(GroupArg::Id(12)), 3)
+        ));
+        assert!(Cli::try_parse_from(["quichat", "download", "bob#0"]).is_err());
         let cli = Cli::try_parse_from([
             "quichat",
             "send-voice",
@@ -887,11 +1007,10 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        let cli = Cli::try_parse_from(["quichat", "whoread", "#3", "7"]).expect("parses");
+        let cli = Cli::try_parse_from(["quichat", "whoread", "#3#7"]).expect("parses");
         match cli.command {
-            Command::Whoread { with, seq } => {
-                assert_eq!(with, Target::Group(GroupArg::Id(3)));
-                assert_eq!(seq, 7);
+            Command::Whoread { message } => {
+                assert_eq!(message, msg(Target::Group(GroupArg::Id(3)), 7));
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -899,90 +1018,93 @@ mod tests {
         assert!(Cli::try_parse_from(["quichat", "read", "#0"]).is_err());
     }
 
+    fn msg(conversation: Target, seq: u64) -> MessageArg {
+        MessageArg { conversation, seq }
+    }
+
     #[test]
     fn message_operations_parse() {
         let cli =
-            Cli::try_parse_from(["quichat", "edit", "#3", "7", "fixed", "text"]).expect("parses");
+            Cli::try_parse_from(["quichat", "edit", "#3#7", "fixed", "text"]).expect("parses");
         match cli.command {
-            Command::Edit { with, seq, text } => {
-                assert_eq!(with, Target::Group(GroupArg::Id(3)));
-                assert_eq!(seq, 7);
+            Command::Edit { message, text } => {
+                assert_eq!(message, msg(Target::Group(GroupArg::Id(3)), 7));
                 assert_eq!(text.join(" "), "fixed text");
             }
             other => panic!("unexpected {other:?}"),
         }
         // `-` is a value (stdin), not an option.
-        let cli = Cli::try_parse_from(["quichat", "edit", "bob", "2", "-"]).expect("parses");
+        let cli = Cli::try_parse_from(["quichat", "edit", "bob#2", "-"]).expect("parses");
         assert!(matches!(cli.command, Command::Edit { text, .. } if text == ["-"]));
-        assert!(Cli::try_parse_from(["quichat", "edit", "bob", "2"]).is_err());
-        assert!(Cli::try_parse_from(["quichat", "edit", "bob", "x", "text"]).is_err());
-        let cli = Cli::try_parse_from(["quichat", "recall", "bob", "4"]).expect("parses");
+        assert!(Cli::try_parse_from(["quichat", "edit", "bob#2"]).is_err());
+        // The old two-word form is a usage error that names the new one.
+        let e = Cli::try_parse_from(["quichat", "edit", "bob", "2", "text"]).unwrap_err();
+        assert!(e.to_string().contains("CONVERSATION#SEQ"), "{e}");
+        let cli = Cli::try_parse_from(["quichat", "recall", "bob#4"]).expect("parses");
         assert!(matches!(
             cli.command,
-            Command::Recall { with: Target::User(u), seq: 4 } if u == "bob"
+            Command::Recall { message } if message == msg(Target::User("bob".into()), 4)
         ));
-        let cli = Cli::try_parse_from(["quichat", "delete", "#fam", "5"]).expect("parses");
+        let cli = Cli::try_parse_from(["quichat", "delete", "#fam#5"]).expect("parses");
         assert!(matches!(
             cli.command,
-            Command::Delete { with: Target::Group(GroupArg::Name(n)), seq: 5 } if n == "fam"
+            Command::Delete { message }
+                if message == msg(Target::Group(GroupArg::Name("fam".into())), 5)
         ));
         assert!(Cli::try_parse_from(["quichat", "delete", "bob"]).is_err());
+        let cli = Cli::try_parse_from(["quichat", "whoread", "#fam#5"]).expect("parses");
+        assert!(matches!(cli.command, Command::Whoread { message } if message.seq == 5));
     }
 
     #[test]
     fn replies_forwards_and_reactions_parse() {
-        let cli =
-            Cli::try_parse_from(["quichat", "reply", "bob", "3", "see", "you"]).expect("parses");
+        let cli = Cli::try_parse_from(["quichat", "reply", "bob#3", "see", "you"]).expect("parses");
         match cli.command {
-            Command::Reply { with, seq, text } => {
-                assert_eq!(with, Target::User("bob".into()));
-                assert_eq!(seq, 3);
+            Command::Reply { message, text } => {
+                assert_eq!(message, msg(Target::User("bob".into()), 3));
                 assert_eq!(text.join(" "), "see you");
             }
             other => panic!("unexpected {other:?}"),
         }
-        let cli = Cli::try_parse_from(["quichat", "reply", "#4", "1", "-"]).expect("parses");
+        let cli = Cli::try_parse_from(["quichat", "reply", "#4#1", "-"]).expect("parses");
         assert!(matches!(cli.command, Command::Reply { text, .. } if text == ["-"]));
-        assert!(Cli::try_parse_from(["quichat", "reply", "bob", "3"]).is_err());
+        assert!(Cli::try_parse_from(["quichat", "reply", "bob#3"]).is_err());
 
-        let cli = Cli::try_parse_from(["quichat", "forward", "bob", "3", "#fam"]).expect("parses");
+        let cli = Cli::try_parse_from(["quichat", "forward", "bob#3", "#fam"]).expect("parses");
         match cli.command {
-            Command::Forward { with, seq, to } => {
-                assert_eq!(with, Target::User("bob".into()));
-                assert_eq!(seq, 3);
+            Command::Forward { message, to } => {
+                assert_eq!(message, msg(Target::User("bob".into()), 3));
                 assert_eq!(to, Target::Group(GroupArg::Name("fam".into())));
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(Cli::try_parse_from(["quichat", "forward", "bob", "3"]).is_err());
-        assert!(Cli::try_parse_from(["quichat", "forward", "bob", "3", "#0"]).is_err());
+        assert!(Cli::try_parse_from(["quichat", "forward", "bob#3"]).is_err());
+        assert!(Cli::try_parse_from(["quichat", "forward", "bob#3", "#0"]).is_err());
 
-        let cli = Cli::try_parse_from(["quichat", "react", "#12", "4", "👍"]).expect("parses");
+        let cli = Cli::try_parse_from(["quichat", "react", "#12#4", "👍"]).expect("parses");
         match cli.command {
             Command::React {
-                with,
-                seq,
+                message,
                 emoji,
                 remove,
             } => {
-                assert_eq!(with, Target::Group(GroupArg::Id(12)));
-                assert_eq!(seq, 4);
+                assert_eq!(message, msg(Target::Group(GroupArg::Id(12)), 4));
                 assert_eq!(emoji, "👍");
                 assert!(!remove);
             }
             other => panic!("unexpected {other:?}"),
         }
-        let cli = Cli::try_parse_from(["quichat", "react", "bob", "4", "❤️", "--remove"])
-            .expect("parses");
+        let cli =
+            Cli::try_parse_from(["quichat", "react", "bob#4", "❤️", "--remove"]).expect("parses");
         assert!(matches!(cli.command, Command::React { remove: true, .. }));
-        assert!(Cli::try_parse_from(["quichat", "react", "bob", "4"]).is_err());
+        assert!(Cli::try_parse_from(["quichat", "react", "bob#4"]).is_err());
 
-        let cli = Cli::try_parse_from(["quichat", "reactions", "bob", "4"]).expect("parses");
+        let cli = Cli::try_parse_from(["quichat", "reactions", "bob#4"]).expect("parses");
         assert!(matches!(
             cli.command,
-            Command::Reactions { with: Target::User(u), seq: 4 } if u == "bob"
+            Command::Reactions { message } if message == msg(Target::User("bob".into()), 4)
         ));
-        assert!(Cli::try_parse_from(["quichat", "reactions", "bob", "x"]).is_err());
+        assert!(Cli::try_parse_from(["quichat", "reactions", "bob#x"]).is_err());
     }
 
     #[test]

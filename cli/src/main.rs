@@ -15,11 +15,13 @@ mod progress;
 mod render;
 mod session;
 mod target;
+mod tui;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tracing_subscriber::fmt::writer::MakeWriterExt;
 use tracing_subscriber::EnvFilter;
 
 use crate::args::Cli;
@@ -36,6 +38,10 @@ async fn main() -> ExitCode {
     init_logging();
     let json = cli.global.json;
     let result = async {
+        // Generated documents need no profile (nor a config directory).
+        if let Some(done) = commands::without_profile(&cli.command) {
+            return done;
+        }
         let ctx = Context::load(cli.global)?;
         commands::run(&ctx, cli.command).await
     }
@@ -54,7 +60,8 @@ fn init_logging() {
         .unwrap_or_else(|_| EnvFilter::new("off,quichat=warn,quichat_client=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Nothing on the terminal while `chat` draws on it.
+        .with_writer(std::io::stderr.with_filter(|_| !tui::is_active()))
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -22,6 +22,28 @@ pub fn read(from_stdin: bool, confirm: bool) -> Result<String> {
     Ok(first)
 }
 
+/// The current and the new password of `passwd`: prompted (the new one
+/// twice), or the first two lines of stdin.
+pub fn read_change(from_stdin: bool) -> Result<(String, String)> {
+    if from_stdin {
+        let mut stdin = std::io::stdin().lock();
+        let current = read_line(&mut stdin)?;
+        let new = read_line(&mut stdin).map_err(|_| {
+            CliError::new(
+                "password",
+                "no new password on stdin (the second line; the first is the current one)",
+            )
+        })?;
+        return Ok((current, new));
+    }
+    let current = prompt("Current password: ")?;
+    let new = prompt("New password: ")?;
+    if prompt("Repeat new password: ")? != new {
+        return Err(CliError::new("password_mismatch", "the new passwords do not match").into());
+    }
+    Ok((current, new))
+}
+
 fn prompt(text: &str) -> Result<String> {
     rpassword::prompt_password(text).map_err(|e| {
         anyhow::Error::new(e).context(CliError::new(

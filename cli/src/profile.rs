@@ -50,6 +50,11 @@ pub struct Profile {
     pub token: Option<String>,
     /// Seq of the last event printed by `listen`.
     pub cursor: u64,
+    /// The resume points of `listen --with CONV`, one per conversation
+    /// (`bob`, `#12`), kept apart from [`Profile::cursor`] so that a
+    /// filtered listen never skips events for the full one.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub cursors: std::collections::BTreeMap<String, u64>,
 }
 
 impl fmt::Debug for Profile {
@@ -63,6 +68,7 @@ impl fmt::Debug for Profile {
             .field("device_id", &self.device_id)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("cursor", &self.cursor)
+            .field("cursors", &self.cursors)
             .finish()
     }
 }
@@ -120,6 +126,32 @@ impl ProfileFile {
             name: name.to_string(),
             path: dir.join("profiles").join(format!("{name}.toml")),
         })
+    }
+
+    /// Every profile in the config dir, by name. Files whose names are not
+    /// valid profile names (editor backups, temporary files) are skipped.
+    pub fn all() -> Result<Vec<ProfileFile>> {
+        let dir = config_dir()?;
+        let entries = match fs::read_dir(dir.join("profiles")) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot list {}", dir.display()));
+            }
+        };
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+            let file_name = entry.file_name();
+            let Some(name) = file_name.to_str().and_then(|n| n.strip_suffix(".toml")) else {
+                continue;
+            };
+            if let Ok(file) = ProfileFile::in_dir(&dir, name) {
+                files.push(file);
+            }
+        }
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(files)
     }
 
     /// The profile's name.

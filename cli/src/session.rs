@@ -82,6 +82,16 @@ impl Context {
         })
     }
 
+    /// A context for `file`, already loaded as `profile`.
+    pub fn with_profile(opts: GlobalOpts, file: ProfileFile, profile: Profile) -> Context {
+        Context {
+            printer: Printer::new(opts.json),
+            opts,
+            file,
+            profile,
+        }
+    }
+
     /// The server: option or env, else the profile's, else the default.
     pub fn server(&self) -> String {
         self.opts

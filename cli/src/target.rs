@@ -97,6 +97,86 @@ impl FromStr for Target {
     }
 }
 
+/// A message on the command line: its conversation and its sequence
+/// number, written `CONV#SEQ`: `bob#7`, `'#12#3'` (message 3 of group 12),
+/// `'#family#3'`. The last `#` splits, so a group name may itself contain
+/// one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageArg {
+    /// The conversation.
+    pub conversation: Target,
+    /// The message's sequence number (the `#N` of `history`).
+    pub seq: u64,
+}
+
+impl FromStr for MessageArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let hint = || {
+            format!(
+                "'{s}' names no message: write CONVERSATION#SEQ, e.g. bob#7 or '#12#3' \
+                 (SEQ is the #N that `history` shows)"
+            )
+        };
+        let (conversation, seq) = s.rsplit_once('#').ok_or_else(hint)?;
+        if conversation.is_empty() || seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(hint());
+        }
+        let seq = match seq.parse::<u64>() {
+            Ok(seq) if seq > 0 => seq,
+            _ => return Err(format!("'{s}': {seq} is not a message number")),
+        };
+        Ok(MessageArg {
+            conversation: conversation.parse()?,
+            seq,
+        })
+    }
+}
+
+impl fmt::Display for MessageArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.conversation {
+            Target::User(name) => write!(f, "{name}#{}", self.seq),
+            Target::Group(g) => write!(f, "{g}#{}", self.seq),
+        }
+    }
+}
+
+/// What `download` fetches: a media id, the file of a message
+/// (`bob#7`), or a conversation (`bob`, `'#12'`) whose newest file
+/// `--latest` picks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownloadArg {
+    /// A media id (a UUID, as `history` shows it).
+    Media(quichat_proto::media::MediaId),
+    /// A message with a file.
+    Message(MessageArg),
+    /// A conversation (with `--latest`).
+    Conversation(Target),
+}
+
+impl FromStr for DownloadArg {
+    type Err = String;
+
+    /// A UUID is a media id; `CONV#SEQ` a message; anything else a
+    /// conversation.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(id) = uuid::Uuid::parse_str(s) {
+            return Ok(DownloadArg::Media(id));
+        }
+        if let Some((conversation, seq)) = s.rsplit_once('#') {
+            if !conversation.is_empty()
+                && !seq.is_empty()
+                && seq.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Ok(DownloadArg::Message(s.parse()?));
+            }
+        }
+        Ok(DownloadArg::Conversation(s.parse()?))
+    }
+}
+
 impl Target {
     /// The recipient, with a group name looked up among the caller's
     /// groups.
@@ -248,6 +328,56 @@ mod tests {
         assert_eq!("fam".parse(), Ok(GroupArg::Name("fam".into())));
         assert_eq!("#fam".parse(), Ok(GroupArg::Name("fam".into())));
         assert!("#".parse::<GroupArg>().is_err());
+    }
+
+    #[test]
+    fn messages_parse() {
+        let m = |conversation: Target, seq| Ok(MessageArg { conversation, seq });
+        assert_eq!("bob#7".parse(), m(Target::User("bob".into()), 7));
+        assert_eq!("#12#3".parse(), m(Target::Group(GroupArg::Id(12)), 3));
+        assert_eq!(
+            "#fam#3".parse(),
+            m(Target::Group(GroupArg::Name("fam".into())), 3)
+        );
+        // The last '#' splits: a group named "a#1".
+        assert_eq!(
+            "#a#1#2".parse(),
+            m(Target::Group(GroupArg::Name("a#1".into())), 2)
+        );
+        for bad in [
+            "bob", "bob#", "#12", "#fam", "bob#x", "bob#0", "#7", "#", "bob#-1",
+        ] {
+            let e = bad.parse::<MessageArg>().unwrap_err();
+            assert!(e.contains(bad), "{bad}: {e}");
+        }
+        assert_eq!("#12#3".parse::<MessageArg>().unwrap().to_string(), "#12#3");
+        assert_eq!("bob#7".parse::<MessageArg>().unwrap().to_string(), "bob#7");
+    }
+
+    #[test]
+    fn downloads_parse() {
+        let id = "0190f5a2-7b1c-7cc3-9a51-1f2e3d4c5b6a";
+        assert_eq!(
+            id.parse(),
+            Ok(DownloadArg::Media(uuid::Uuid::parse_str(id).unwrap()))
+        );
+        assert_eq!(
+            "bob#7".parse(),
+            Ok(DownloadArg::Message(MessageArg {
+                conversation: Target::User("bob".into()),
+                seq: 7
+            }))
+        );
+        assert_eq!(
+            "#12".parse(),
+            Ok(DownloadArg::Conversation(Target::Group(GroupArg::Id(12))))
+        );
+        assert_eq!(
+            "bob".parse(),
+            Ok(DownloadArg::Conversation(Target::User("bob".into())))
+        );
+        assert!("bob#0".parse::<DownloadArg>().is_err());
+        assert!("".parse::<DownloadArg>().is_err());
     }
 
     #[test]

@@ -6,436 +6,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
-use std::sync::Arc;
+use std::process::Stdio;
 use std::time::Duration;
 
-use quichat_server::{Config, Server, ServerHandle};
 use serde_json::Value;
-use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::time::timeout;
 
-const BIN: &str = env!("CARGO_BIN_EXE_quichat");
-const WAIT: Duration = Duration::from_secs(20);
-
-/// Variables of the developer's environment that would change the CLI's
-/// behaviour.
-const CLI_ENV: &[&str] = &[
-    "QUICHAT_SERVER",
-    "QUICHAT_CA",
-    "QUICHAT_PIN",
-    "QUICHAT_PROFILE",
-    "QUICHAT_JSON",
-    "QUICHAT_DEVICE_NAME",
-    "RUST_LOG",
-];
-
-struct TestServer {
-    handle: ServerHandle,
-    config: Config,
-    addr: String,
-    ca: PathBuf,
-    _dir: TempDir,
-}
-
-impl TestServer {
-    async fn start() -> TestServer {
-        Self::start_with(|_| {}).await
-    }
-
-    /// A server whose configuration `tweak` changed first.
-    async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().join("data"),
-            ..Config::default()
-        };
-        tweak(&mut config);
-        let handle = Server::start(config.clone()).await.unwrap();
-        let ca = handle.ca_path().expect("dev CA generated").clone();
-        config.listen = handle.local_addr();
-        TestServer {
-            config,
-            addr: handle.local_addr().to_string(),
-            ca,
-            handle,
-            _dir: dir,
-        }
-    }
-
-    fn user(&self, name: &'static str) -> User {
-        User {
-            name,
-            home: tempfile::tempdir().unwrap(),
-            server: self.addr.clone(),
-            ca: self.ca.clone(),
-        }
-    }
-
-    async fn stop(self) {
-        timeout(WAIT, self.handle.stop()).await.unwrap();
-    }
-
-    /// Stops the server and starts it again on the same address, data
-    /// directory and database.
-    async fn restart(self) -> TestServer {
-        let TestServer {
-            handle,
-            config,
-            addr,
-            ca,
-            _dir,
-        } = self;
-        timeout(WAIT, handle.stop()).await.unwrap();
-        // quinn's endpoint driver may hold the UDP port for a moment after
-        // the handle stopped: retry the bind briefly.
-        let mut tries = 0;
-        let handle = loop {
-            match Server::start(config.clone()).await {
-                Ok(h) => break h,
-                Err(quichat_server::StartError::Bind { .. }) if tries < 50 => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => panic!("restart failed: {e}"),
-            }
-        };
-        TestServer {
-            handle,
-            config,
-            addr,
-            ca,
-            _dir,
-        }
-    }
-}
-
-fn password_of(name: &str) -> String {
-    format!("{name}-correct-horse")
-}
-
-/// One person: a `QUICHAT_HOME` of their own.
-struct User {
-    name: &'static str,
-    home: TempDir,
-    server: String,
-    ca: PathBuf,
-}
-
-/// A finished command: status, stdout parsed as JSON lines, stderr.
-#[derive(Debug)]
-struct Run {
-    output: Output,
-    lines: Vec<Value>,
-    stderr: String,
-}
-
-impl Run {
-    fn from(output: Output) -> Run {
-        let stdout = String::from_utf8(output.stdout.clone()).unwrap();
-        let lines = stdout
-            .lines()
-            .map(|l| {
-                assert!(l.starts_with(r#"{"type":""#), "type comes first: {l}");
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l:?}"))
-            })
-            .collect();
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        Run {
-            output,
-            lines,
-            stderr,
-        }
-    }
-
-    fn success(&self) -> bool {
-        self.output.status.success()
-    }
-
-    /// The single `{"type":"error"}` line of a failed command.
-    fn error(&self) -> &Value {
-        assert!(!self.success(), "expected a failure: {self:?}");
-        assert_eq!(self.output.status.code(), Some(1), "{self:?}");
-        assert!(
-            self.stderr.contains("quichat: error: "),
-            "stderr: {}",
-            self.stderr
-        );
-        assert_eq!(self.lines.len(), 1, "{self:?}");
-        assert_eq!(self.lines[0]["type"], "error");
-        &self.lines[0]
-    }
-}
-
-impl User {
-    fn home(&self) -> &Path {
-        self.home.path()
-    }
-
-    /// The binary with this user's home and no trust options.
-    fn bare_command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        for var in CLI_ENV {
-            cmd.env_remove(var);
-        }
-        cmd.env("QUICHAT_HOME", self.home())
-            .current_dir(self.home())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        cmd
-    }
-
-    /// The binary with `--server`, `--ca` and `--json`.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut all = vec![
-            "--server",
-            &self.server,
-            "--ca",
-            self.ca.to_str().unwrap(),
-            "--json",
-        ];
-        all.extend_from_slice(args);
-        self.bare_command(&all)
-    }
-
-    async fn run_command(mut cmd: Command, stdin: Option<&str>) -> Run {
-        if stdin.is_some() {
-            cmd.stdin(Stdio::piped());
-        }
-        let mut child = cmd.spawn().unwrap();
-        if let Some(input) = stdin {
-            let mut pipe = child.stdin.take().unwrap();
-            pipe.write_all(input.as_bytes()).await.unwrap();
-            drop(pipe);
-        }
-        let output = timeout(WAIT, child.wait_with_output())
-            .await
-            .expect("command timed out")
-            .unwrap();
-        Run::from(output)
-    }
-
-    async fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
-        Self::run_command(self.command(args), stdin).await
-    }
-
-    /// Runs a command that must succeed; returns its JSON lines.
-    async fn ok(&self, args: &[&str]) -> Vec<Value> {
-        let run = self.run(args, None).await;
-        assert!(run.success(), "{args:?} failed: {run:?}");
-        run.lines
-    }
-
-    /// Runs a command that must fail; returns its error line.
-    async fn fails(&self, args: &[&str]) -> Value {
-        let run = self.run(args, None).await;
-        run.error().clone()
-    }
-
-    /// Runs a command without `--json` that must succeed; returns its
-    /// stdout (the human form).
-    async fn human(&self, args: &[&str]) -> String {
-        let mut all = vec!["--server", &self.server, "--ca", self.ca.to_str().unwrap()];
-        all.extend_from_slice(args);
-        let mut child = self.bare_command(&all).spawn().unwrap();
-        drop(child.stdin.take());
-        let output = timeout(WAIT, child.wait_with_output())
-            .await
-            .expect("command timed out")
-            .unwrap();
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        assert!(
-            output.status.success(),
-            "{args:?} failed: {stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        stdout
-    }
-
-    async fn register(&self) -> Value {
-        let pw = format!("{}\n", password_of(self.name));
-        let run = self
-            .run(&["register", self.name, "--password-stdin"], Some(&pw))
-            .await;
-        assert!(run.success(), "register failed: {run:?}");
-        assert_eq!(run.lines.len(), 1);
-        let session = run.lines[0].clone();
-        assert_eq!(session["type"], "session");
-        assert_eq!(session["username"], self.name);
-        assert!(session["device_id"].as_i64().unwrap() > 0);
-        assert!(session.get("token").is_none());
-        session
-    }
-
-    async fn listen(&self, args: &[&str]) -> Listener {
-        let mut all = vec!["listen"];
-        all.extend_from_slice(args);
-        let mut child = self.command(&all).spawn().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-        // The banner comes once the feed is subscribed and signals are
-        // handled.
-        let banner = timeout(WAIT, async {
-            loop {
-                match stderr.next_line().await.unwrap() {
-                    Some(line) if line.starts_with("listening as ") => return line,
-                    Some(_) => continue,
-                    None => panic!("listen exited before subscribing"),
-                }
-            }
-        })
-        .await
-        .expect("no listen banner");
-        assert!(banner.contains(self.name), "{banner}");
-        let seen = Arc::new(std::sync::Mutex::new(String::new()));
-        let sink = seen.clone();
-        let stderr_rest = tokio::spawn(async move {
-            while let Ok(Some(line)) = stderr.next_line().await {
-                let mut rest = sink.lock().unwrap();
-                rest.push_str(&line);
-                rest.push('\n');
-            }
-            let rest = sink.lock().unwrap().clone();
-            rest
-        });
-        Listener {
-            child,
-            stdout,
-            stderr_rest,
-            stderr_seen: seen,
-        }
-    }
-
-    fn profile_text(&self, name: &str) -> String {
-        std::fs::read_to_string(self.home().join("profiles").join(format!("{name}.toml"))).unwrap()
-    }
-}
-
-/// A running `listen --json`.
-struct Listener {
-    child: Child,
-    stdout: Lines<BufReader<ChildStdout>>,
-    stderr_rest: tokio::task::JoinHandle<String>,
-    /// Stderr after the banner, so far.
-    stderr_seen: Arc<std::sync::Mutex<String>>,
-}
-
-impl Listener {
-    /// Waits until stderr (after the banner) contains `needle`.
-    async fn wait_stderr(&self, needle: &str) {
-        let found = timeout(WAIT, async {
-            while !self.stderr_seen.lock().unwrap().contains(needle) {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-        .await;
-        assert!(
-            found.is_ok(),
-            "listen never printed {needle:?} on stderr: {}",
-            self.stderr_seen.lock().unwrap()
-        );
-    }
-
-    /// Sends `signal` (`INT`, `TERM`) and returns the exit status and how
-    /// long the exit took.
-    async fn signal(mut self, signal: &str) -> (std::process::ExitStatus, Duration) {
-        let pid = self.child.id().unwrap().to_string();
-        let sent = std::time::Instant::now();
-        let status = std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &pid])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let status = timeout(WAIT, self.child.wait())
-            .await
-            .unwrap_or_else(|_| panic!("listen ignored SIG{signal}"))
-            .unwrap();
-        (status, sent.elapsed())
-    }
-
-    async fn next(&mut self) -> Option<Value> {
-        let line = timeout(WAIT, self.stdout.next_line())
-            .await
-            .expect("no output from listen")
-            .unwrap()?;
-        assert!(line.starts_with(r#"{"type":""#), "type comes first: {line}");
-        Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}")))
-    }
-
-    /// Reads lines until one matches; fails after `WAIT` in total.
-    async fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        self.wait_for_within(what, WAIT, pred).await
-    }
-
-    /// Reads lines until one matches; fails after `limit` in total.
-    async fn wait_for_within(
-        &mut self,
-        what: &str,
-        limit: Duration,
-        pred: impl Fn(&Value) -> bool,
-    ) -> Value {
-        let found = timeout(limit, async {
-            loop {
-                match self.stdout.next_line().await.unwrap() {
-                    Some(line) => {
-                        let v: Value = serde_json::from_str(&line).unwrap();
-                        if pred(&v) {
-                            return v;
-                        }
-                    }
-                    None => panic!("listen ended before printing {what}"),
-                }
-            }
-        })
-        .await;
-        found.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-    }
-
-    /// Asserts that nothing is printed for `quiet`.
-    async fn assert_quiet(&mut self, quiet: Duration) {
-        if let Ok(line) = timeout(quiet, self.stdout.next_line()).await {
-            panic!("unexpected output from listen: {line:?}");
-        }
-    }
-
-    /// Stops it like Ctrl-C would (SIGTERM), expects a clean exit and
-    /// returns what it printed after the last read line.
-    async fn stop(mut self) -> Vec<Value> {
-        let pid = self.child.id().unwrap().to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let mut rest = Vec::new();
-        while let Some(v) = self.next().await {
-            rest.push(v);
-        }
-        let status = timeout(WAIT, self.child.wait()).await.unwrap().unwrap();
-        let stderr = timeout(WAIT, self.stderr_rest).await.unwrap().unwrap();
-        assert!(status.success(), "listen exited with {status}: {stderr}");
-        rest
-    }
-
-    /// Waits for it to exit on its own; returns the status and stderr.
-    async fn exited(mut self) -> (std::process::ExitStatus, String, Vec<Value>) {
-        let mut rest = Vec::new();
-        while let Some(v) = self.next().await {
-            rest.push(v);
-        }
-        let status = timeout(WAIT, self.child.wait()).await.unwrap().unwrap();
-        let stderr = timeout(WAIT, self.stderr_rest).await.unwrap().unwrap();
-        (status, stderr, rest)
-    }
-}
+use common::*;
 
 fn is_message(v: &Value, text: &str) -> bool {
     v["type"] == "message" && v["text"] == text
@@ -1704,19 +1285,19 @@ async fn groups_messages_receipts_roles_and_invites() {
     assert_eq!(read[0]["type"], "read");
     assert_eq!(read[0]["conversation_id"], id);
     assert!(read[0]["up_to_seq"].as_u64().unwrap() >= seq);
-    let who = alice.ok(&["whoread", &tag, &seq.to_string()]).await;
+    let who = alice.ok(&["whoread", &format!("{tag}#{seq}")]).await;
     assert_eq!(who.len(), 1);
     assert_eq!(who[0]["type"], "who_read");
     assert_eq!(who[0]["conversation_id"], id);
     assert_eq!(who[0]["seq"], seq);
     assert_eq!(who[0]["read"], serde_json::json!(["bob"]));
     assert_eq!(who[0]["waiting"], serde_json::json!([]));
-    let text = alice.human(&["whoread", "#fam", &seq.to_string()]).await;
+    let text = alice.human(&["whoread", &format!("#fam#{seq}")]).await;
     assert!(text.contains("read by 1 of 1"), "{text}");
     assert!(text.contains("read:      bob"), "{text}");
     // Only the sender may ask.
     assert_eq!(
-        bob.fails(&["whoread", &tag, &seq.to_string()]).await["code"],
+        bob.fails(&["whoread", &format!("{tag}#{seq}")]).await["code"],
         "forbidden"
     );
 
@@ -1861,7 +1442,10 @@ async fn messages_are_edited_recalled_and_deleted_for_me() {
 
     // The new text from stdin (`-`), without the final line break...
     let run = alice
-        .run(&["edit", "bob", &first_arg, "-"], Some("almost fixed\n"))
+        .run(
+            &["edit", &format!("bob#{first_arg}"), "-"],
+            Some("almost fixed\n"),
+        )
         .await;
     assert!(run.success(), "edit from stdin failed: {run:?}");
     assert_eq!(run.lines.len(), 1, "{run:?}");
@@ -1873,7 +1457,9 @@ async fn messages_are_edited_recalled_and_deleted_for_me() {
         })
         .await;
     // ... or from the arguments.
-    let edited = alice.ok(&["edit", "bob", &first_arg, "fixed text"]).await;
+    let edited = alice
+        .ok(&["edit", &format!("bob#{first_arg}"), "fixed text"])
+        .await;
     assert_eq!(edited.len(), 1, "{edited:?}");
     let e = &edited[0];
     assert_eq!(e["type"], "edited");
@@ -1883,7 +1469,7 @@ async fn messages_are_edited_recalled_and_deleted_for_me() {
     let edited_at = e["edited_at_ms"].as_i64().unwrap();
     assert!(e.get("event_seq").is_none(), "{e}");
     let text = alice
-        .human(&["edit", "bob", &first_arg, "fixed text"])
+        .human(&["edit", &format!("bob#{first_arg}"), "fixed text"])
         .await;
     assert_eq!(text.trim_end(), format!("edited #{first} in bob"));
 
@@ -1910,7 +1496,9 @@ async fn messages_are_edited_recalled_and_deleted_for_me() {
     );
 
     // Only the author edits.
-    let err = bob.fails(&["edit", "alice", &first_arg, "x"]).await;
+    let err = bob
+        .fails(&["edit", &format!("alice#{first_arg}"), "x"])
+        .await;
     assert_eq!(err["code"], "forbidden", "{err}");
 
     // A recall reaches bob, and his history keeps only a placeholder.
@@ -1919,7 +1507,7 @@ async fn messages_are_edited_recalled_and_deleted_for_me() {
     listen
         .wait_for("the second message", |v| is_message(v, "oops"))
         .await;
-    let recalled = alice.ok(&["recall", "bob", &second.to_string()]).await;
+    let recalled = alice.ok(&["recall", &format!("bob#{second}")]).await;
     assert_eq!(recalled.len(), 1, "{recalled:?}");
     assert_eq!(recalled[0]["type"], "recalled");
     assert_eq!(recalled[0]["conversation_id"], conversation);
@@ -1947,11 +1535,11 @@ async fn messages_are_edited_recalled_and_deleted_for_me() {
     let third = alice.ok(&["send", "bob", "not this either"]).await[0]["seq"]
         .as_u64()
         .unwrap();
-    let text = alice.human(&["recall", "bob", &third.to_string()]).await;
+    let text = alice.human(&["recall", &format!("bob#{third}")]).await;
     assert_eq!(text.trim_end(), format!("recalled #{third} in bob"));
 
     // Deleting for me hides the first message from bob only.
-    let hidden = bob.ok(&["delete", "alice", &first_arg]).await;
+    let hidden = bob.ok(&["delete", &format!("alice#{first_arg}")]).await;
     assert_eq!(hidden.len(), 1, "{hidden:?}");
     assert_eq!(hidden[0]["type"], "hidden");
     assert_eq!(hidden[0]["conversation_id"], conversation);
@@ -1962,7 +1550,7 @@ async fn messages_are_edited_recalled_and_deleted_for_me() {
     assert_eq!(got["seq"], first);
     assert_eq!(got["conversation_id"], conversation);
     // Deleting it again changes nothing, and says the same.
-    let text = bob.human(&["delete", "alice", &first_arg]).await;
+    let text = bob.human(&["delete", &format!("alice#{first_arg}")]).await;
     assert_eq!(text.trim_end(), format!("deleted #{first} for you"));
     let history = bob.ok(&["history", "alice"]).await;
     assert!(
@@ -1998,7 +1586,7 @@ async fn replies_forwards_and_reactions() {
         .await;
 
     // A reply is acked like `send`, and quotes what it answers.
-    let replied = bob.ok(&["reply", "alice", &seq_arg, "yes"]).await;
+    let replied = bob.ok(&["reply", &format!("alice#{seq_arg}"), "yes"]).await;
     assert_eq!(replied.len(), 1, "{replied:?}");
     let a = &replied[0];
     assert_eq!(a["type"], "ack");
@@ -2020,7 +1608,10 @@ async fn replies_forwards_and_reactions() {
     assert_eq!(got["reply_to"]["recalled"], false);
     // From stdin, and in human form.
     let run = bob
-        .run(&["reply", "alice", &seq_arg, "-"], Some("at noon\n"))
+        .run(
+            &["reply", &format!("alice#{seq_arg}"), "-"],
+            Some("at noon\n"),
+        )
         .await;
     assert!(run.success(), "reply from stdin failed: {run:?}");
     let noon_seq = run.lines[0]["seq"].as_u64().unwrap();
@@ -2031,15 +1622,17 @@ async fn replies_forwards_and_reactions() {
         )),
         "{text}"
     );
-    let text = bob.human(&["reply", "alice", &seq_arg, "see", "you"]).await;
+    let text = bob
+        .human(&["reply", &format!("alice#{seq_arg}"), "see", "you"])
+        .await;
     assert!(text.starts_with("sent to alice: #"), "{text}");
     // Only a message of the same conversation can be answered.
-    let err = bob.fails(&["reply", "alice", "999", "what?"]).await;
+    let err = bob.fails(&["reply", "alice#999", "what?"]).await;
     assert_eq!(err["code"], "not_found", "{err}");
 
     // Reactions: the reactor sees the message's reactions, the other side
     // an event, and anyone in the conversation can list them.
-    let reacted = bob.ok(&["react", "alice", &seq_arg, "👍"]).await;
+    let reacted = bob.ok(&["react", &format!("alice#{seq_arg}"), "👍"]).await;
     assert_eq!(
         reacted,
         [
@@ -2057,22 +1650,24 @@ async fn replies_forwards_and_reactions() {
     assert_eq!(got["added"], true);
     assert_eq!(got["count"], 1);
     assert!(got["event_seq"].as_u64().unwrap() > 0, "{got}");
-    let listed = alice.ok(&["reactions", "bob", &seq_arg]).await;
+    let listed = alice.ok(&["reactions", &format!("bob#{seq_arg}")]).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["type"], "reactions");
     assert_eq!(
         listed[0]["reactions"][0]["users"],
         serde_json::json!(["bob"])
     );
-    let text = alice.human(&["react", "bob", &seq_arg, "👍"]).await;
+    let text = alice
+        .human(&["react", &format!("bob#{seq_arg}"), "👍"])
+        .await;
     assert_eq!(text.trim_end(), format!("#{seq} in bob: 👍 2 (bob, alice)"));
     let text = alice
-        .human(&["react", "bob", &seq_arg, "👍", "--remove"])
+        .human(&["react", &format!("bob#{seq_arg}"), "👍", "--remove"])
         .await;
     assert_eq!(text.trim_end(), format!("#{seq} in bob: 👍 1 (bob)"));
-    bob.ok(&["react", "alice", &seq_arg, "👍", "--remove"])
+    bob.ok(&["react", &format!("alice#{seq_arg}"), "👍", "--remove"])
         .await;
-    let text = alice.human(&["reactions", "bob", &seq_arg]).await;
+    let text = alice.human(&["reactions", &format!("bob#{seq_arg}")]).await;
     assert_eq!(text.trim_end(), format!("#{seq} in bob: no reactions"));
     let got = listen
         .wait_for("bob's removal", |v| {
@@ -2081,14 +1676,20 @@ async fn replies_forwards_and_reactions() {
         .await;
     assert_eq!(got["count"], 0);
     // One emoji: two letters are refused by the server.
-    let err = bob.fails(&["react", "alice", &seq_arg, "ab"]).await;
+    let err = bob
+        .fails(&["react", &format!("alice#{seq_arg}"), "ab"])
+        .await;
     assert_eq!(err["code"], "invalid_argument", "{err}");
     // Carol is not in the conversation: there is none with alice for her.
-    let err = carol.fails(&["reactions", "alice", &seq_arg]).await;
+    let err = carol
+        .fails(&["reactions", &format!("alice#{seq_arg}")])
+        .await;
     assert_eq!(err["code"], "not_found", "{err}");
 
     // Forwarding copies the message into another conversation as bob's.
-    let forwarded = bob.ok(&["forward", "alice", &seq_arg, "carol"]).await;
+    let forwarded = bob
+        .ok(&["forward", &format!("alice#{seq_arg}"), "carol"])
+        .await;
     assert_eq!(forwarded.len(), 1, "{forwarded:?}");
     let f = &forwarded[0];
     assert_eq!(f["type"], "ack");
@@ -2107,7 +1708,7 @@ async fn replies_forwards_and_reactions() {
         .await;
     let group = created[0]["id"].as_i64().unwrap();
     let text = bob
-        .human(&["forward", "alice", &reply_seq.to_string(), "#lunch"])
+        .human(&["forward", &format!("alice#{reply_seq}"), "#lunch"])
         .await;
     assert!(text.starts_with(&format!("sent to #{group}: #")), "{text}");
     let history = carol.ok(&["history", &format!("#{group}")]).await;
@@ -2123,4 +1724,444 @@ fn bad_group_syntax_is_a_usage_error() {
         let out = std::process::Command::new(BIN).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
+}
+
+/// Runs `args` as `user` and returns the raw exit status and stdout
+/// bytes (for commands whose stdout is not JSON lines).
+async fn raw_stdout(user: &User, args: &[&str]) -> (std::process::ExitStatus, Vec<u8>, String) {
+    let child = user.command(args).spawn().unwrap();
+    let output = timeout(WAIT, child.wait_with_output())
+        .await
+        .expect("command timed out")
+        .unwrap();
+    (
+        output.status,
+        output.stdout,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The texts of the message lines of `lines`.
+fn texts(lines: &[Value]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|v| v["type"] == "message")
+        .map(|v| v["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_send_from_stdin_and_download_by_message_reference() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    alice.register().await;
+    bob.register().await;
+
+    // Text from stdin (`-`), and from a file (`--message-file`), both less
+    // one final line break; a too-long file is refused before connecting.
+    let run = alice
+        .run(&["send", "bob", "-"], Some("two\nlines from stdin\n"))
+        .await;
+    assert!(run.success(), "{run:?}");
+    assert_eq!(run.lines[0]["type"], "ack");
+    let note = write_file(alice.home(), "note.txt", b"from a file\n");
+    alice.ok(&["send", "bob", "--message-file", &note]).await;
+    let long = write_file(alice.home(), "long.txt", &vec![b'x'; 70 * 1024]);
+    let err = alice.fails(&["send", "bob", "--message-file", &long]).await;
+    assert_eq!(err["code"], "too_large", "{err}");
+    let usage = alice.run(&["send", "bob"], None).await;
+    assert_eq!(usage.output.status.code(), Some(2), "{usage:?}");
+
+    // A file from stdin, named with --name.
+    let bytes = random_bytes(300_000, 7);
+    let mut child = alice
+        .command(&["send-file", "bob", "-", "--name", "data.bin"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(&bytes).await.unwrap();
+    drop(pipe);
+    let out = timeout(WAIT, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let sent = Run::from(out);
+    assert!(sent.success(), "{sent:?}");
+    assert_eq!(sent.lines[0]["media"]["filename"], "data.bin");
+    assert_eq!(sent.lines[0]["media"]["size"], 300_000);
+    let file_seq = sent.lines[0]["seq"].as_u64().unwrap();
+    alice.ok(&["send", "bob", "after the file"]).await;
+
+    let history = bob.ok(&["history", "alice"]).await;
+    assert_eq!(
+        texts(&history)[..2],
+        [
+            "two\nlines from stdin".to_string(),
+            "from a file".to_string()
+        ]
+    );
+
+    // `download CONV --latest -o -`: the newest file, to stdout, verified.
+    let (status, stdout, stderr) =
+        raw_stdout(&bob, &["download", "alice", "--latest", "-o", "-"]).await;
+    assert!(status.success(), "{stderr}");
+    assert!(stdout == bytes, "stdout holds exactly the file's bytes");
+    // `download CONV#SEQ` into a directory: the file's name there.
+    let dir = bob.home().join("in");
+    std::fs::create_dir(&dir).unwrap();
+    let got = bob
+        .ok(&[
+            "download",
+            &format!("alice#{file_seq}"),
+            "-o",
+            dir.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(got[0]["type"], "download");
+    assert_eq!(std::fs::read(dir.join("data.bin")).unwrap(), bytes);
+
+    // Wrong references get typed errors.
+    let err = bob.fails(&["download", "alice#1"]).await;
+    assert_eq!(err["code"], "not_a_file", "{err}");
+    let err = bob.fails(&["download", "alice#99"]).await;
+    assert_eq!(err["code"], "not_found", "{err}");
+    let err = bob.fails(&["download", "alice"]).await;
+    assert_eq!(err["code"], "usage", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("--latest"),
+        "{err}"
+    );
+    let err = bob.fails(&["download", "alice#1", "--latest"]).await;
+    assert_eq!(err["code"], "usage", "{err}");
+    let carol = server.user("carol");
+    carol.register().await;
+    let err = carol.fails(&["download", "alice", "--latest"]).await;
+    assert_eq!(err["code"], "not_found", "{err}");
+    // The old two-word message syntax is a usage error naming the new one.
+    let old = bob.run(&["edit", "alice", "1", "new", "text"], None).await;
+    assert_eq!(old.output.status.code(), Some(2), "{old:?}");
+    assert!(old.stderr.contains("CONVERSATION#SEQ"), "{}", old.stderr);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_filters_stops_and_runs_a_command_per_event() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let carol = server.user("carol");
+    let dave = server.user("dave");
+    for u in [&alice, &bob, &carol, &dave] {
+        u.register().await;
+    }
+    carol.ok(&["send", "bob", "c1"]).await;
+    alice.ok(&["send", "bob", "a1"]).await;
+    carol.ok(&["send", "bob", "c2"]).await;
+    alice.ok(&["send", "bob", "a2"]).await;
+
+    // --with follows one conversation; --once stops after one event and
+    // keeps that conversation's own resume point.
+    let first = bob.ok(&["listen", "--with", "alice", "--once"]).await;
+    assert_eq!(texts(&first), ["a1"], "{first:?}");
+    assert_eq!(first.len(), 1, "{first:?}");
+
+    // A failing --exec command stops listen, and its event stays unseen.
+    let failed = bob
+        .run(
+            &[
+                "listen",
+                "--with",
+                "alice",
+                "--exec",
+                "exit 3",
+                "--timeout",
+                "20s",
+            ],
+            None,
+        )
+        .await;
+    assert!(!failed.success());
+    assert_eq!(failed.output.status.code(), Some(1), "{failed:?}");
+    assert!(
+        failed.stderr.contains("exited with status 3"),
+        "{}",
+        failed.stderr
+    );
+    let again = bob.ok(&["listen", "--with", "alice", "--once"]).await;
+    assert_eq!(texts(&again), ["a2"], "{again:?}");
+
+    // --exec gets each event's JSON line on stdin, in order; --timeout
+    // ends a listen with nothing left (exit 0).
+    let log = bob.home().join("events.jsonl");
+    let hook = format!("cat >> '{}'", log.display());
+    let replay = bob
+        .ok(&[
+            "listen",
+            "--with",
+            "alice",
+            "--from-start",
+            "--timeout",
+            "3s",
+            "--exec",
+            &hook,
+        ])
+        .await;
+    assert_eq!(texts(&replay), ["a1", "a2"], "{replay:?}");
+    let hooked: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hooked, replay, "the command saw what was printed");
+
+    // --once with a deadline and nothing to print: exit 1, `timed_out`.
+    let started = std::time::Instant::now();
+    let err = bob
+        .fails(&["listen", "--with", "dave", "--once", "--timeout", "1s"])
+        .await;
+    assert_eq!(err["code"], "timed_out", "{err}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+
+    // A live event reaches a waiting --once.
+    let mut waiting = bob.listen(&["--with", "dave", "--once"]).await;
+    carol.ok(&["send", "bob", "c3"]).await;
+    dave.ok(&["send", "bob", "d1"]).await;
+    let line = waiting
+        .wait_for("dave's message", |v| v["type"] == "message")
+        .await;
+    assert_eq!(line["text"], "d1", "carol's message was filtered out");
+    let (status, stderr, rest) = waiting.exited().await;
+    assert!(status.success(), "{stderr}");
+    assert!(rest.is_empty(), "{rest:?}");
+
+    // None of that moved the plain listen's cursor: it starts at the
+    // beginning of bob's log.
+    let plain = bob.ok(&["listen", "--once"]).await;
+    assert_eq!(texts(&plain), ["c1"], "{plain:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwd_profiles_completions_and_manual() {
+    // Room for the six password checks below.
+    let server = TestServer::start_with(|c| {
+        c.limits.login_per_user_ip.burst = 10;
+    })
+    .await;
+    let alice = server.user("alice");
+    alice.register().await;
+    let pw = format!("{}\n", password_of("alice"));
+    let laptop = alice
+        .run(
+            &["--profile", "laptop", "login", "alice", "--password-stdin"],
+            Some(&pw),
+        )
+        .await;
+    assert!(laptop.success(), "{laptop:?}");
+    let listening = alice.listen(&["--profile", "laptop"]).await;
+
+    // Wrong current password, weak new one: typed errors, nothing changed.
+    let wrong = alice
+        .run(
+            &["passwd", "--password-stdin"],
+            Some("not-the-password\nnew-password-1\n"),
+        )
+        .await;
+    assert_eq!(wrong.error()["code"], "wrong_password");
+    let weak = alice
+        .run(
+            &["passwd", "--password-stdin"],
+            Some(&format!("{pw}short\n")),
+        )
+        .await;
+    assert_eq!(weak.error()["code"], "weak_password");
+
+    // The change signs the laptop out at once.
+    let changed = alice
+        .run(
+            &["passwd", "--password-stdin", "--sign-out-others"],
+            Some(&format!("{pw}new-password-1\n")),
+        )
+        .await;
+    assert!(changed.success(), "{changed:?}");
+    assert_eq!(
+        changed.lines,
+        [serde_json::json!({"type":"password_changed","signed_out":1})]
+    );
+    let (status, stderr, _) = listening.exited().await;
+    assert!(!status.success());
+    assert!(stderr.contains("logged out"), "{stderr}");
+    let gone = alice.fails(&["--profile", "laptop", "whoami"]).await;
+    assert_eq!(gone["code"], "invalid_token");
+    let old = alice
+        .run(
+            &["--profile", "old", "login", "alice", "--password-stdin"],
+            Some(&pw),
+        )
+        .await;
+    assert_eq!(old.error()["code"], "wrong_password");
+    let new = alice
+        .run(
+            &["--profile", "new", "login", "alice", "--password-stdin"],
+            Some("new-password-1\n"),
+        )
+        .await;
+    assert!(new.success(), "{new:?}");
+    alice.ok(&["whoami"]).await;
+
+    // `profiles`: each profile with its state, the current one marked; a
+    // profile whose server does not answer is reported, not fatal.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    std::fs::write(
+        alice.home().join("profiles").join("away.toml"),
+        format!(
+            "server = \"{}\"\nca = \"{}\"\nusername = \"alice\"\ntoken = \"qct_x\"\n",
+            silent.local_addr().unwrap(),
+            alice.ca.display()
+        ),
+    )
+    .unwrap();
+    let run = User::run_command(
+        alice.bare_command(&["--json", "--connect-timeout", "1", "profiles"]),
+        None,
+    )
+    .await;
+    assert!(run.success(), "{run:?}");
+    let state = |name: &str| {
+        run.lines
+            .iter()
+            .find(|l| l["name"] == name)
+            .unwrap_or_else(|| panic!("no profile {name}: {:?}", run.lines))
+            .clone()
+    };
+    // A failed login (profile "old") saves no profile.
+    assert_eq!(run.lines.len(), 4, "{:?}", run.lines);
+    assert_eq!(state("default")["state"], "valid");
+    assert_eq!(state("default")["current"], true);
+    assert_eq!(state("new")["state"], "valid");
+    assert_eq!(state("new")["current"], false);
+    assert_eq!(state("laptop")["state"], "invalid");
+    assert_eq!(state("away")["state"], "unknown");
+    assert!(
+        state("away")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no answer"),
+        "{:?}",
+        state("away")
+    );
+    let offline = User::run_command(
+        alice.bare_command(&["--json", "profiles", "--offline"]),
+        None,
+    )
+    .await;
+    assert!(offline.success());
+    assert!(offline
+        .lines
+        .iter()
+        .all(|l| l["state"] == "unknown" || l["state"] == "logged_out"));
+    let human = alice.human(&["profiles", "--offline"]).await;
+    assert!(
+        human.lines().any(|l| l.starts_with("* default  alice")),
+        "{human}"
+    );
+    drop(silent);
+
+    // Completions and the manual come from the same definition as --help.
+    for shell in ["bash", "zsh", "fish"] {
+        let (status, out, err) = raw_stdout(&alice, &["completions", shell]).await;
+        assert!(status.success(), "{err}");
+        let script = String::from_utf8(out).unwrap();
+        assert!(
+            script.contains("send-file") && script.contains("message-file"),
+            "{shell}: {script:.200}"
+        );
+    }
+    let (status, out, err) = raw_stdout(&alice, &["manpage"]).await;
+    assert!(status.success(), "{err}");
+    let page = String::from_utf8(out).unwrap();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH quichat"),
+        "{page:.200}"
+    );
+    let dir = alice.home().join("man");
+    let (status, _, err) = raw_stdout(&alice, &["manpage", "--dir", dir.to_str().unwrap()]).await;
+    assert!(status.success(), "{err}");
+    assert!(dir.join("quichat.1").is_file());
+    assert!(dir.join("quichat-send.1").is_file());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_broadcast_to_everyone() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    alice.register().await;
+    bob.register().await;
+    let err = alice.fails(&["broadcast", "hello", "everyone"]).await;
+    assert_eq!(err["code"], "forbidden", "{err}");
+    let admin = quichat_server::admin::Admin::new(server.handle.state().store.clone());
+    assert!(admin.set_admin("alice", true).await.unwrap());
+
+    let sent = alice.ok(&["broadcast", "hello", "everyone"]).await;
+    assert_eq!(sent[0]["type"], "broadcast_sent");
+    assert_eq!(sent[0]["recipients"], 2);
+    let got = bob.ok(&["listen", "--once", "--timeout", "15s"]).await;
+    assert_eq!(got[0]["type"], "broadcast", "{got:?}");
+    assert_eq!(got[0]["from"], "alice");
+    assert_eq!(got[0]["text"], "hello everyone");
+    let human = bob
+        .human(&["listen", "--from-start", "--once", "--timeout", "15s"])
+        .await;
+    assert!(
+        human.contains("server broadcast from alice: hello everyone"),
+        "{human}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mentions_show_in_listen_and_chats() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    alice.register().await;
+    bob.register().await;
+    alice
+        .ok(&["group", "create", "team", "--member", "bob"])
+        .await;
+    let sent = alice.ok(&["send", "#team", "hi @bob, see you"]).await;
+    let seq = sent[0]["seq"].as_u64().unwrap();
+
+    let chats = bob.human(&["chats"]).await;
+    assert!(chats.contains("@ you were mentioned"), "{chats}");
+    let json = bob.ok(&["chats"]).await;
+    assert_eq!(json[0]["mentions"], 1, "{json:?}");
+
+    let events = bob.ok(&["listen", "--timeout", "3s"]).await;
+    let at = events
+        .iter()
+        .position(|v| v["type"] == "mention")
+        .unwrap_or_else(|| panic!("no mention line: {events:?}"));
+    assert_eq!(events[at]["seq"], seq);
+    assert_eq!(events[at]["by"], "alice");
+    assert!(
+        is_message(&events[at - 1], "hi @bob, see you"),
+        "{events:?}"
+    );
+    let human = bob
+        .human(&["listen", "--from-start", "--timeout", "3s"])
+        .await;
+    assert!(
+        human.contains(&format!("🔔 #1 #{seq}: alice mentioned you")),
+        "{human}"
+    );
+
+    bob.ok(&["read", "#team"]).await;
+    let chats = bob.human(&["chats"]).await;
+    assert!(!chats.contains("mentioned"), "{chats}");
+    server.stop().await;
 }

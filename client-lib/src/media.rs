@@ -439,6 +439,46 @@ impl Client {
         Ok((media, got))
     }
 
+    /// Downloads a whole media object into `sink` (a pipe, stdout), hashing
+    /// the bytes on the way: a download whose size or SHA-256 does not
+    /// match the media fails with [`ClientError::Integrity`] after the
+    /// last byte. The bytes already written cannot be taken back, so a
+    /// caller that must never pass on unverified bytes downloads to a
+    /// file ([`Client::download_file`]) instead.
+    pub async fn download_verified<W>(
+        &self,
+        media_id: MediaId,
+        sink: &mut W,
+        progress: impl Progress,
+    ) -> Result<MediaInfo, ClientError>
+    where
+        W: AsyncWrite + Unpin,
+    {
+        let mut hashing = HashingWriter {
+            inner: sink,
+            hasher: Sha256::new(),
+        };
+        let (media, got) = self
+            .download(
+                media_id,
+                MediaVariant::Original,
+                0,
+                None,
+                &mut hashing,
+                progress,
+            )
+            .await?;
+        let digest: [u8; 32] = hashing.hasher.finalize().into();
+        if got != media.size || digest != media.sha256 {
+            return Err(ClientError::Integrity(format!(
+                "the downloaded bytes of media {media_id} do not match its SHA-256 \
+                 ({got} of {} bytes received); discard what was written",
+                media.size
+            )));
+        }
+        Ok(media)
+    }
+
     /// Downloads a media object to `path`, safely:
     ///
     /// - bytes go into this download's own partial file beside `path`
@@ -561,20 +601,37 @@ impl Client {
         caption: &str,
         progress: impl Progress,
     ) -> Result<(SendAck, UploadOutcome), ClientError> {
+        self.send_voice_as(to, path, None, caption, progress).await
+    }
+
+    /// [`Client::send_voice`], with the file name the others see
+    /// (`None`: the path's name). Errors name the file by it too.
+    pub async fn send_voice_as(
+        &self,
+        to: impl Into<Recipient>,
+        path: &Path,
+        filename: Option<String>,
+        caption: &str,
+        progress: impl Progress,
+    ) -> Result<(SendAck, UploadOutcome), ClientError> {
+        let shown = filename
+            .clone()
+            .unwrap_or_else(|| path.display().to_string());
         let bytes = tokio::fs::read(path)
             .await
-            .map_err(|e| io_err(&format!("cannot read {}", path.display()), e))?;
+            .map_err(|e| io_err(&format!("cannot read {shown}"), e))?;
         let info = tokio::task::spawn_blocking(move || quichat_audio::probe(&bytes))
             .await
             .map_err(|e| ClientError::Protocol(format!("audio probe task: {e}")))?
             .map_err(|e| ClientError::Io {
-                context: format!("{} is not usable audio", path.display()),
+                context: format!("{shown} is not usable audio"),
                 reason: e.to_string(),
             })?;
         let to = to.into();
         let mut spec = UploadSpec::to(&to);
         spec.kind = Some(MediaKind::Voice);
         spec.duration_ms = Some(info.duration_ms);
+        spec.filename = filename;
         let outcome = self.upload_file(path, spec, progress).await?;
         let ack = self.send_media(to, outcome.media.clone(), caption).await?;
         Ok((ack, outcome))
@@ -608,5 +665,40 @@ fn unexpected_media(frame: Option<ServerMedia>, client: &Client) -> ClientError 
             .close_reason()
             .map(ClientError::from)
             .unwrap_or_else(|| ClientError::closed("the media stream ended early")),
+    }
+}
+
+/// Passes writes through to `inner`, hashing what `inner` accepted.
+struct HashingWriter<'a, W> {
+    inner: &'a mut W,
+    hasher: Sha256,
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for HashingWriter<'_, W> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = &mut *self;
+        let written = std::pin::Pin::new(&mut *this.inner).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &written {
+            this.hasher.update(&buf[..*n]);
+        }
+        written
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut *self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut *self.inner).poll_shutdown(cx)
     }
 }

@@ -53,4 +53,32 @@ pub enum EventBody {
     MessageHidden(MessageRef),
     /// A participant added or removed a reaction on a message.
     Reaction(ReactionChange),
+    /// An announcement from the server's administrators to every user.
+    Broadcast(crate::types::Broadcast),
+    /// A group message mentioned the user (it comes right after that
+    /// message).
+    Mention(crate::types::Mention),
+}
+
+impl EventBody {
+    /// The conversation the event is about, for the kinds that belong to
+    /// one (messages, receipts, read positions, edits, recalls, deletions,
+    /// reactions); `None` for profile, friend-request and contacts events.
+    pub fn conversation_id(&self) -> Option<crate::types::ConversationId> {
+        match self {
+            EventBody::Message(m) => Some(m.conversation_id),
+            EventBody::Receipt(r) => Some(r.conversation_id),
+            EventBody::ReadPosition(r) => Some(r.conversation_id),
+            EventBody::MessageUpdated(u) => Some(u.conversation_id),
+            EventBody::MessageEdited(e) => Some(e.conversation_id),
+            EventBody::MessageRecalled(r) => Some(r.conversation_id),
+            EventBody::MessageHidden(r) => Some(r.conversation_id),
+            EventBody::Reaction(r) => Some(r.conversation_id),
+            EventBody::Mention(m) => Some(m.conversation_id),
+            EventBody::ProfileUpdated(_)
+            | EventBody::FriendRequest(_)
+            | EventBody::Contacts(_)
+            | EventBody::Broadcast(_) => None,
+        }
+    }
 }

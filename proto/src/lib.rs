@@ -19,6 +19,8 @@ pub mod control;
 pub mod error;
 pub mod event;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod group;
 pub mod media;
 pub mod rpc;

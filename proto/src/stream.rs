@@ -29,6 +29,11 @@ pub enum StreamKind {
 /// before bulk media bytes, so chat stays fast during a transfer.
 pub const MEDIA_STREAM_PRIORITY: i32 = -1;
 
+/// Largest stream header frame the server reads (a header is a few
+/// bytes): a stream cannot make it buffer a big frame before saying what
+/// it is.
+pub const MAX_HEADER_FRAME: usize = 256;
+
 /// First frame on every stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamHeader {

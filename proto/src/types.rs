@@ -471,6 +471,42 @@ pub struct ReactionCount {
     pub users: Vec<String>,
 }
 
+/// Longest run of `@name` mentions the server looks at in one message.
+pub const MAX_MENTIONS: usize = 50;
+
+/// The user was mentioned in a group message (`@username`, or `@all` by an
+/// owner or admin), in their log right after the message
+/// ([`crate::event::EventBody::Mention`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mention {
+    /// The group.
+    pub conversation_id: ConversationId,
+    /// The message that mentions the user.
+    pub seq: u64,
+    /// Who wrote it.
+    pub by: String,
+    /// Through `@all` rather than by name.
+    pub all: bool,
+}
+
+/// A server broadcast's id.
+pub type BroadcastId = i64;
+
+/// An announcement from the server's administrators to every user
+/// ([`crate::event::EventBody::Broadcast`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Broadcast {
+    /// Its id.
+    pub id: BroadcastId,
+    /// The administrator who sent it; `None` when the server's operator
+    /// sent it (`quichat-server admin broadcast`).
+    pub from: Option<String>,
+    /// The text.
+    pub text: String,
+    /// When it was sent, Unix milliseconds.
+    pub sent_at_ms: i64,
+}
+
 /// Most users listed per emoji in [`ReactionCount::users`].
 pub const MAX_REACTORS_LISTED: usize = 100;
 

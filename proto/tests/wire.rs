@@ -25,8 +25,8 @@ use quichat_proto::media::{
     ByteRange, ClientMedia, MediaInfo, MediaKind, MediaVariant, ServerMedia, UploadRequest,
 };
 use quichat_proto::rpc::{
-    self, contacts, conversations, devices, groups, history, messages, presence, profile, receipts,
-    session, sync, Request, Response,
+    self, broadcast, contacts, conversations, devices, groups, history, messages, presence,
+    profile, receipts, session, sync, Request, Response,
 };
 use quichat_proto::social::{
     Category, ContactsChange, Friend, FriendRequest, Presence, PresenceState, Profile,
@@ -172,6 +172,11 @@ fn all_samples() -> Samples {
         },
         session::Request::Logout,
         session::Request::Ping,
+        session::Request::ChangePassword {
+            current: "old pw".into(),
+            new: "new pw".into(),
+            sign_out_others: true,
+        },
     ];
     for r in session_requests {
         s.add("session::Request", r);
@@ -187,6 +192,7 @@ fn all_samples() -> Samples {
         },
         session::Response::LoggedOut,
         session::Response::Pong,
+        session::Response::PasswordChanged { signed_out: 2 },
     ] {
         s.add("session::Response", r);
     }
@@ -490,6 +496,8 @@ fn all_samples() -> Samples {
     social_samples(&mut s);
     group_samples(&mut s);
     message_op_samples(&mut s);
+    broadcast_samples(&mut s);
+    mention_samples(&mut s);
     let _ = rpc::MAX_PAGE;
     s
 }
@@ -1033,6 +1041,59 @@ fn message_op_samples(s: &mut Samples) {
             added: true,
             count: 1,
         }),
+    );
+}
+
+/// Server broadcasts: appended after the message operations.
+fn broadcast_samples(s: &mut Samples) {
+    s.add(
+        "broadcast::Request",
+        broadcast::Request::Send {
+            text: "maintenance at 22:00".into(),
+        },
+    );
+    s.add(
+        "broadcast::Response",
+        broadcast::Response::Sent {
+            id: 3,
+            recipients: 120,
+        },
+    );
+    s.add(
+        "Request",
+        Request::Broadcast(broadcast::Request::Send { text: "hi".into() }),
+    );
+    s.add(
+        "Response",
+        Response::Broadcast(broadcast::Response::Sent {
+            id: 3,
+            recipients: 2,
+        }),
+    );
+    s.add(
+        "EventBody",
+        EventBody::Broadcast(Broadcast {
+            id: 3,
+            from: Some("alice".into()),
+            text: "maintenance at 22:00".into(),
+            sent_at_ms: 1_700_000_000_000,
+        }),
+    );
+}
+
+/// @mentions: appended after broadcasts.
+fn mention_samples(s: &mut Samples) {
+    let mention = Mention {
+        conversation_id: 9,
+        seq: 4,
+        by: "alice".into(),
+        all: false,
+    };
+    s.add("EventBody", EventBody::Mention(mention.clone()));
+    s.add("conversations::Request", conversations::Request::Mentions);
+    s.add(
+        "conversations::Response",
+        conversations::Response::Mentions(vec![mention]),
     );
 }
 

@@ -402,6 +402,66 @@ impl Accounts {
             .collect())
     }
 
+    /// Changes the caller's password after checking the current one; with
+    /// `sign_out_others`, revokes every other device of the account in the
+    /// same transaction. Returns the revoked devices, whose connections
+    /// the caller must close.
+    pub async fn change_password(
+        &self,
+        session: &Session,
+        current: &str,
+        new: &str,
+        sign_out_others: bool,
+    ) -> Result<Vec<DeviceId>, ServiceError> {
+        // Checked before any hashing: a weak new password costs nothing.
+        check_password(new)?;
+        if current.len() > MAX_PASSWORD_BYTES {
+            return Err(ServiceError::WrongPassword);
+        }
+        let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(session.user_id)
+            .fetch_one(self.store.pool())
+            .await?;
+        if !verify_password(&self.hashing, current.to_string(), stored.clone()).await? {
+            tracing::info!(user = %session.username, "password change refused: wrong password");
+            return Err(ServiceError::WrongPassword);
+        }
+        let hash = hash_password(&self.hashing, new.to_string()).await?;
+        let mut w = self.store.begin_write().await?;
+        // Compare-and-set: two concurrent changes cannot both win with
+        // the same old password.
+        let changed =
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+                .bind(hash)
+                .bind(session.user_id)
+                .bind(stored)
+                .execute(&mut *w.tx)
+                .await?;
+        if changed.rows_affected() == 0 {
+            return Err(ServiceError::WrongPassword);
+        }
+        let revoked: Vec<DeviceId> = if sign_out_others {
+            sqlx::query_scalar(
+                "UPDATE devices SET revoked_at = $1 \
+                 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL RETURNING id",
+            )
+            .bind(now_ms())
+            .bind(session.user_id)
+            .bind(session.device_id)
+            .fetch_all(&mut *w.tx)
+            .await?
+        } else {
+            Vec::new()
+        };
+        w.commit().await?;
+        tracing::info!(
+            user = %session.username,
+            signed_out = revoked.len(),
+            "password changed"
+        );
+        Ok(revoked)
+    }
+
     /// Revokes one of the caller's devices.
     pub async fn revoke_device(
         &self,

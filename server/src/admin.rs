@@ -121,6 +121,47 @@ impl Admin {
             .ok_or(ServiceError::UnknownUser(name))
     }
 
+    /// Makes `username` a server administrator (`true`: they may send
+    /// broadcasts) or takes the role back. Returns whether anything
+    /// changed.
+    pub async fn set_admin(&self, username: &str, admin: bool) -> Result<bool, ServiceError> {
+        let user = self.user_id(username).await?;
+        let mut w = self.store.begin_write().await?;
+        let done = if admin {
+            sqlx::query("UPDATE users SET admin_since = $1 WHERE id = $2 AND admin_since IS NULL")
+                .bind(now_ms())
+                .bind(user)
+                .execute(&mut *w.tx)
+                .await
+        } else {
+            sqlx::query(
+                "UPDATE users SET admin_since = NULL WHERE id = $1 AND admin_since IS NOT NULL",
+            )
+            .bind(user)
+            .execute(&mut *w.tx)
+            .await
+        };
+        let changed = done.map_err(StoreError::Db)?.rows_affected() > 0;
+        w.commit().await?;
+        Ok(changed)
+    }
+
+    /// The server administrators, by username.
+    pub async fn admins(&self) -> Result<Vec<String>, ServiceError> {
+        Ok(sqlx::query_scalar(
+            "SELECT username FROM users WHERE admin_since IS NOT NULL ORDER BY username",
+        )
+        .fetch_all(self.store.pool())
+        .await?)
+    }
+
+    /// Stores a broadcast from the operator to every user; the serving
+    /// processes deliver it in the background (within a second). Returns
+    /// its id and how many users it goes to.
+    pub async fn broadcast(&self, text: &str) -> Result<(i64, u64), ServiceError> {
+        crate::broadcasts::store(&self.store, None, text).await
+    }
+
     /// Disables (no login, every connection closed) or enables an account.
     /// Returns whether anything changed.
     pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<bool, ServiceError> {

@@ -69,6 +69,9 @@ pub struct MessagesConfig {
     /// How long after sending its author may recall a message (seconds),
     /// as WeChat does; group admins recall members' messages at any time.
     pub recall_window_secs: u64,
+    /// Users a broadcast is delivered to per transaction, in the
+    /// background (see `server/src/broadcasts.rs`).
+    pub broadcast_batch: u32,
 }
 
 impl Default for MessagesConfig {
@@ -76,6 +79,7 @@ impl Default for MessagesConfig {
         MessagesConfig {
             edit_window_secs: 15 * 60,
             recall_window_secs: 2 * 60,
+            broadcast_batch: 500,
         }
     }
 }

@@ -29,9 +29,8 @@ use crate::AppState;
 
 /// How long a client has to open its control stream.
 const FIRST_STREAM_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest stream header frame (a header is a few bytes): a stream cannot
-/// make the server buffer a big frame before saying what it is.
-const HEADER_FRAME_MAX: usize = 256;
+/// Largest stream header frame (shared with the fuzz targets).
+const HEADER_FRAME_MAX: usize = quichat_proto::stream::MAX_HEADER_FRAME;
 
 /// Serves one incoming connection until it closes or the server stops.
 pub async fn handle(

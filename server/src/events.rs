@@ -8,8 +8,8 @@
 
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::types::{
-    ConversationId, Message, MessageBody, MessageEdit, MessageId, MessageRecall, MessageUpdate,
-    ReadPosition, Receipt, ReceiptKind, UserId,
+    Broadcast, BroadcastId, ConversationId, Message, MessageBody, MessageEdit, MessageId,
+    MessageRecall, MessageUpdate, ReadPosition, Receipt, ReceiptKind, UserId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -35,6 +35,9 @@ enum EventKind {
     MessageEdited = 6,
     /// A message was recalled; read from the message row.
     MessageRecalled = 7,
+    /// A server broadcast; read from its `broadcasts` row, which every
+    /// user's event shares.
+    Broadcast = 8,
 }
 
 impl EventKind {
@@ -47,6 +50,7 @@ impl EventKind {
             5 => EventKind::Payload,
             6 => EventKind::MessageEdited,
             7 => EventKind::MessageRecalled,
+            8 => EventKind::Broadcast,
             _ => return None,
         })
     }
@@ -67,6 +71,7 @@ struct EventColumns {
     receipt_kind: Option<i64>,
     up_to_seq: Option<i64>,
     payload: Option<String>,
+    broadcast_id: Option<BroadcastId>,
 }
 
 /// Events produced by a write, to publish to online devices after commit.
@@ -124,6 +129,8 @@ pub enum NewEvent {
         /// Message.
         message_id: MessageId,
     },
+    /// A server broadcast (read from its row).
+    Broadcast(BroadcastId),
 }
 
 /// Appends `event` to `user_id`'s log and returns its seq.
@@ -152,8 +159,8 @@ async fn append_columns(
     let seq = get_u64(&row, "event_seq")?;
     sqlx::query(
         "INSERT INTO events (user_id, seq, kind, conversation_id, message_id, actor_id, \
-         receipt_kind, up_to_seq, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         receipt_kind, up_to_seq, payload, broadcast_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(user_id)
     .bind(to_i64(seq))
@@ -164,6 +171,7 @@ async fn append_columns(
     .bind(c.receipt_kind)
     .bind(c.up_to_seq)
     .bind(c.payload.as_deref())
+    .bind(c.broadcast_id)
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -233,6 +241,11 @@ impl NewEvent {
                 kind: EventKind::MessageRecalled as i64,
                 conversation_id: Some(*conversation_id),
                 message_id: Some(*message_id),
+                ..EventColumns::default()
+            },
+            NewEvent::Broadcast(id) => EventColumns {
+                kind: EventKind::Broadcast as i64,
+                broadcast_id: Some(*id),
                 ..EventColumns::default()
             },
             NewEvent::Body(body) => EventColumns {
@@ -315,9 +328,9 @@ async fn append_many(
         bumped.sort_unstable();
         let sql = format!(
             "INSERT INTO events (user_id, seq, kind, conversation_id, message_id, actor_id, \
-             receipt_kind, up_to_seq, payload, created_at) \
-             SELECT id, event_seq, $1, $2, $3, $4, $5, $6, $7, $8 FROM users WHERE id IN ({})",
-            list(9)
+             receipt_kind, up_to_seq, payload, broadcast_id, created_at) \
+             SELECT id, event_seq, $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM users WHERE id IN ({})",
+            list(10)
         );
         let mut q = sqlx::query(&sql)
             .bind(c.kind)
@@ -327,6 +340,7 @@ async fn append_many(
             .bind(c.receipt_kind)
             .bind(c.up_to_seq)
             .bind(c.payload.as_deref())
+            .bind(c.broadcast_id)
             .bind(now);
         for u in chunk {
             q = q.bind(*u);
@@ -400,9 +414,13 @@ impl Events {
             "SELECT e.seq AS e_seq, e.kind AS e_kind, e.conversation_id AS e_conversation_id, \
              e.receipt_kind AS e_receipt_kind, e.up_to_seq AS e_up_to_seq, \
              e.payload AS e_payload, \
-             e.created_at AS e_created_at, a.username AS e_actor, {MESSAGE_COLUMNS} \
+             e.created_at AS e_created_at, a.username AS e_actor, \
+             b.id AS b_id, b.text AS b_text, b.created_at AS b_created_at, \
+             bs.username AS b_sender, {MESSAGE_COLUMNS} \
              FROM events e \
              LEFT JOIN users a ON a.id = e.actor_id \
+             LEFT JOIN broadcasts b ON b.id = e.broadcast_id \
+             LEFT JOIN users bs ON bs.id = b.sender_id \
              LEFT JOIN messages m ON m.id = e.message_id {MESSAGE_JOINS} \
              WHERE e.user_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3"
         );
@@ -477,6 +495,16 @@ fn event_from_row(row: &AnyRow) -> Result<Event, ServiceError> {
         EventKind::MessageUpdated | EventKind::MessageEdited | EventKind::MessageRecalled => {
             message_change(kind, seq, message_from_row(row)?)?
         }
+        EventKind::Broadcast => EventBody::Broadcast(Broadcast {
+            id: row
+                .try_get::<Option<BroadcastId>, _>("b_id")?
+                .ok_or_else(|| {
+                    ServiceError::Internal(format!("event {seq}: its broadcast is gone"))
+                })?,
+            from: row.try_get("b_sender")?,
+            text: row.try_get("b_text")?,
+            sent_at_ms: row.try_get("b_created_at")?,
+        }),
     };
     Ok(Event { seq, body })
 }

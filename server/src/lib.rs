@@ -18,6 +18,7 @@ pub mod accounts;
 pub mod admin;
 pub mod admission;
 pub mod backup;
+pub mod broadcasts;
 pub mod certs;
 pub mod chat;
 pub mod commit;
@@ -35,6 +36,7 @@ pub mod hashing;
 pub mod history;
 pub mod hub;
 pub mod media;
+pub mod mentions;
 pub mod message_ops;
 pub mod message_rows;
 pub mod messages;
@@ -101,6 +103,8 @@ pub struct AppState {
     pub receipts: Receipts,
     /// Edit, recall, delete for me.
     pub message_ops: message_ops::MessageOps,
+    /// Server broadcasts and their delivery.
+    pub broadcasts: Arc<broadcasts::Broadcasts>,
     /// Event log reads.
     pub events: Events,
     /// Online devices.
@@ -252,6 +256,11 @@ impl Server {
             uploads,
             receipts: Receipts::new(store.clone(), conversations.clone(), committer),
             message_ops,
+            broadcasts: Arc::new(broadcasts::Broadcasts::new(
+                store.clone(),
+                hub.clone(),
+                config.messages.broadcast_batch,
+            )),
             history: History::new(store.clone(), conversations.clone()),
             contacts,
             presence,
@@ -276,6 +285,7 @@ impl Server {
             None => None,
         };
         tracker.spawn(commit_writer.run(cancel.clone()));
+        tracker.spawn(state.broadcasts.clone().run(cancel.clone()));
         tracker.spawn(presence::run(
             state.presence.clone(),
             presence_rx,

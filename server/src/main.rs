@@ -177,6 +177,27 @@ enum AdminCommand {
         /// Username.
         user: String,
     },
+    /// Make a user a server administrator: they may send broadcasts
+    /// (`quichat broadcast`).
+    Grant {
+        /// Username.
+        user: String,
+    },
+    /// Take the server-administrator role back.
+    Revoke {
+        /// Username.
+        user: String,
+    },
+    /// List the server administrators.
+    Admins,
+    /// Send a broadcast to every user, from the server (read from stdin
+    /// when TEXT is `-`). Running servers deliver it within a second, in
+    /// the background; offline users get it on their next sync.
+    Broadcast {
+        /// The text; several words are joined with spaces.
+        #[arg(required = true)]
+        text: Vec<String>,
+    },
     /// The transcription queue by state.
     Queue,
     /// Media storage use and the biggest uploaders.
@@ -405,6 +426,47 @@ async fn admin(config: &Config, action: AdminCommand) -> Result<()> {
             let password = line.trim_end_matches(['\r', '\n']);
             let n = admin.reset_password(&user, password).await?;
             println!("new password set for {user}; {n} devices revoked");
+        }
+        AdminCommand::Grant { user } => {
+            let changed = admin.set_admin(&user, true).await?;
+            println!(
+                "{user} {}",
+                if changed {
+                    "is now a server administrator"
+                } else {
+                    "was already a server administrator"
+                }
+            );
+        }
+        AdminCommand::Revoke { user } => {
+            let changed = admin.set_admin(&user, false).await?;
+            println!(
+                "{user} {}",
+                if changed {
+                    "is no longer a server administrator"
+                } else {
+                    "was not a server administrator"
+                }
+            );
+        }
+        AdminCommand::Admins => {
+            for name in admin.admins().await? {
+                println!("{name}");
+            }
+        }
+        AdminCommand::Broadcast { text } => {
+            let text = if text == ["-"] {
+                let mut all = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut all)
+                    .context("reading the broadcast from stdin")?;
+                all
+            } else {
+                text.join(" ")
+            };
+            let (id, recipients) = admin.broadcast(&text).await?;
+            println!(
+                "broadcast {id} stored for {recipients} users; running servers deliver it now"
+            );
         }
         AdminCommand::Queue => {
             let q = admin.queue().await?;

@@ -633,16 +633,22 @@ async fn reactions_of(
     })
 }
 
-/// Members who can see the message (joined before it).
+/// Members who can see the message: joined before it, and did not delete
+/// it for themselves (its later edits, recall and reactions do not reach
+/// whoever hid it).
 async fn viewers(
     tx: &mut Transaction<'static, Any>,
     target: &Target,
 ) -> Result<Vec<UserId>, ServiceError> {
     sqlx::query(
-        "SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND joined_seq < $2",
+        "SELECT cm.user_id FROM conversation_members cm \
+         WHERE cm.conversation_id = $1 AND cm.joined_seq < $2 \
+         AND NOT EXISTS (SELECT 1 FROM hidden_messages h \
+                         WHERE h.user_id = cm.user_id AND h.message_id = $3)",
     )
     .bind(target.conversation_id)
     .bind(to_i64(target.seq))
+    .bind(target.id)
     .fetch_all(&mut **tx)
     .await
     .map_err(StoreError::Db)?

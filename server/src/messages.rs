@@ -26,6 +26,7 @@ use crate::error::{ServiceError, StoreError};
 use crate::events::{append_event, Fanout, NewEvent};
 use crate::groups;
 use crate::media::MediaMeta;
+use crate::mentions;
 use crate::message_rows::quote_of;
 use crate::store::{get_u64, now_ms, to_i64, Backend, Store};
 
@@ -428,7 +429,12 @@ async fn insert(
         sent_at_ms: now,
         body: live_body,
     };
-    let fanout = append_event(
+    let mention_text = match &message.body {
+        MessageBody::Text(text) => Some(text.clone()),
+        MessageBody::Reply(reply) => Some(reply.text.clone()),
+        _ => None,
+    };
+    let mut fanout = append_event(
         tx,
         p.backend,
         &members,
@@ -441,6 +447,25 @@ async fn insert(
     )
     .await
     .map_err(StoreError::Db)?;
+    // Mentions only mean something in groups; they follow the message in
+    // each mentioned member's log.
+    if let (Target::Group(_), Some(text)) = (p.target, mention_text) {
+        fanout.extend(
+            mentions::record(
+                tx,
+                p.backend,
+                conversation_id,
+                message_id,
+                seq,
+                session.user_id,
+                &session.username,
+                &text,
+                &members,
+                now,
+            )
+            .await?,
+        );
+    }
     Ok((
         SendAck {
             client_id: msg.client_id,

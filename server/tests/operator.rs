@@ -281,6 +281,7 @@ fn the_systemd_unit_is_sandboxed() -> Result<()> {
     let text = repo_file("deploy/quichat-server.service")?;
     let mut section = String::new();
     let mut service = std::collections::HashMap::new();
+    let mut environment = Vec::new();
     for line in text.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -292,7 +293,9 @@ fn the_systemd_unit_is_sandboxed() -> Result<()> {
         let (key, value) = line
             .split_once('=')
             .with_context(|| format!("not key=value: {line}"))?;
-        if section == "Service" {
+        if section == "Service" && key == "Environment" {
+            environment.push(value.to_string());
+        } else if section == "Service" {
             service.insert(key.to_string(), value.to_string());
         }
     }
@@ -313,6 +316,11 @@ fn the_systemd_unit_is_sandboxed() -> Result<()> {
     }
     ensure!(service["ExecStart"].contains("quichat-server serve"));
     ensure!(service["ExecReload"].contains("-HUP"));
+    // Large buffers go back to the system when freed (DEPLOY.md, "Memory").
+    ensure!(
+        environment.iter().any(|e| e == "MALLOC_MMAP_THRESHOLD_=1048576"),
+        "no MALLOC_MMAP_THRESHOLD_ in {environment:?}"
+    );
     Ok(())
 }
 
@@ -331,5 +339,128 @@ fn the_production_example_config_parses() -> Result<()> {
             .is_some_and(|u| u.starts_with("s3://")),
         "{config:?}"
     );
+    Ok(())
+}
+
+/// The `${VAR...}` names a Compose file interpolates, and whether each
+/// has a default (`${VAR:-x}`) rather than being required (`${VAR:?msg}`
+/// or plain `${VAR}`).
+fn compose_variables(text: &str) -> Vec<(String, bool)> {
+    let mut vars = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        rest = &rest[at + 2..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let has_default = rest[name.len()..].starts_with(":-");
+        vars.push((name, has_default));
+    }
+    vars
+}
+
+/// `deploy/docker-compose.yml` is valid YAML whose pieces fit together:
+/// every service it depends on exists (with a health check where it waits
+/// for health), every `QUICHAT_*` variable it sets is one the server reads
+/// (`quichat-server --help` lists them), every required variable is in
+/// `deploy/.env.example`, the files it mounts and builds from exist, and
+/// only QUIC is published to the world (everything else on loopback).
+#[test]
+fn the_compose_file_fits_the_server_and_its_env_example() -> Result<()> {
+    use yaml_rust2::{Yaml, YamlLoader};
+
+    let text = repo_file("deploy/docker-compose.yml")?;
+    let docs = YamlLoader::load_from_str(&text).context("deploy/docker-compose.yml")?;
+    ensure!(docs.len() == 1, "one YAML document, found {}", docs.len());
+    let services = docs[0]["services"]
+        .as_hash()
+        .context("a `services` mapping")?;
+    let names: Vec<&str> = services.keys().filter_map(Yaml::as_str).collect();
+    for wanted in ["postgres", "minio", "minio-init", "quichat"] {
+        ensure!(
+            names.contains(&wanted),
+            "no `{wanted}` service in {names:?}"
+        );
+    }
+
+    let help = Command::new(BIN).args(["serve", "--help"]).output()?;
+    let help = String::from_utf8(help.stdout)?;
+    for (name, service) in services {
+        let name = name.as_str().context("a service name")?;
+        if let Some(deps) = service["depends_on"].as_hash() {
+            for (dep, how) in deps {
+                let dep = dep.as_str().context("a dependency name")?;
+                let target = &docs[0]["services"][dep];
+                ensure!(!target.is_badvalue(), "{name} depends on a missing {dep}");
+                if how["condition"].as_str() == Some("service_healthy") {
+                    ensure!(
+                        !target["healthcheck"]["test"].is_badvalue(),
+                        "{name} waits for {dep} to be healthy, but {dep} has no health check"
+                    );
+                }
+            }
+        }
+        if let Some(ports) = service["ports"].as_vec() {
+            for port in ports {
+                let port = port.as_str().context("a port as a string")?;
+                ensure!(
+                    port.starts_with("127.0.0.1:") || port == "4433:4433/udp",
+                    "{name} publishes {port} beyond loopback"
+                );
+            }
+        }
+        if let Some(volumes) = service["volumes"].as_vec() {
+            for volume in volumes.iter().filter_map(Yaml::as_str) {
+                if let Some(file) = volume.strip_prefix("./") {
+                    let file = file.split(':').next().unwrap_or(file);
+                    repo_file(&format!("deploy/{file}"))
+                        .with_context(|| format!("{name} mounts ./{file}"))?;
+                }
+            }
+        }
+        if let Some(env) = service["environment"].as_hash() {
+            for key in env.keys().filter_map(Yaml::as_str) {
+                if key.starts_with("QUICHAT_") {
+                    ensure!(
+                        help.contains(&format!("[env: {key}=")),
+                        "{name} sets {key}, which quichat-server does not read"
+                    );
+                }
+            }
+        }
+    }
+    let quichat = &docs[0]["services"]["quichat"];
+    let dockerfile = quichat["build"]["dockerfile"]
+        .as_str()
+        .context("quichat's build.dockerfile")?;
+    repo_file(dockerfile)?;
+    ensure!(
+        quichat["ports"]
+            .as_vec()
+            .is_some_and(|p| p.iter().any(|p| p.as_str() == Some("4433:4433/udp"))),
+        "QUIC (4433/udp) is not published"
+    );
+    ensure!(
+        quichat["environment"]["QUICHAT_DATABASE_URL"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("postgres://") && u.contains("@postgres:5432/")),
+        "quichat does not use the compose PostgreSQL"
+    );
+
+    let example = repo_file("deploy/.env.example")?;
+    let defined: Vec<&str> = example
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+        .collect();
+    let vars = compose_variables(&text);
+    ensure!(vars.len() > 5, "found only {vars:?}");
+    for (var, has_default) in vars {
+        ensure!(
+            has_default || defined.contains(&var.as_str()),
+            "docker-compose.yml requires ${{{var}}}, which deploy/.env.example does not list"
+        );
+    }
     Ok(())
 }

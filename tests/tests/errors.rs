@@ -573,6 +573,96 @@ async fn logout_closes_every_connection_of_the_device(backend: Backend) -> Resul
     Ok(())
 }
 
+/// A password change checks the current password, applies the rules to
+/// the new one, and with `sign_out_others` revokes and disconnects every
+/// other device at once, keeping this one.
+async fn password_change_checks_and_signs_out_other_devices(backend: Backend) -> Result<()> {
+    // Room for the nine password checks below, and no refill to speak of.
+    let server = TestServer::start_with(backend, |c| {
+        c.limits.login_per_user_ip = RateLimit {
+            burst: 12,
+            per_minute: 1,
+        };
+    })
+    .await?;
+    let (alice, alice_token) = server.register("alice").await?;
+    let (other, other_token) = server.login("alice").await?;
+    let (kept, kept_token) = server.login("alice").await?;
+    let pw = password_of("alice");
+
+    ensure!(
+        code_of(
+            alice
+                .change_password("wrong-password", "new-password-1", true)
+                .await
+        ) == Some(ErrorCode::WrongPassword)
+    );
+    ensure!(
+        code_of(alice.change_password(&pw, "short", true).await) == Some(ErrorCode::WeakPassword)
+    );
+    // Neither changed anything.
+    server.connect().await?.login("alice", &pw, "check").await?;
+
+    // Without signing out, every device stays.
+    let signed_out = kept.change_password(&pw, "new-password-1", false).await?;
+    ensure!(signed_out == 0);
+    ensure!(server
+        .connect()
+        .await?
+        .authenticate(&other_token)
+        .await
+        .is_ok());
+    ensure!(
+        code_of(server.connect().await?.login("alice", &pw, "old").await)
+            == Some(ErrorCode::WrongPassword)
+    );
+
+    let signed_out = alice
+        .change_password("new-password-1", "new-password-2", true)
+        .await?;
+    // `other`, `kept`, and the device of the "check" login.
+    ensure!(signed_out == 3, "{signed_out}");
+    for (name, client) in [("other", &other), ("kept", &kept)] {
+        let why = tokio::time::timeout(Duration::from_secs(5), client.closed()).await?;
+        ensure!(why.to_string().contains("logged out"), "{name}: {why}");
+    }
+    for token in [&other_token, &kept_token] {
+        let c = server.connect().await?;
+        ensure!(code_of(c.authenticate(token).await) == Some(ErrorCode::InvalidToken));
+    }
+    // The caller's own device and connection stay.
+    alice.ping().await?;
+    ensure!(server
+        .connect()
+        .await?
+        .authenticate(&alice_token)
+        .await
+        .is_ok());
+    server
+        .connect()
+        .await?
+        .login("alice", "new-password-2", "after")
+        .await?;
+    // Password changes share the login limit: guessing through a stolen
+    // session is as slow as guessing at the login.
+    let mut limited = false;
+    for _ in 0..5 {
+        match alice
+            .change_password("guess-guess", "new-password-3", false)
+            .await
+        {
+            Err(e) if e.code() == Some(ErrorCode::RateLimited) => {
+                limited = true;
+                break;
+            }
+            Err(e) if e.code() == Some(ErrorCode::WrongPassword) => {}
+            other => anyhow::bail!("unexpected {other:?}"),
+        }
+    }
+    ensure!(limited, "password guesses were never rate-limited");
+    Ok(())
+}
+
 async fn bad_media_streams_get_typed_errors_and_the_connection_survives(
     backend: Backend,
 ) -> Result<()> {
@@ -755,6 +845,7 @@ on_both_backends!(
     half_sent_media_requests_time_out,
     revoking_a_stalled_device_closes_its_connection_at_once,
     logout_closes_every_connection_of_the_device,
+    password_change_checks_and_signs_out_other_devices,
     bad_media_streams_get_typed_errors_and_the_connection_survives,
     connections_are_capped_per_address_and_per_user,
     before_authentication_frames_and_streams_are_small,

@@ -326,6 +326,18 @@ async fn delete_for_me_hides_on_my_devices_only(backend: Backend) -> Result<()> 
     let before = bob.sync_page(0, 500).await?.0.len();
     bob.delete_for_me(c, first.seq).await?;
     ensure!(bob.sync_page(0, 500).await?.0.len() == before);
+    // Later changes to the hidden message do not reach bob: an edit, a
+    // reaction and a recall write nothing to his log (alice still gets
+    // them).
+    let alice_before = alice.sync_page(0, 500).await?.0.len();
+    alice.edit_message(c, first.seq, "one, edited").await?;
+    alice.react(c, first.seq, "👍", true).await?;
+    alice.recall_message(c, first.seq).await?;
+    ensure!(
+        bob.sync_page(0, 500).await?.0.len() == before,
+        "bob got events for a hidden message"
+    );
+    ensure!(alice.sync_page(0, 500).await?.0.len() == alice_before + 3);
     // Not a participant: not found.
     let (carol, _) = server.register("carol").await?;
     ensure!(code_of(carol.delete_for_me(c, first.seq).await) == Some(ErrorCode::NotFound));

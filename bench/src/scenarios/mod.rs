@@ -5,6 +5,7 @@ pub mod fanout;
 pub mod hol;
 pub mod media;
 pub mod messages;
+pub mod soak;
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::{
-    parse_args, ConnectionsArgs, FanoutArgs, HolArgs, MediaArgs, MessagesArgs, Preset,
+    parse_args, ConnectionsArgs, FanoutArgs, HolArgs, MediaArgs, MessagesArgs, Preset, SoakArgs,
 };
 use crate::report::Table;
 use crate::target::Target;
@@ -29,6 +30,9 @@ pub trait Render {
 pub struct Report {
     /// Every figure.
     pub json: serde_json::Value,
+    /// Why the run failed, for scenarios whose checks decide the exit
+    /// status (`soak`); reported after the output is written.
+    pub failed: Option<String>,
     inner: Box<dyn Render + Send>,
 }
 
@@ -42,6 +46,7 @@ impl Report {
     fn of<R: Render + Serialize + Send + 'static>(r: R) -> Result<Report> {
         Ok(Report {
             json: serde_json::to_value(&r)?,
+            failed: None,
             inner: Box::new(r),
         })
     }
@@ -70,6 +75,8 @@ pub enum Scenario {
     Media(MediaArgs),
     /// `fanout`.
     Fanout(FanoutArgs),
+    /// `soak`.
+    Soak(SoakArgs),
 }
 
 impl Scenario {
@@ -92,6 +99,7 @@ impl Scenario {
             Scenario::Hol(_) => "hol",
             Scenario::Media(_) => "media",
             Scenario::Fanout(_) => "fanout",
+            Scenario::Soak(_) => "soak",
         }
     }
 
@@ -103,6 +111,18 @@ impl Scenario {
             Scenario::Hol(a) => Report::of(hol::run(target, a).await?),
             Scenario::Media(a) => Report::of(media::run(target, a).await?),
             Scenario::Fanout(a) => Report::of(fanout::run(target, a).await?),
+            Scenario::Soak(a) => {
+                let r = soak::run(target, a).await?;
+                let failed = (!r.passed).then(|| {
+                    r.summary
+                        .first_failure
+                        .clone()
+                        .unwrap_or_else(|| "a check failed".into())
+                });
+                let mut report = Report::of(r)?;
+                report.failed = failed;
+                Ok(report)
+            }
         }
     }
 }

@@ -1,13 +1,13 @@
-//! `register`, `login`, `logout` and `whoami`: creating, showing and
-//! ending the profile's session.
+//! `register`, `login`, `logout`, `whoami` and `passwd`: creating,
+//! showing and ending the profile's session, and the account's password.
 
 use anyhow::{bail, Result};
 use quichat_client::{Client, ClientError};
 use quichat_proto::ErrorCode;
 
-use crate::args::AuthArgs;
+use crate::args::{AuthArgs, PasswdArgs};
 use crate::password;
-use crate::render::{LogoutLine, SessionLine};
+use crate::render::{LogoutLine, PasswordLine, SessionLine};
 use crate::session::Context;
 
 /// `register USER`.
@@ -56,6 +56,7 @@ async fn start_session(ctx: &Context, args: AuthArgs, register: bool) -> Result<
         if !same_account {
             // The cursor counts events of one account on one server.
             p.cursor = 0;
+            p.cursors.clear();
         }
         p.server = Some(server.clone());
         trust.save_into(p);
@@ -96,6 +97,26 @@ pub async fn whoami(ctx: &Context) -> Result<()> {
         ),
         SessionLine::new(&session, &server),
     )
+}
+
+/// `passwd [--sign-out-others]`.
+pub async fn passwd(ctx: &Context, args: PasswdArgs) -> Result<()> {
+    // Before connecting: typing takes a while.
+    let (current, new) = password::read_change(args.password_stdin)?;
+    let (client, _) = ctx.session().await?;
+    let result = client
+        .change_password(&current, &new, args.sign_out_others)
+        .await;
+    drop((current, new));
+    client.close().await;
+    let signed_out = result?;
+    let human = match signed_out {
+        0 if args.sign_out_others => "password changed; no other device was logged in".to_string(),
+        0 => "password changed; your other devices stay logged in".to_string(),
+        1 => "password changed; 1 other device was logged out".to_string(),
+        n => format!("password changed; {n} other devices were logged out"),
+    };
+    ctx.printer.emit(&human, PasswordLine { signed_out })
 }
 
 /// `logout`.

@@ -4,17 +4,19 @@
 //! group ([`Target`]).
 
 use std::io::{IsTerminal, Read};
+use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use quichat_client::Client;
-use quichat_proto::types::Recipient;
+use quichat_proto::types::{Recipient, MAX_TEXT_BYTES};
 
+use crate::error::CliError;
 use crate::render::{
-    AckLine, ChatLine, EditedLine, HiddenLine, MessageLine, ReactionsLine, ReadLine, RecalledLine,
-    WhoReadLine,
+    AckLine, BroadcastSentLine, ChatLine, EditedLine, HiddenLine, MessageLine, ReactionsLine,
+    ReadLine, RecalledLine, WhoReadLine,
 };
 use crate::session::Context;
-use crate::target::{conversation_id, label, latest, shell_word, Target};
+use crate::target::{conversation_id, label, latest, shell_word, MessageArg, Target};
 
 /// Runs `f` on an authenticated connection with the target resolved, and
 /// closes the connection politely.
@@ -33,16 +35,40 @@ async fn with_target<T>(
     result
 }
 
-/// `send TO TEXT...`: prints the server's ack once the message is stored.
-pub async fn send(ctx: &Context, target: &Target, text: &str) -> Result<()> {
+/// `send TO TEXT...` (`-` for stdin) or `send TO --message-file PATH`:
+/// prints the server's ack once the message is stored.
+pub async fn send(
+    ctx: &Context,
+    target: &Target,
+    words: &[String],
+    file: Option<&Path>,
+) -> Result<()> {
+    // Before connecting: a text typed on the terminal may take a while.
+    let text = match file {
+        Some(path) if path != Path::new("-") => read_text_file(path)?,
+        Some(_) => text_arg(&["-".to_string()])?,
+        None => text_arg(words)?,
+    };
     let (to, ack) = with_target(ctx, target, async |client, _, to| {
-        let ack = client.send_text(&to, text).await?;
+        let ack = client.send_text(&to, &text).await?;
         Ok((to, ack))
     })
     .await?;
     let to = label(&to);
     ctx.printer
         .emit(&AckLine::human(&to, &ack), AckLine::new(&to, &ack))
+}
+
+/// `broadcast TEXT...` (`-` for stdin): a server administrator's
+/// announcement to every user.
+pub async fn broadcast(ctx: &Context, words: &[String]) -> Result<()> {
+    let text = text_arg(words)?;
+    let (client, _) = ctx.session().await?;
+    let sent = client.broadcast(&text).await;
+    client.close().await;
+    let (id, recipients) = sent?;
+    let line = BroadcastSentLine { id, recipients };
+    ctx.printer.emit(&line.human(), line)
 }
 
 /// `history WITH`: a page of the conversation, oldest first. Seeing the
@@ -97,13 +123,21 @@ pub async fn history(
 pub async fn chats(ctx: &Context) -> Result<()> {
     let (client, _) = ctx.session().await?;
     let list = client.conversation_overview().await;
+    let mentions = client.mentions().await;
     client.close().await;
-    let list = list?;
+    let (list, mentions) = (list?, mentions?);
     if list.is_empty() {
         ctx.printer.note("no conversations yet")?;
     }
     for c in &list {
-        ctx.printer.emit(&ChatLine::human(c), ChatLine::new(c))?;
+        let n = mentions
+            .iter()
+            .filter(|m| m.conversation_id == c.summary.id)
+            .count();
+        ctx.printer.emit(
+            &ChatLine::human_with_mentions(c, n),
+            ChatLine::new(c).with_mentions(n),
+        )?;
     }
     Ok(())
 }
@@ -136,26 +170,29 @@ pub async fn read(ctx: &Context, target: &Target) -> Result<()> {
     }
 }
 
-/// `whoread WITH SEQ`: who read, received, or is still waiting for one of
+/// `whoread CONV#SEQ`: who read, received, or is still waiting for one of
 /// your messages.
-pub async fn whoread(ctx: &Context, target: &Target, seq: u64) -> Result<()> {
-    let (to, conversation_id, who) = with_target(ctx, target, async |client, _, to| {
-        let conversation_id = conversation_id(client, &to).await?;
-        let who = client.who_read(conversation_id, seq).await?;
-        Ok((to, conversation_id, who))
-    })
-    .await?;
+pub async fn whoread(ctx: &Context, message: &MessageArg) -> Result<()> {
+    let seq = message.seq;
+    let (to, conversation_id, who) =
+        with_target(ctx, &message.conversation, async |client, _, to| {
+            let conversation_id = conversation_id(client, &to).await?;
+            let who = client.who_read(conversation_id, seq).await?;
+            Ok((to, conversation_id, who))
+        })
+        .await?;
     ctx.printer.emit(
         &WhoReadLine::human(&label(&to), seq, &who),
         WhoReadLine::new(conversation_id, seq, &who),
     )
 }
 
-/// `edit WITH SEQ TEXT...`: replaces the text of one of your messages.
-pub async fn edit(ctx: &Context, target: &Target, seq: u64, words: &[String]) -> Result<()> {
+/// `edit CONV#SEQ TEXT...`: replaces the text of one of your messages.
+pub async fn edit(ctx: &Context, message: &MessageArg, words: &[String]) -> Result<()> {
     // Before connecting: a text typed on the terminal may take a while.
     let text = text_arg(words)?;
-    let (to, edit) = with_target(ctx, target, async |client, _, to| {
+    let seq = message.seq;
+    let (to, edit) = with_target(ctx, &message.conversation, async |client, _, to| {
         let id = conversation_id(client, &to).await?;
         let edit = client.edit_message(id, seq, &text).await?;
         Ok((to, edit))
@@ -184,6 +221,28 @@ fn text_arg(words: &[String]) -> Result<String> {
     Ok(without_final_line_break(text))
 }
 
+/// A message text from a file, less one final line break. Refuses a file
+/// longer than a message may be before reading it all.
+fn read_text_file(path: &Path) -> Result<String> {
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_TEXT_BYTES as u64 + 2).read_to_string(&mut text))
+        .map_err(|e| CliError::new("file", format!("cannot read {}: {e}", path.display())))?;
+    let text = without_final_line_break(text);
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(CliError::new(
+            "too_large",
+            format!(
+                "{} is longer than a message may be ({} KiB); send it as a file with `send-file`",
+                path.display(),
+                MAX_TEXT_BYTES / 1024
+            ),
+        )
+        .into());
+    }
+    Ok(text)
+}
+
 /// `text` less one trailing `\n` or `\r\n` (what `echo` or an editor adds).
 fn without_final_line_break(mut text: String) -> String {
     if text.ends_with('\n') {
@@ -195,9 +254,10 @@ fn without_final_line_break(mut text: String) -> String {
     text
 }
 
-/// `recall WITH SEQ`: deletes a message for everyone.
-pub async fn recall(ctx: &Context, target: &Target, seq: u64) -> Result<()> {
-    let (to, recall) = with_target(ctx, target, async |client, _, to| {
+/// `recall CONV#SEQ`: deletes a message for everyone.
+pub async fn recall(ctx: &Context, message: &MessageArg) -> Result<()> {
+    let seq = message.seq;
+    let (to, recall) = with_target(ctx, &message.conversation, async |client, _, to| {
         let id = conversation_id(client, &to).await?;
         let recall = client.recall_message(id, seq).await?;
         Ok((to, recall))
@@ -209,9 +269,10 @@ pub async fn recall(ctx: &Context, target: &Target, seq: u64) -> Result<()> {
     )
 }
 
-/// `delete WITH SEQ`: hides a message on all of your devices.
-pub async fn delete_for_me(ctx: &Context, target: &Target, seq: u64) -> Result<()> {
-    let hidden = with_target(ctx, target, async |client, _, to| {
+/// `delete CONV#SEQ`: hides a message on all of your devices.
+pub async fn delete_for_me(ctx: &Context, message: &MessageArg) -> Result<()> {
+    let seq = message.seq;
+    let hidden = with_target(ctx, &message.conversation, async |client, _, to| {
         let id = conversation_id(client, &to).await?;
         Ok(client.delete_for_me(id, seq).await?)
     })
@@ -220,11 +281,12 @@ pub async fn delete_for_me(ctx: &Context, target: &Target, seq: u64) -> Result<(
         .emit(&HiddenLine::done(&hidden), HiddenLine::new(&hidden, None))
 }
 
-/// `reply WITH SEQ TEXT...`: sends a text that answers message SEQ of
+/// `reply CONV#SEQ TEXT...`: sends a text that answers message SEQ of
 /// the conversation; prints the ack like `send`.
-pub async fn reply(ctx: &Context, target: &Target, seq: u64, words: &[String]) -> Result<()> {
+pub async fn reply(ctx: &Context, message: &MessageArg, words: &[String]) -> Result<()> {
     let text = text_arg(words)?;
-    let (to, ack) = with_target(ctx, target, async |client, _, to| {
+    let seq = message.seq;
+    let (to, ack) = with_target(ctx, &message.conversation, async |client, _, to| {
         let ack = client.send_reply(&to, seq, &text).await?;
         Ok((to, ack))
     })
@@ -234,10 +296,11 @@ pub async fn reply(ctx: &Context, target: &Target, seq: u64, words: &[String]) -
         .emit(&AckLine::human(&to, &ack), AckLine::new(&to, &ack))
 }
 
-/// `forward WITH SEQ TO`: copies message SEQ into the conversation TO
+/// `forward CONV#SEQ TO`: copies message SEQ into the conversation TO
 /// names; prints the ack like `send`, naming TO.
-pub async fn forward(ctx: &Context, target: &Target, seq: u64, dest: &Target) -> Result<()> {
-    let (dest, ack) = with_target(ctx, target, async |client, _, from| {
+pub async fn forward(ctx: &Context, message: &MessageArg, dest: &Target) -> Result<()> {
+    let seq = message.seq;
+    let (dest, ack) = with_target(ctx, &message.conversation, async |client, _, from| {
         let id = conversation_id(client, &from).await?;
         let dest = dest.resolve(client).await?;
         let ack = client.forward(id, seq, &dest).await?;
@@ -249,16 +312,16 @@ pub async fn forward(ctx: &Context, target: &Target, seq: u64, dest: &Target) ->
         .emit(&AckLine::human(&dest, &ack), AckLine::new(&dest, &ack))
 }
 
-/// `react WITH SEQ EMOJI [--remove]` (`change`: the emoji, and whether
-/// to add it) and `reactions WITH SEQ` (`change: None`): prints the
+/// `react CONV#SEQ EMOJI [--remove]` (`change`: the emoji, and whether
+/// to add it) and `reactions CONV#SEQ` (`change: None`): prints the
 /// message's reactions, after the change if any.
 pub async fn reactions(
     ctx: &Context,
-    target: &Target,
-    seq: u64,
+    message: &MessageArg,
     change: Option<(&str, bool)>,
 ) -> Result<()> {
-    let (to, reactions) = with_target(ctx, target, async |client, _, to| {
+    let seq = message.seq;
+    let (to, reactions) = with_target(ctx, &message.conversation, async |client, _, to| {
         let id = conversation_id(client, &to).await?;
         let reactions = match change {
             Some((emoji, add)) => client.react(id, seq, emoji, add).await?,

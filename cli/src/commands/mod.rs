@@ -7,12 +7,25 @@ mod groups;
 mod listen;
 mod media;
 mod messages;
+mod meta;
+mod profiles;
 
 use anyhow::Result;
 use quichat_proto::media::MediaKind;
 
 use crate::args::{Command, DevicesAction};
 use crate::session::Context;
+
+pub use media::local_filename;
+
+/// Runs the commands that need no profile; `None` for the others.
+pub fn without_profile(command: &Command) -> Option<Result<()>> {
+    match command {
+        Command::Completions { shell } => Some(meta::completions(*shell)),
+        Command::Manpage { dir } => Some(meta::manpage(dir.as_deref())),
+        _ => None,
+    }
+}
 
 /// Runs one parsed command.
 pub async fn run(ctx: &Context, command: Command) -> Result<()> {
@@ -21,11 +34,20 @@ pub async fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Login(args) => account::login(ctx, args).await,
         Command::Logout => account::logout(ctx).await,
         Command::Whoami => account::whoami(ctx).await,
+        Command::Passwd(args) => account::passwd(ctx, args).await,
+        Command::Broadcast { text } => messages::broadcast(ctx, &text).await,
+        Command::Profiles { offline } => profiles::list(ctx, offline).await,
+        Command::Completions { shell } => meta::completions(shell),
+        Command::Manpage { dir } => meta::manpage(dir.as_deref()),
         Command::Devices { action } => match action {
             None | Some(DevicesAction::List) => devices::list(ctx).await,
             Some(DevicesAction::Revoke { id }) => devices::revoke(ctx, id).await,
         },
-        Command::Send { to, text } => messages::send(ctx, &to, &text.join(" ")).await,
+        Command::Send {
+            to,
+            text,
+            message_file,
+        } => messages::send(ctx, &to, &text, message_file.as_deref()).await,
         Command::SendFile(args) => {
             media::send_file(ctx, args.media, args.kind.map(MediaKind::from)).await
         }
@@ -34,32 +56,33 @@ pub async fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::SendAudio(args) => media::send_file(ctx, args, Some(MediaKind::Audio)).await,
         Command::SendVoice(args) => media::send_voice(ctx, args).await,
         Command::Download {
-            media_id,
+            what,
+            latest,
             output,
             force,
-        } => media::download(ctx, media_id, output, force).await,
+        } => media::download(ctx, what, latest, output, force).await,
         Command::History {
             with,
             limit,
             before,
         } => messages::history(ctx, &with, limit, before).await,
         Command::Chats => messages::chats(ctx).await,
+        Command::Chat { peer } => crate::tui::run(ctx, peer).await,
         Command::Read { with } => messages::read(ctx, &with).await,
-        Command::Whoread { with, seq } => messages::whoread(ctx, &with, seq).await,
-        Command::Edit { with, seq, text } => messages::edit(ctx, &with, seq, &text).await,
-        Command::Recall { with, seq } => messages::recall(ctx, &with, seq).await,
-        Command::Delete { with, seq } => messages::delete_for_me(ctx, &with, seq).await,
-        Command::Reply { with, seq, text } => messages::reply(ctx, &with, seq, &text).await,
-        Command::Forward { with, seq, to } => messages::forward(ctx, &with, seq, &to).await,
+        Command::Whoread { message } => messages::whoread(ctx, &message).await,
+        Command::Edit { message, text } => messages::edit(ctx, &message, &text).await,
+        Command::Recall { message } => messages::recall(ctx, &message).await,
+        Command::Delete { message } => messages::delete_for_me(ctx, &message).await,
+        Command::Reply { message, text } => messages::reply(ctx, &message, &text).await,
+        Command::Forward { message, to } => messages::forward(ctx, &message, &to).await,
         Command::React {
-            with,
-            seq,
+            message,
             emoji,
             remove,
-        } => messages::reactions(ctx, &with, seq, Some((&emoji, !remove))).await,
-        Command::Reactions { with, seq } => messages::reactions(ctx, &with, seq, None).await,
+        } => messages::reactions(ctx, &message, Some((&emoji, !remove))).await,
+        Command::Reactions { message } => messages::reactions(ctx, &message, None).await,
         Command::Group { action } => groups::run(ctx, action).await,
-        Command::Listen { from_start } => listen::run(ctx, from_start).await,
+        Command::Listen(args) => listen::run(ctx, args).await,
         Command::Profile { action } => contacts::profile(ctx, action).await,
         Command::Friends { action } => contacts::friends(ctx, action).await,
         Command::Search {

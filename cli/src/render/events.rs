@@ -4,7 +4,7 @@
 
 use quichat_proto::event::{Event, EventBody};
 use quichat_proto::types::{
-    ConversationId, Message, MessageId, MessageUpdate, ReadPosition, Receipt, ReceiptKind,
+    ConversationId, Mention, Message, MessageId, MessageUpdate, ReadPosition, Receipt, ReceiptKind,
     Recipient,
 };
 use serde::Serialize;
@@ -13,6 +13,7 @@ use super::media::{transcript_human, TranscriptJson};
 use super::messages::MessageLine;
 use quichat_client::Notice;
 
+use super::broadcast::BroadcastLine;
 use super::contacts::{ContactsLine, FriendRequestLine, PresenceLine, ProfileLine, TypingLine};
 use super::ops::{EditedLine, HiddenLine, ReactionLine, RecalledLine};
 use super::{recipient_name, Line};
@@ -151,6 +152,40 @@ pub(super) fn conversation_prefix(id: ConversationId, peer: Option<&Recipient>) 
     }
 }
 
+/// `{"type":"mention"}`: a group message mentioned the user.
+#[derive(Debug, Serialize)]
+pub struct MentionLine {
+    event_seq: u64,
+    conversation_id: ConversationId,
+    seq: u64,
+    by: String,
+    all: bool,
+}
+
+impl MentionLine {
+    /// From a mention event.
+    pub fn new(m: &Mention, event_seq: u64) -> Self {
+        MentionLine {
+            event_seq,
+            conversation_id: m.conversation_id,
+            seq: m.seq,
+            by: m.by.clone(),
+            all: m.all,
+        }
+    }
+
+    /// `🔔 #12 #5: alice mentioned you` (`… mentioned @all`).
+    pub fn human(m: &Mention) -> String {
+        format!(
+            "🔔 #{} #{}: {} mentioned {}",
+            m.conversation_id,
+            m.seq,
+            m.by,
+            if m.all { "@all" } else { "you" }
+        )
+    }
+}
+
 /// An event as a human line and as a JSON line. `me` is the user's own
 /// name, to tell the conversation's peer; `peers` names the peer (user or
 /// group) of a conversation for events that only carry its id.
@@ -206,6 +241,8 @@ pub fn event(
             ReactionLine::human(r, peers(r.conversation_id).as_ref()),
             ReactionLine::new(r, seq).into(),
         ),
+        EventBody::Broadcast(b) => (BroadcastLine::human(b), BroadcastLine::new(b, seq).into()),
+        EventBody::Mention(m) => (MentionLine::human(m), MentionLine::new(m, seq).into()),
     }
 }
 

@@ -207,9 +207,30 @@ pub struct ChatLine {
     last_seq: u64,
     read_seq: u64,
     last_message: Option<Nested>,
+    /// Unread messages that mention the user ("you were mentioned").
+    mentions: usize,
 }
 
 impl ChatLine {
+    /// Counts `mentions` unread mentions of the user in it.
+    pub fn with_mentions(mut self, mentions: usize) -> Self {
+        self.mentions = mentions;
+        self
+    }
+
+    /// [`ChatLine::human`], marked `@ you were mentioned` when some of the
+    /// unread messages mention the user.
+    pub fn human_with_mentions(e: &ConversationEntry, mentions: usize) -> String {
+        let line = ChatLine::human(e);
+        if mentions == 0 {
+            return line;
+        }
+        match line.split_once("  ") {
+            Some((name, rest)) => format!("{name} @ you were mentioned  {rest}"),
+            None => format!("{line} @ you were mentioned"),
+        }
+    }
+
     /// From an entry of the conversation list.
     pub fn new(e: &ConversationEntry) -> Self {
         let c = &e.summary;
@@ -224,6 +245,7 @@ impl ChatLine {
                 .last_message
                 .as_ref()
                 .map(|m| Nested::Message(Box::new(MessageLine::new(m, None)))),
+            mentions: 0,
         }
     }
 

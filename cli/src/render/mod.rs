@@ -6,6 +6,7 @@
 //! its own type name. Times are RFC 3339 UTC in JSON; human lines use local
 //! time and escape control characters in text that other people wrote.
 
+mod broadcast;
 mod contacts;
 mod devices;
 mod error;
@@ -21,21 +22,24 @@ mod tests;
 use quichat_proto::types::Recipient;
 use serde::Serialize;
 
+pub use broadcast::{BroadcastLine, BroadcastSentLine};
 pub use contacts::{
     BlockedLine, CategoryLine, ContactsLine, FriendLine, FriendRequestLine, PresenceLine,
     ProfileLine, TypingLine,
 };
 pub use devices::{DeviceLine, RevokedLine};
 pub use error::ErrorLine;
-pub use events::{event, notice, peer_of, MessageUpdatedLine, ReadPositionLine, ReceiptLine};
+pub use events::{
+    event, notice, peer_of, MentionLine, MessageUpdatedLine, ReadPositionLine, ReceiptLine,
+};
 pub use groups::{
-    members_human, quoted_name, settings_human, GroupActionLine, GroupLine, GroupMemberLine,
-    InviteLine, WhoReadLine,
+    brief_human, members_human, quoted_name, settings_human, GroupActionLine, GroupLine,
+    GroupMemberLine, InviteLine, WhoReadLine,
 };
 pub use media::{DownloadLine, MediaAckLine, VoiceAckLine};
 pub use messages::{AckLine, ChatLine, MessageLine, ReadLine};
 pub use ops::{EditedLine, HiddenLine, ReactionLine, ReactionsLine, RecalledLine};
-pub use session::{LogoutLine, SessionLine};
+pub use session::{LocalProfileLine, LogoutLine, PasswordLine, ProfileState, SessionLine};
 
 /// Width of message previews in `chats`.
 const PREVIEW_CHARS: usize = 60;
@@ -117,6 +121,16 @@ pub enum Line<'a> {
     GroupAction(GroupActionLine),
     /// Who read one of the user's messages.
     WhoRead(WhoReadLine),
+    /// A profile on this computer (`profiles`).
+    LocalProfile(LocalProfileLine),
+    /// The password was changed.
+    PasswordChanged(PasswordLine),
+    /// A server broadcast (from the event feed).
+    Broadcast(BroadcastLine),
+    /// `broadcast` stored one.
+    BroadcastSent(BroadcastSentLine),
+    /// A group message mentioned the user (from the event feed).
+    Mention(MentionLine),
 }
 
 /// A line nested inside another (the last message of a `chat` line),
@@ -170,6 +184,11 @@ line_from!(
     Invite(InviteLine),
     GroupAction(GroupActionLine),
     WhoRead(WhoReadLine),
+    LocalProfile(LocalProfileLine),
+    PasswordChanged(PasswordLine),
+    Broadcast(BroadcastLine),
+    BroadcastSent(BroadcastSentLine),
+    Mention(MentionLine),
 );
 
 impl From<GroupLine> for Line<'_> {

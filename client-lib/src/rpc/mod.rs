@@ -3,6 +3,7 @@
 //! domain to an error in one place. [`reply!`] does the same for the
 //! variant inside a domain.
 
+mod broadcast;
 mod contacts;
 mod conversations;
 mod devices;

@@ -74,6 +74,25 @@ impl Client {
         reply!(self.call(Request::Logout).await?, Response::LoggedOut => ())
     }
 
+    /// Changes the account's password; with `sign_out_others`, every
+    /// other device is revoked and disconnected. Returns how many were.
+    pub async fn change_password(
+        &self,
+        current: &str,
+        new: &str,
+        sign_out_others: bool,
+    ) -> Result<u32, ClientError> {
+        reply!(
+            self.call(Request::ChangePassword {
+                current: current.to_string(),
+                new: new.to_string(),
+                sign_out_others,
+            })
+            .await?,
+            Response::PasswordChanged { signed_out } => signed_out
+        )
+    }
+
     /// Round trip to the server.
     pub async fn ping(&self) -> Result<(), ClientError> {
         reply!(self.call(Request::Ping).await?, Response::Pong => ())

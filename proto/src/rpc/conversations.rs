@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{ConversationEntry, ConversationSummary};
+use crate::types::{ConversationEntry, ConversationSummary, Mention};
 
 /// Conversation requests.
 #[derive(
@@ -16,6 +16,11 @@ pub enum Request {
     /// The conversation list with each group's name, size and the
     /// caller's role. Answered by [`Response::Overview`].
     Overview,
+    /// The caller's unread mentions ("you were mentioned"): mentions in
+    /// messages after the caller's read position, not recalled or deleted
+    /// for the caller, oldest first, at most [`crate::rpc::MAX_PAGE`].
+    /// Answered by [`Response::Mentions`].
+    Mentions,
 }
 
 /// Conversation responses.
@@ -27,4 +32,6 @@ pub enum Response {
     List(Vec<ConversationSummary>),
     /// The conversation list, most recent first.
     Overview(Vec<ConversationEntry>),
+    /// Unread mentions, oldest first.
+    Mentions(Vec<Mention>),
 }

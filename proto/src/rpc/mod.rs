@@ -3,7 +3,7 @@
 //! The top-level [`Request`] and [`Response`] only name the domain; each
 //! domain's own enums (in `session`, `devices`, `sync`, `history`,
 //! `conversations`, `receipts`, `profile`, `contacts`, `presence`, `groups`,
-//! `messages`)
+//! `messages`, `broadcast`)
 //! hold its
 //! request kinds. postcard numbers
 //! enum variants by position, so this nesting keeps a new kind in one
@@ -18,6 +18,7 @@
 //! domain response it is answered with, so a client maps the top-level
 //! response once, generically.
 
+pub mod broadcast;
 pub mod contacts;
 pub mod conversations;
 pub mod devices;
@@ -62,6 +63,8 @@ pub enum Request {
     Groups(groups::Request),
     /// Operations on sent messages: edit, recall, delete for me.
     Messages(messages::Request),
+    /// Server broadcasts (administrators).
+    Broadcast(broadcast::Request),
 }
 
 /// A successful response, by domain; the domain matches the request's.
@@ -91,6 +94,8 @@ pub enum Response {
     Groups(groups::Response),
     /// See [`messages::Response`].
     Messages(messages::Response),
+    /// See [`broadcast::Response`].
+    Broadcast(broadcast::Response),
 }
 
 /// A domain's request enum, with the domain response that answers it.
@@ -138,6 +143,7 @@ domain!(contacts, Contacts);
 domain!(presence, Presence);
 domain!(groups, Groups);
 domain!(messages, Messages);
+domain!(broadcast, Broadcast);
 
 impl Request {
     /// Whether this request may come before authentication.

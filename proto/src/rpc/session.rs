@@ -47,6 +47,18 @@ pub enum Request {
     Logout,
     /// Answered by [`Response::Pong`].
     Ping,
+    /// Change the account's password. Answered by
+    /// [`Response::PasswordChanged`]; a wrong `current` password gets
+    /// `wrong_password` (rate-limited like logins).
+    ChangePassword {
+        /// The password now.
+        current: String,
+        /// The new one (the same rules as at registration).
+        new: String,
+        /// Also revoke every other device of the account (their
+        /// connections close at once); this one stays logged in.
+        sign_out_others: bool,
+    },
 }
 
 impl Request {
@@ -86,4 +98,9 @@ pub enum Response {
     LoggedOut,
     /// Reply to ping.
     Pong,
+    /// The password was changed.
+    PasswordChanged {
+        /// How many other devices were revoked.
+        signed_out: u32,
+    },
 }

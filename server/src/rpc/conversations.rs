@@ -11,9 +11,19 @@ pub async fn handle(
     session: &Session,
     request: Request,
 ) -> Result<Response, ServiceError> {
-    let entries = ctx.state.conversations.overview(session).await?;
     Ok(match request {
-        Request::List => Response::List(entries.into_iter().map(|e| e.summary).collect()),
-        Request::Overview => Response::Overview(entries),
+        Request::List => Response::List(
+            ctx.state
+                .conversations
+                .overview(session)
+                .await?
+                .into_iter()
+                .map(|e| e.summary)
+                .collect(),
+        ),
+        Request::Overview => Response::Overview(ctx.state.conversations.overview(session).await?),
+        Request::Mentions => {
+            Response::Mentions(crate::mentions::unread(&ctx.state.store, session.user_id).await?)
+        }
     })
 }

@@ -8,6 +8,7 @@
 //! forget it. Handlers return [`crate::error::ServiceError`], which
 //! becomes a [`WireError`] here, once (`?`, through `From`).
 
+mod broadcast;
 mod contacts;
 mod conversations;
 mod devices;
@@ -44,5 +45,6 @@ pub async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, 
         Request::Presence(r) => presence::handle(ctx, gate()?, r).await?.into(),
         Request::Groups(r) => groups::handle(ctx, gate()?, r).await?.into(),
         Request::Messages(r) => messages::handle(ctx, gate()?, r).await?.into(),
+        Request::Broadcast(r) => broadcast::handle(ctx, gate()?, r).await?.into(),
     })
 }

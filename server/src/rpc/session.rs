@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use quichat_proto::error::close;
 use quichat_proto::rpc::session::{Request, Response};
 use quichat_proto::types::SessionInfo;
 
@@ -65,6 +66,36 @@ pub async fn handle(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, Se
             Ok(Response::LoggedOut)
         }
         Request::Ping => Ok(Response::Pong),
+        Request::ChangePassword {
+            current,
+            new,
+            sign_out_others,
+        } => {
+            let session = ctx.live_session()?.clone();
+            // The login limits: a stolen session must not become a fast
+            // way to guess the password.
+            let key = session.username.clone();
+            s.limits
+                .login_per_user_ip
+                .check(&(key.clone(), ctx.remote.ip()))?;
+            s.limits.login_per_user.check(&key)?;
+            let revoked = s
+                .accounts
+                .change_password(&session, &current, &new, sign_out_others)
+                .await?;
+            for device_id in &revoked {
+                s.hub.kick_device(
+                    session.user_id,
+                    *device_id,
+                    close::LOGGED_OUT,
+                    "signed out after a password change",
+                    None,
+                );
+            }
+            Ok(Response::PasswordChanged {
+                signed_out: u32::try_from(revoked.len()).unwrap_or(u32::MAX),
+            })
+        }
     }
 }
 

@@ -225,12 +225,17 @@ impl Jobs {
             .map_err(StoreError::Db)?;
         let conversation_id: ConversationId = row.try_get("conversation_id")?;
         let seq = get_u64(&row, "seq")?;
-        // Members who joined after the message never saw it.
+        // Members who joined after the message never saw it; those who
+        // deleted it for themselves do not want its transcript.
         let members: Vec<UserId> = sqlx::query(
-            "SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND joined_seq < $2",
+            "SELECT cm.user_id FROM conversation_members cm \
+             WHERE cm.conversation_id = $1 AND cm.joined_seq < $2 \
+             AND NOT EXISTS (SELECT 1 FROM hidden_messages h \
+                             WHERE h.user_id = cm.user_id AND h.message_id = $3)",
         )
         .bind(conversation_id)
         .bind(to_i64(seq))
+        .bind(job.message_id)
         .fetch_all(&mut *w.tx)
         .await
         .map_err(StoreError::Db)?

@@ -49,8 +49,60 @@ pub fn spawn_workers(
     }
 }
 
+/// The dedicated thread a worker decodes and transcribes on.
+///
+/// Not tokio's blocking pool: glibc keeps the memory whisper.cpp frees
+/// after a run (its state, ~30 MiB for tiny.en) cached in the arena of the
+/// thread that freed it, and on the pool's changing threads every voice
+/// note could leave one more such copy behind (the soak test saw RSS grow
+/// ~37 MiB per voice note, +263 MiB after seven, under mixed load). On one
+/// thread per worker at most one copy per worker is retained, as for the
+/// password hashes (`hashing.rs`).
+#[derive(Debug)]
+struct Lane {
+    work: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+}
+
+impl Lane {
+    /// Starts the thread; it ends when the lane is dropped.
+    fn start(name: &str) -> std::io::Result<Lane> {
+        let (work, rx) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        std::thread::Builder::new()
+            .name(format!("whisper-{name}"))
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    // A panicking job fails its own caller (its answer is
+                    // dropped), not the thread.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            })?;
+        Ok(Lane { work })
+    }
+
+    /// Runs `f` on the lane's thread.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, &'static str> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.work
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .map_err(|_| "the worker thread is gone")?;
+        rx.await.map_err(|_| "the job panicked")
+    }
+}
+
 /// One worker's loop.
 pub async fn run(deps: WorkerDeps, id: String, cancel: CancellationToken) {
+    let lane = match Lane::start(&id) {
+        Ok(lane) => lane,
+        Err(e) => {
+            tracing::error!("cannot start the transcription thread: {e}");
+            return;
+        }
+    };
     let lease = Duration::from_secs(deps.config.lease_secs.max(1));
     let poll = Duration::from_millis(deps.config.poll_ms.max(50));
     loop {
@@ -61,7 +113,7 @@ pub async fn run(deps: WorkerDeps, id: String, cancel: CancellationToken) {
             Ok(Some(job)) => {
                 let started = std::time::Instant::now();
                 let outcome = tokio::select! {
-                    o = process(&deps, &job) => o,
+                    o = process(&deps, &lane, &job) => o,
                     // Shutdown: leave the job running; its lease expires
                     // and another worker takes it over.
                     _ = cancel.cancelled() => return,
@@ -112,7 +164,7 @@ pub async fn run(deps: WorkerDeps, id: String, cancel: CancellationToken) {
     }
 }
 
-async fn process(deps: &WorkerDeps, job: &Job) -> Outcome {
+async fn process(deps: &WorkerDeps, lane: &Lane, job: &Job) -> Outcome {
     let started = std::time::Instant::now();
     let key = match deps.jobs.object_key(job).await {
         Ok(k) => k,
@@ -131,7 +183,9 @@ async fn process(deps: &WorkerDeps, job: &Job) -> Outcome {
         }
     };
     let max = deps.config.max_audio_secs;
-    let decoded = tokio::task::spawn_blocking(move || quichat_audio::to_whisper(&bytes, max)).await;
+    let decoded = lane
+        .run(move || quichat_audio::to_whisper(&bytes, max))
+        .await;
     let samples = match decoded {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
@@ -151,7 +205,7 @@ async fn process(deps: &WorkerDeps, job: &Job) -> Outcome {
     };
     let audio_secs = samples.len() as f64 / 16_000.0;
     let engine = deps.engine.clone();
-    let result = tokio::task::spawn_blocking(move || engine.transcribe(&samples)).await;
+    let result = lane.run(move || engine.transcribe(&samples)).await;
     match result {
         Ok(Ok(transcript)) => {
             let took = started.elapsed().as_secs_f64();
