@@ -250,6 +250,36 @@ pub enum Command {
         #[arg(value_name = "USER|#GROUP")]
         peer: Option<Target>,
     },
+    /// Mute a conversation: its messages stop alerting (in `listen
+    /// --notify` and every other client), except those that mention you or
+    /// reply to you
+    ///
+    /// Muted until you unmute it, or for a while with --for (`--for 8h`,
+    /// `--for 1w`). Applies to all your devices.
+    Mute {
+        /// The other user's username, or a group as '#ID' or '#NAME'
+        #[arg(value_name = "USER|#GROUP")]
+        conversation: Target,
+        /// How long: 30m, 8h, 7d, 2w (default: until `unmute`)
+        #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+        duration: Option<u64>,
+    },
+    /// Unmute a conversation
+    Unmute {
+        /// The other user's username, or a group as '#ID' or '#NAME'
+        #[arg(value_name = "USER|#GROUP")]
+        conversation: Target,
+    },
+    /// Do not disturb: show it (with your muted conversations), or turn it
+    /// on, off, or on every day at set hours
+    ///
+    /// While it is on nothing alerts, on any of your devices; with
+    /// --allow-mentions, mentions and replies to you still do.
+    Dnd {
+        /// What to do (default: show the settings).
+        #[command(subcommand)]
+        action: Option<DndAction>,
+    },
     /// Mark a conversation read up to its latest message
     Read {
         /// The other user's username, or a group as '#ID' or '#NAME'
@@ -463,6 +493,15 @@ pub struct ListenArgs {
     /// the event counts as not seen: the next listen starts with it
     #[arg(long, value_name = "CMD")]
     pub exec: Option<String>,
+    /// Also raise a desktop notification (freedesktop notification
+    /// service, on the session D-Bus) for each new message, friend
+    /// request and broadcast that should alert: not your own, nothing from
+    /// a muted conversation unless it mentions or answers you, nothing
+    /// during do-not-disturb (see `mute` and `dnd`). Events from before
+    /// the start are only printed. Exits with an error at once when no
+    /// notification service is reachable
+    #[arg(long)]
+    pub notify: bool,
 }
 
 /// Arguments of `register` and `login`.
@@ -562,6 +601,56 @@ pub enum DevicesAction {
         /// Device id, as shown by `quichat devices`
         id: DeviceId,
     },
+}
+
+/// Subcommands of `dnd`.
+#[derive(Debug, Subcommand)]
+pub enum DndAction {
+    /// Show do-not-disturb and the muted conversations (the default)
+    Status,
+    /// Turn do-not-disturb on until `dnd off`
+    On {
+        /// Mentions and replies to you still alert
+        #[arg(long)]
+        allow_mentions: bool,
+    },
+    /// Turn do-not-disturb off
+    Off,
+    /// Turn do-not-disturb on every day between two times
+    Schedule {
+        /// The daily window, START-END in 24-hour time, e.g. 22:00-07:00
+        /// (an end before the start runs past midnight)
+        #[arg(value_name = "HH:MM-HH:MM", value_parser = parse_window)]
+        window: (u16, u16),
+        /// The time zone the times are in, an IANA name such as
+        /// Europe/Paris (default: this computer's)
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
+        /// Mentions and replies to you still alert
+        #[arg(long)]
+        allow_mentions: bool,
+    },
+}
+
+/// `HH:MM-HH:MM` as minutes after midnight.
+pub fn parse_window(s: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("'{s}' is not a window like 22:00-07:00");
+    let clock = |t: &str| -> Result<u16, String> {
+        let (h, m) = t.trim().split_once(':').ok_or_else(bad)?;
+        let digits = |d: &str, most: u16| {
+            d.parse::<u16>()
+                .ok()
+                .filter(|&n| n <= most && (1..=2).contains(&d.len()))
+                .ok_or_else(bad)
+        };
+        Ok(digits(h, 23)? * 60 + digits(m, 59)?)
+    };
+    let (start, end) = s.split_once('-').ok_or_else(bad)?;
+    let (start, end) = (clock(start)?, clock(end)?);
+    if start == end {
+        return Err(format!("'{s}': the window must end at another time than it starts"));
+    }
+    Ok((start, end))
 }
 
 /// `on`/`off` of `group settings`.
@@ -1211,6 +1300,27 @@ mod tests {
         .is_err());
         let cli = Cli::try_parse_from(["quichat", "group"]).expect("parses");
         assert!(matches!(cli.command, Command::Group { action: None }));
+    }
+
+    #[test]
+    fn dnd_windows() {
+        assert_eq!(parse_window("22:00-07:00"), Ok((1320, 420)));
+        assert_eq!(parse_window("9:30-17:05"), Ok((570, 1025)));
+        assert_eq!(parse_window("00:00-23:59"), Ok((0, 1439)));
+        for bad in ["", "22-07", "22:00", "24:00-07:00", "22:60-07:00", "7:00-7:00", "22:000-1:00"] {
+            assert!(parse_window(bad).is_err(), "{bad}");
+        }
+        let cli = Cli::try_parse_from(["quichat", "dnd", "schedule", "22:00-07:00", "--tz", "UTC"])
+            .expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Dnd {
+                action: Some(DndAction::Schedule {
+                    window: (1320, 420),
+                    ..
+                })
+            }
+        ));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod args;
 mod commands;
+mod desktop;
 mod error;
 mod output;
 mod password;

@@ -11,6 +11,7 @@ use quichat_proto::chat::{ClientChat, ServerChat};
 use quichat_proto::control::{ClientControl, Request, Response, ServerControl};
 use quichat_proto::error::close;
 use quichat_proto::event::{Event, EventBody};
+use quichat_proto::notify::{Flagged, PushFlags};
 use quichat_proto::rpc::DomainRequest;
 use quichat_proto::social::{Presence, TypingNotice};
 use quichat_proto::stream::{StreamHeader, StreamKind};
@@ -80,7 +81,7 @@ impl ClientConfig {
 /// Something for the event feed task.
 #[derive(Debug)]
 enum Feed {
-    Event(Box<Event>),
+    Event(Box<Flagged>),
     Hint(u64),
 }
 
@@ -501,13 +502,19 @@ pub(crate) fn unexpected(resp: &impl std::fmt::Debug) -> ClientError {
 /// The ordered event feed returned by [`Client::subscribe`].
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::Receiver<Result<Event, ClientError>>,
+    rx: mpsc::Receiver<Result<Flagged, ClientError>>,
 }
 
 impl EventStream {
     /// The next event. `None` after the connection closed; an error if the
     /// feed failed (for example a sync request failed).
     pub async fn next(&mut self) -> Option<Result<Event, ClientError>> {
+        Some(self.rx.recv().await?.map(|f| f.event))
+    }
+
+    /// The next event with the flags the server set for it (whether it
+    /// should alert the user: [`PushFlags`](quichat_proto::notify::PushFlags)).
+    pub async fn next_flagged(&mut self) -> Option<Result<Flagged, ClientError>> {
         self.rx.recv().await
     }
 }
@@ -519,6 +526,15 @@ fn fail_all(inner: &Inner, err: &WireError) {
     for (_, tx) in lock(&inner.sends).drain() {
         let _ = tx.send(Err(err.clone()));
     }
+}
+
+/// An event that came without flags: it alerts (the server would have
+/// said otherwise).
+fn unflagged(event: Event) -> Box<Flagged> {
+    Box::new(Flagged {
+        flags: PushFlags::default(),
+        event,
+    })
 }
 
 fn feed(inner: &Inner, item: Feed) {
@@ -537,7 +553,9 @@ async fn control_reader(weak: std::sync::Weak<Inner>, mut reader: FrameReader) {
                     let _ = tx.send(result);
                 }
             }
-            Ok(Some(ServerControl::Event(event))) => feed(&inner, Feed::Event(Box::new(event))),
+            Ok(Some(ServerControl::Flagged(f))) => feed(&inner, Feed::Event(Box::new(f))),
+            // A protocol-1 push (this client speaks 2, so none should come).
+            Ok(Some(ServerControl::Event(event))) => feed(&inner, Feed::Event(unflagged(event))),
             Ok(Some(ServerControl::SyncHint { head })) => feed(&inner, Feed::Hint(head)),
             Ok(Some(ServerControl::Presence(p))) => {
                 let _ = inner.notices.send(Notice::Presence(p));
@@ -575,7 +593,8 @@ async fn chat_reader(weak: std::sync::Weak<Inner>, mut reader: FrameReader) {
                     let _ = tx.send(Err(error));
                 }
             }
-            Ok(Some(ServerChat::Event(event))) => feed(&inner, Feed::Event(Box::new(event))),
+            Ok(Some(ServerChat::Flagged(f))) => feed(&inner, Feed::Event(Box::new(f))),
+            Ok(Some(ServerChat::Event(event))) => feed(&inner, Feed::Event(unflagged(event))),
             Ok(Some(ServerChat::Error(err))) => {
                 *lock(&inner.fatal) = Some(err.clone());
                 fail_all(&inner, &err);
@@ -592,7 +611,7 @@ async fn run_feed(
     weak: std::sync::Weak<Inner>,
     cursor: u64,
     mut feed_rx: mpsc::UnboundedReceiver<Feed>,
-    out: mpsc::Sender<Result<Event, ClientError>>,
+    out: mpsc::Sender<Result<Flagged, ClientError>>,
 ) {
     let mut seq = Sequencer::new(cursor);
     // Delivered watermarks not yet sent, coalesced while events keep coming.
@@ -604,7 +623,7 @@ async fn run_feed(
             let Some(inner) = weak.upgrade() else { return };
             let client = Client { inner };
             loop {
-                match client.sync_page(seq.cursor(), SYNC_PAGE).await {
+                match client.sync_flagged_page(seq.cursor(), SYNC_PAGE).await {
                     Ok((events, has_more)) => {
                         let empty = events.is_empty();
                         for event in events {
@@ -657,13 +676,13 @@ async fn run_feed(
 async fn release(
     client: &Client,
     seq: &mut Sequencer,
-    event: Event,
-    out: &mpsc::Sender<Result<Event, ClientError>>,
+    event: Flagged,
+    out: &mpsc::Sender<Result<Flagged, ClientError>>,
     delivered: &mut HashMap<ConversationId, u64>,
 ) -> bool {
     let me = client.session().map(|s| s.username);
     for ready in seq.offer(event) {
-        if let EventBody::Message(m) = &ready.body {
+        if let EventBody::Message(m) = &ready.event.body {
             if client.inner.config.auto_delivered && Some(&m.sender) != me.as_ref() {
                 let e = delivered.entry(m.conversation_id).or_default();
                 *e = (*e).max(m.seq);

@@ -7,13 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use quichat_proto::event::Event;
+use quichat_proto::notify::Flagged;
 
 /// In-order release of events by seq.
 #[derive(Debug, Default)]
 pub struct Sequencer {
     cursor: u64,
-    pending: BTreeMap<u64, Event>,
+    pending: BTreeMap<u64, Flagged>,
 }
 
 impl Sequencer {
@@ -36,14 +36,15 @@ impl Sequencer {
     }
 
     /// Offers an event; returns the events that are now releasable, in order.
-    pub fn offer(&mut self, event: Event) -> Vec<Event> {
-        if event.seq <= self.cursor {
+    pub fn offer(&mut self, event: Flagged) -> Vec<Flagged> {
+        let seq = event.event.seq;
+        if seq <= self.cursor {
             return Vec::new();
         }
-        self.pending.insert(event.seq, event);
+        self.pending.insert(seq, event);
         let mut out = Vec::new();
         while let Some(next) = self.pending.remove(&(self.cursor + 1)) {
-            self.cursor = next.seq;
+            self.cursor = next.event.seq;
             out.push(next);
         }
         out
@@ -53,16 +54,20 @@ impl Sequencer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quichat_proto::event::EventBody;
+    use quichat_proto::event::{Event, EventBody};
+    use quichat_proto::notify::PushFlags;
     use quichat_proto::types::ReadPosition;
 
-    fn ev(seq: u64) -> Event {
-        Event {
-            seq,
-            body: EventBody::ReadPosition(ReadPosition {
-                conversation_id: 1,
-                up_to_seq: seq,
-            }),
+    fn ev(seq: u64) -> Flagged {
+        Flagged {
+            flags: PushFlags::default(),
+            event: Event {
+                seq,
+                body: EventBody::ReadPosition(ReadPosition {
+                    conversation_id: 1,
+                    up_to_seq: seq,
+                }),
+            },
         }
     }
 
@@ -73,7 +78,7 @@ mod tests {
         assert!(s.offer(ev(4)).is_empty(), "gap at 3");
         assert!(s.has_gap());
         assert!(s.offer(ev(4)).is_empty(), "duplicate while pending");
-        let out: Vec<u64> = s.offer(ev(3)).iter().map(|e| e.seq).collect();
+        let out: Vec<u64> = s.offer(ev(3)).iter().map(|e| e.event.seq).collect();
         assert_eq!(out, vec![3, 4]);
         assert!(!s.has_gap());
         assert_eq!(s.cursor(), 4);

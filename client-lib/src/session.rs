@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use quichat_proto::error::close;
 use quichat_proto::event::Event;
+use quichat_proto::notify::{Flagged, PushFlags};
 use quichat_proto::types::{SendAck, SendMessage, SessionInfo};
 use quichat_proto::ErrorCode;
 use rand::Rng;
@@ -163,8 +164,9 @@ impl Session {
 /// What [`Follower::next`] reports.
 #[derive(Debug)]
 pub enum Followed {
-    /// The next event, in order, exactly once.
-    Event(Event),
+    /// The next event, in order, exactly once, with the flags the server
+    /// set for it (whether it should alert: mute, do-not-disturb, mentions).
+    Event(Event, PushFlags),
     /// The connection was lost; the follower is reconnecting.
     Disconnected(ClientError),
     /// An ephemeral notice (presence, typing): not in the log, so not
@@ -211,20 +213,20 @@ impl Follower {
         };
         let next = loop {
             tokio::select! {
-                event = stream.next() => break event,
+                event = stream.next_flagged() => break event,
                 notice = notices.recv() => match notice {
                     Ok(notice) => return Ok(Followed::Notice(notice)),
                     // Fell behind: older notices are superseded anyway.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     // The client is gone; the event stream will say why.
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break stream.next().await,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break stream.next_flagged().await,
                 },
             }
         };
         match next {
-            Some(Ok(event)) => {
+            Some(Ok(Flagged { flags, event })) => {
                 self.cursor = event.seq;
-                Ok(Followed::Event(event))
+                Ok(Followed::Event(event, flags))
             }
             other => {
                 let err = match other {

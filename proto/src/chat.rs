@@ -33,6 +33,9 @@ pub enum ServerChat {
         /// Why.
         error: WireError,
     },
-    /// A pushed message event.
+    /// A pushed message event (protocol 1).
     Event(Event),
+    /// A pushed message event with its recipient's flags (protocol 2,
+    /// instead of [`ServerChat::Event`]).
+    Flagged(crate::notify::Flagged),
 }

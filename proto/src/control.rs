@@ -51,4 +51,7 @@ pub enum ServerControl {
     Presence(Presence),
     /// Someone is typing to the user (ephemeral, not in the log).
     Typing(TypingNotice),
+    /// A pushed event with its recipient's flags (protocol 2, instead of
+    /// [`ServerControl::Event`]).
+    Flagged(crate::notify::Flagged),
 }

@@ -23,6 +23,7 @@ pub mod frame;
 pub mod fuzzing;
 pub mod group;
 pub mod media;
+pub mod notify;
 pub mod rpc;
 pub mod social;
 pub mod stream;
@@ -34,4 +35,11 @@ pub use error::{ErrorCode, ProtoError, WireError};
 pub const ALPN: &[u8] = b"quichat/1";
 
 /// Protocol version carried in the hello. Bumped on incompatible changes.
-pub const PROTOCOL_VERSION: u16 = 1;
+///
+/// Version 2 adds the push flags: a version-2 connection gets its events
+/// as `ServerControl::Flagged`/`ServerChat::Flagged` ([`notify::Flagged`]),
+/// a version-1 connection as before.
+pub const PROTOCOL_VERSION: u16 = 2;
+
+/// The oldest protocol version the server still accepts.
+pub const MIN_PROTOCOL_VERSION: u16 = 1;

@@ -25,13 +25,14 @@ use quichat_proto::media::{
     ByteRange, ClientMedia, MediaInfo, MediaKind, MediaVariant, ServerMedia, UploadRequest,
 };
 use quichat_proto::rpc::{
-    self, broadcast, contacts, conversations, devices, groups, history, messages, presence,
-    profile, receipts, session, sync, Request, Response,
+    self, broadcast, contacts, conversations, devices, groups, history, messages, notify,
+    presence, profile, receipts, session, sync, Request, Response,
 };
 use quichat_proto::social::{
     Category, ContactsChange, Friend, FriendRequest, Presence, PresenceState, Profile,
     ProfileUpdate, RequestState, TypingNotice,
 };
+use quichat_proto::notify::{Dnd, DndMode, Flagged, Mute, NotifySettings, PushFlags};
 use quichat_proto::stream::{StreamHeader, StreamKind};
 use quichat_proto::types::*;
 use serde::Serialize;
@@ -498,6 +499,7 @@ fn all_samples() -> Samples {
     message_op_samples(&mut s);
     broadcast_samples(&mut s);
     mention_samples(&mut s);
+    notify_samples(&mut s);
     let _ = rpc::MAX_PAGE;
     s
 }
@@ -1094,6 +1096,75 @@ fn mention_samples(s: &mut Samples) {
     s.add(
         "conversations::Response",
         conversations::Response::Mentions(vec![mention]),
+    );
+}
+
+/// Notifications (protocol 2): appended after mentions.
+fn notify_samples(s: &mut Samples) {
+    let flagged = Flagged {
+        flags: PushFlags(PushFlags::MENTION),
+        event: event(),
+    };
+    s.frame("frame Flagged", &flagged);
+    s.add("ServerControl", ServerControl::Flagged(flagged.clone()));
+    s.add("ServerChat", ServerChat::Flagged(flagged.clone()));
+    s.add(
+        "sync::Request",
+        sync::Request::FlaggedPage {
+            after: 4,
+            limit: 100,
+        },
+    );
+    s.add(
+        "sync::Response",
+        sync::Response::FlaggedPage {
+            events: vec![flagged],
+            has_more: false,
+        },
+    );
+    for mode in [
+        DndMode::Off,
+        DndMode::On,
+        DndMode::Scheduled {
+            start_min: 22 * 60,
+            end_min: 7 * 60,
+        },
+    ] {
+        s.add("DndMode", mode);
+    }
+    let dnd = Dnd {
+        mode: DndMode::On,
+        time_zone: "Europe/Paris".into(),
+        allow_mentions: true,
+    };
+    s.add("notify::Request", notify::Request::Get);
+    s.add(
+        "notify::Request",
+        notify::Request::Mute {
+            conversation_id: 9,
+            until_ms: Some(1_700_000_000_000),
+        },
+    );
+    s.add(
+        "notify::Request",
+        notify::Request::Unmute { conversation_id: 9 },
+    );
+    s.add("notify::Request", notify::Request::SetDnd(dnd.clone()));
+    let settings = NotifySettings {
+        dnd,
+        mutes: vec![Mute {
+            conversation_id: 9,
+            until_ms: None,
+        }],
+    };
+    s.add(
+        "notify::Response",
+        notify::Response::Settings(settings.clone()),
+    );
+    s.add("Request", Request::Notify(notify::Request::Get));
+    s.add(
+        "Response",
+        Response::Notify(notify::Response::Settings(settings)),
     );
 }
 

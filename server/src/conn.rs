@@ -137,6 +137,7 @@ pub async fn handle(
             session: OnceLock::new(),
             revoked: Arc::new(AtomicBool::new(false)),
             hub_id: OnceLock::new(),
+            protocol: OnceLock::new(),
             control_out,
             chat_out: Mutex::new(None),
             requests: Direct::new(state.limits.config.requests_per_connection, refused),

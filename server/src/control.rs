@@ -13,7 +13,7 @@ use quichat_proto::control::{ClientControl, Request, Response, ServerControl};
 use quichat_proto::error::close;
 use quichat_proto::frame::MAX_FRAME;
 use quichat_proto::rpc::session;
-use quichat_proto::{ErrorCode, WireError, PROTOCOL_VERSION};
+use quichat_proto::{ErrorCode, WireError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use tracing::debug;
 
 use crate::ctx::{fatal, frame_error, ConnCtx, Out};
@@ -100,16 +100,19 @@ pub async fn run(ctx: Arc<ConnCtx>, mut reader: FrameReader) {
     }
 }
 
-/// The first request must be a `Hello` in this server's protocol version;
-/// anything else closes the connection with a typed error (`None`).
+/// The first request must be a `Hello` in a protocol version this server
+/// speaks ([`MIN_PROTOCOL_VERSION`] to [`PROTOCOL_VERSION`]), which the
+/// connection then uses; anything else closes the connection with a typed
+/// error (`None`).
 async fn hello(ctx: &ConnCtx, request: Request) -> Option<Response> {
     let err = match request {
         Request::Session(session::Request::Hello { version, client }) => {
-            if version == PROTOCOL_VERSION {
-                debug!(client = %client.chars().take(64).collect::<String>(), "hello");
+            if (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
+                debug!(client = %client.chars().take(64).collect::<String>(), version, "hello");
+                let _ = ctx.protocol.set(version);
                 return Some(
                     session::Response::Welcome {
-                        version: PROTOCOL_VERSION,
+                        version,
                         server: format!("quichat-server {}", env!("CARGO_PKG_VERSION")),
                     }
                     .into(),
@@ -117,7 +120,10 @@ async fn hello(ctx: &ConnCtx, request: Request) -> Option<Response> {
             }
             WireError::new(
                 ErrorCode::UnsupportedVersion,
-                format!("client speaks protocol {version}; this server speaks {PROTOCOL_VERSION}"),
+                format!(
+                    "client speaks protocol {version}; this server speaks \
+                     {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}"
+                ),
             )
         }
         _ => WireError::new(

@@ -91,6 +91,8 @@ pub struct ConnCtx {
     pub revoked: Arc<AtomicBool>,
     /// This connection's id in the hub, once registered.
     pub hub_id: OnceLock<u64>,
+    /// The protocol version agreed in the hello.
+    pub protocol: OnceLock<u16>,
     /// Control stream writer.
     pub control_out: StreamOut<ServerControl>,
     /// Chat stream writer, once the client opened one.
@@ -104,6 +106,11 @@ pub struct ConnCtx {
 }
 
 impl ConnCtx {
+    /// The protocol version agreed in the hello (1 before it).
+    pub fn protocol(&self) -> u16 {
+        self.protocol.get().copied().unwrap_or(1)
+    }
+
     /// Notices when the client's address changed: QUIC connection
     /// migration (the phone moved networks) or NAT rebinding. quinn
     /// validates the new path itself; the session, its streams and sync

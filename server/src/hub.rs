@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use quichat_proto::control::ServerControl;
 use quichat_proto::event::Event;
+use quichat_proto::notify::PushFlags;
 use quichat_proto::types::{DeviceId, UserId};
 use tokio::sync::mpsc;
 
@@ -34,8 +35,8 @@ pub const REVOKED_MEMORY: Duration = Duration::from_secs(120);
 /// Something the hub asks a connection to deliver.
 #[derive(Debug, Clone)]
 pub enum Push {
-    /// Deliver an event.
-    Event(Box<Event>),
+    /// Deliver an event, with the flags its user's settings give it.
+    Event(Box<Event>, PushFlags),
     /// An ephemeral control frame, not in the log (presence, typing).
     Ephemeral(Box<ServerControl>),
 }
@@ -65,6 +66,8 @@ struct Link {
 #[derive(Debug, Default)]
 struct Links {
     by_user: HashMap<UserId, Vec<Link>>,
+    /// The notification settings of every user in `by_user`.
+    notify: HashMap<UserId, Arc<crate::notify::Settings>>,
     /// Recently revoked devices and when they were revoked.
     revoked: HashMap<DeviceId, Instant>,
 }
@@ -113,6 +116,7 @@ impl Drop for Registration {
             list.retain(|l| l.conn_id != self.conn_id);
             if list.is_empty() {
                 links.by_user.remove(&self.user_id);
+                links.notify.remove(&self.user_id);
                 // Sent under the lock, so transitions queue in the order
                 // they happened.
                 self.hub.presence_changed(self.user_id, false);
@@ -130,13 +134,16 @@ impl Hub {
 
     /// Registers a device's connection and returns its push queue, unless
     /// the device was revoked in the last [`REVOKED_MEMORY`] or the user
-    /// already has `max_per_user` connections (0: no cap).
+    /// already has `max_per_user` connections (0: no cap). `notify` are the
+    /// user's notification settings as read before (kept unless the hub
+    /// already holds newer ones).
     pub fn register(
         self: &Arc<Self>,
         user_id: UserId,
         device_id: DeviceId,
         kickable: Kickable,
         max_per_user: u32,
+        notify: crate::notify::Settings,
     ) -> Result<(Registration, mpsc::Receiver<Push>), RegisterError> {
         let (tx, rx) = mpsc::channel(PUSH_QUEUE);
         let conn_id = self.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -161,6 +168,7 @@ impl Hub {
             lagged: lagged.clone(),
             kickable,
         });
+        Self::keep_newer(&mut links.notify, user_id, notify);
         drop(links);
         Ok((
             Registration {
@@ -173,17 +181,51 @@ impl Hub {
         ))
     }
 
-    /// Pushes committed events to every online device of their users.
+    /// Stores `settings` for `user` unless newer ones are there already.
+    fn keep_newer(
+        map: &mut HashMap<UserId, Arc<crate::notify::Settings>>,
+        user: UserId,
+        settings: crate::notify::Settings,
+    ) {
+        match map.get(&user) {
+            Some(held) if held.version > settings.version => {}
+            _ => {
+                map.insert(user, Arc::new(settings));
+            }
+        }
+    }
+
+    /// Replaces the notification settings of an online user (after they
+    /// changed them), unless newer ones are held.
+    pub fn set_notify(&self, user: UserId, settings: crate::notify::Settings) {
+        let mut links = self.lock();
+        if links.by_user.contains_key(&user) {
+            Self::keep_newer(&mut links.notify, user, settings);
+        }
+    }
+
+    /// The notification settings held for an online user.
+    pub fn notify_of(&self, user: UserId) -> Option<Arc<crate::notify::Settings>> {
+        self.lock().notify.get(&user).cloned()
+    }
+
+    /// Pushes committed events to every online device of their users, each
+    /// with the flags its user's notification settings give it.
     pub fn publish(&self, events: Vec<(UserId, Event)>) {
+        let now = crate::store::now_ms();
+        let mentions = crate::notify::mentioned_in(events.iter().map(|(u, e)| (*u, e)));
         let links = self.lock();
         for (user, event) in events {
             let Some(list) = links.by_user.get(&user) else {
                 continue;
             };
+            let flags = links.notify.get(&user).map_or(PushFlags::default(), |s| {
+                s.flags(&event, crate::notify::is_mentioned(&mentions, user, &event), now)
+            });
             for link in list {
                 if link
                     .tx
-                    .try_send(Push::Event(Box::new(event.clone())))
+                    .try_send(Push::Event(Box::new(event.clone()), flags))
                     .is_err()
                 {
                     link.lagged.store(true, Ordering::Relaxed);

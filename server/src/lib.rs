@@ -41,6 +41,7 @@ pub mod message_ops;
 pub mod message_rows;
 pub mod messages;
 pub mod metrics;
+pub mod notify;
 pub mod ops_http;
 pub mod presence;
 pub mod private_fs;
@@ -107,6 +108,8 @@ pub struct AppState {
     pub broadcasts: Arc<broadcasts::Broadcasts>,
     /// Event log reads.
     pub events: Events,
+    /// Notification settings (mute, do-not-disturb).
+    pub notify: notify::Notify,
     /// Online devices.
     pub hub: Arc<Hub>,
     /// Rate limiters.
@@ -266,6 +269,7 @@ impl Server {
             presence,
             conversations,
             events: Events::new(store.clone()),
+            notify: notify::Notify::new(store.clone()),
             hub,
             limits: RateLimits::new(&config.limits, &metrics),
             admission: admission::Admission::new(config.limits.max_connections_per_ip),

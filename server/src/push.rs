@@ -5,7 +5,8 @@
 //! arrive with the acks), everything else on the control stream. When the
 //! hub had to drop pushes for this device (its queue was full), the task
 //! tells the client to sync with a `SyncHint`. Ephemeral pushes (presence,
-//! typing) go on the control stream.
+//! typing) go on the control stream. A protocol-2 connection gets each
+//! event with its flags (`Flagged`), a protocol-1 connection without.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use quichat_proto::chat::ServerChat;
 use quichat_proto::control::ServerControl;
 use quichat_proto::event::EventBody;
+use quichat_proto::notify::Flagged;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -26,15 +28,16 @@ pub fn spawn(ctx: Arc<ConnCtx>, registration: Registration, mut pushes: mpsc::Re
     tracker.spawn(
         async move {
             let user_id = ctx.session().map(|s| s.user_id);
+            let flagged = ctx.protocol() >= 2;
             loop {
                 let push = tokio::select! {
                     p = pushes.recv() => p,
                     _ = ctx.conn.closed() => None,
                     _ = ctx.shutdown.cancelled() => None,
                 };
-                let event = match push {
+                let (event, flags) = match push {
                     None => break,
-                    Some(Push::Event(event)) => *event,
+                    Some(Push::Event(event, flags)) => (*event, flags),
                     Some(Push::Ephemeral(frame)) => {
                         if ctx.control_out.send(Out::Frame(*frame)).await.is_err() {
                             break;
@@ -50,15 +53,22 @@ pub fn spawn(ctx: Arc<ConnCtx>, registration: Registration, mut pushes: mpsc::Re
                     m_.delivery_latency.observe(age_ms as f64 / 1000.0);
                 }
                 let sent = match (&event.body, ctx.chat_out()) {
-                    (EventBody::Message(_), Some(chat)) => chat
-                        .send(Out::Frame(ServerChat::Event(event)))
-                        .await
-                        .is_ok(),
-                    _ => ctx
-                        .control_out
-                        .send(Out::Frame(ServerControl::Event(event)))
-                        .await
-                        .is_ok(),
+                    (EventBody::Message(_), Some(chat)) => {
+                        let frame = if flagged {
+                            ServerChat::Flagged(Flagged { flags, event })
+                        } else {
+                            ServerChat::Event(event)
+                        };
+                        chat.send(Out::Frame(frame)).await.is_ok()
+                    }
+                    _ => {
+                        let frame = if flagged {
+                            ServerControl::Flagged(Flagged { flags, event })
+                        } else {
+                            ServerControl::Event(event)
+                        };
+                        ctx.control_out.send(Out::Frame(frame)).await.is_ok()
+                    }
                 };
                 if !sent {
                     break;

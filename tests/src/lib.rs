@@ -321,6 +321,25 @@ pub async fn wait_for(
     }
 }
 
+/// Waits for an event matching `pred`, with its flags, skipping others,
+/// failing after 10 s.
+pub async fn wait_for_flagged(
+    feed: &mut EventStream,
+    mut pred: impl FnMut(&EventBody) -> bool,
+) -> Result<quichat_client::proto::notify::Flagged> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, feed.next_flagged()).await {
+            Ok(Some(Ok(f))) if pred(&f.event.body) => return Ok(f),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => return Err(e.into()),
+            Ok(None) => anyhow::bail!("event feed ended"),
+            Err(_) => anyhow::bail!("expected event did not arrive within 10 s"),
+        }
+    }
+}
+
 /// Asserts that no event arrives within `wait`.
 pub async fn assert_quiet(feed: &mut EventStream, wait: Duration) -> Result<()> {
     match tokio::time::timeout(wait, feed.next()).await {

@@ -28,7 +28,7 @@ async fn collect_texts(
 ) -> Result<Vec<String>> {
     let mut out = Vec::new();
     while out.len() < n {
-        if let Followed::Event(e) = next_followed(f).await? {
+        if let Followed::Event(e, _) = next_followed(f).await? {
             ensure!(seqs.insert(e.seq), "event {} delivered twice", e.seq);
             if let EventBody::Message(m) = e.body {
                 if let MessageBody::Text(t) = m.body {
@@ -93,7 +93,7 @@ async fn follower_survives_a_server_restart_without_gaps_or_repeats(
             Followed::Disconnected(_) => saw_disconnect = true,
             Followed::Reconnected { .. } => saw_reconnect = true,
             Followed::Notice(_) => {}
-            Followed::Event(e) => {
+            Followed::Event(e, _) => {
                 ensure!(seqs.insert(e.seq), "event {} delivered twice", e.seq);
                 if let EventBody::Message(m) = e.body {
                     if let MessageBody::Text(t) = m.body {

@@ -81,10 +81,20 @@ impl Filter {
     }
 }
 
-/// `listen [--from-start] [--with CONV] [--once] [--timeout D] [--exec CMD]`.
+/// `listen [--from-start] [--with CONV] [--once] [--timeout D] [--exec CMD]
+/// [--notify]`.
 pub async fn run(ctx: &Context, args: ListenArgs) -> Result<()> {
     let mut signals = Signals::install()?;
+    // Before connecting: without a notification service, fail at once.
+    let notifier = if args.notify {
+        Some(crate::desktop::Notifier::connect().await?)
+    } else {
+        None
+    };
     let (client, session) = ctx.session().await?;
+    // Only what arrives after this start alerts: a catch-up (or
+    // --from-start) is printed, not announced event by event.
+    let alert_after = session.event_head;
     let server = ctx.server();
     let mut filter = match &args.with {
         Some(target) => match Filter::resolve(&client, target).await {
@@ -174,6 +184,9 @@ pub async fn run(ctx: &Context, args: ListenArgs) -> Result<()> {
                                 .map(|f| format!(", only {}", f.label))
                                 .unwrap_or_default(),
                         );
+                        if let Some(n) = &notifier {
+                            eprintln!("desktop notifications through {}", n.server);
+                        }
                         announced = true;
                     } else {
                         eprintln!(
@@ -195,7 +208,7 @@ pub async fn run(ctx: &Context, args: ListenArgs) -> Result<()> {
                 Ok(Followed::Disconnected(e)) => {
                     eprintln!("quichat: connection lost ({e}); reconnecting…");
                 }
-                Ok(Followed::Event(event)) => {
+                Ok(Followed::Event(event, flags)) => {
                     if let Some(f) = filter.as_mut() {
                         if !f.admits(&event, &session.username) {
                             // Not ours, and seen: a filtered listen moves past it.
@@ -220,6 +233,13 @@ pub async fn run(ctx: &Context, args: ListenArgs) -> Result<()> {
                     };
                     if let Err(e) = ctx.printer.emit(&human, json) {
                         break Err(e);
+                    }
+                    if let (Some(n), true) = (&notifier, event.seq > alert_after) {
+                        if let Some((summary, body)) =
+                            crate::desktop::alert(&event, flags, &session.username)
+                        {
+                            n.show(summary, body).await;
+                        }
                     }
                     if let (Some(command), Some(input)) = (&args.exec, json_text) {
                         tokio::select! {

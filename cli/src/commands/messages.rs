@@ -124,8 +124,9 @@ pub async fn chats(ctx: &Context) -> Result<()> {
     let (client, _) = ctx.session().await?;
     let list = client.conversation_overview().await;
     let mentions = client.mentions().await;
+    let notify = client.notify_settings().await;
     client.close().await;
-    let (list, mentions) = (list?, mentions?);
+    let (list, mentions, notify) = (list?, mentions?, notify?);
     if list.is_empty() {
         ctx.printer.note("no conversations yet")?;
     }
@@ -134,9 +135,13 @@ pub async fn chats(ctx: &Context) -> Result<()> {
             .iter()
             .filter(|m| m.conversation_id == c.summary.id)
             .count();
+        let mute = notify
+            .mutes
+            .iter()
+            .find(|m| m.conversation_id == c.summary.id);
         ctx.printer.emit(
-            &ChatLine::human_with_mentions(c, n),
-            ChatLine::new(c).with_mentions(n),
+            &ChatLine::human_marked(c, n, mute.is_some()),
+            ChatLine::new(c).with_mentions(n).with_mute(mute),
         )?;
     }
     Ok(())

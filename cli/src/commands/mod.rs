@@ -8,12 +8,13 @@ mod listen;
 mod media;
 mod messages;
 mod meta;
+mod notify;
 mod profiles;
 
 use anyhow::Result;
 use quichat_proto::media::MediaKind;
 
-use crate::args::{Command, DevicesAction};
+use crate::args::{Command, DevicesAction, DndAction};
 use crate::session::Context;
 
 pub use media::local_filename;
@@ -69,6 +70,12 @@ pub async fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Chats => messages::chats(ctx).await,
         Command::Chat { peer } => crate::tui::run(ctx, peer).await,
         Command::Read { with } => messages::read(ctx, &with).await,
+        Command::Mute {
+            conversation,
+            duration,
+        } => notify::mute(ctx, &conversation, duration).await,
+        Command::Unmute { conversation } => notify::unmute(ctx, &conversation).await,
+        Command::Dnd { action } => notify::dnd(ctx, action.unwrap_or(DndAction::Status)).await,
         Command::Whoread { message } => messages::whoread(ctx, &message).await,
         Command::Edit { message, text } => messages::edit(ctx, &message, &text).await,
         Command::Recall { message } => messages::recall(ctx, &message).await,

@@ -2,6 +2,7 @@
 //! conversation list, read positions set by `read`.
 
 use quichat_proto::media::{MediaInfo, MediaKind};
+use quichat_proto::notify::Mute;
 use quichat_proto::types::{
     ConversationEntry, ConversationId, Message, MessageBody, MessageId, Quote, Recipient, Reply,
     SendAck, Transcript,
@@ -209,6 +210,8 @@ pub struct ChatLine {
     last_message: Option<Nested>,
     /// Unread messages that mention the user ("you were mentioned").
     mentions: usize,
+    /// Muted until this time (RFC 3339), or `"forever"`; null: not muted.
+    muted_until: Option<String>,
 }
 
 impl ChatLine {
@@ -218,16 +221,29 @@ impl ChatLine {
         self
     }
 
-    /// [`ChatLine::human`], marked `@ you were mentioned` when some of the
-    /// unread messages mention the user.
-    pub fn human_with_mentions(e: &ConversationEntry, mentions: usize) -> String {
+    /// Marks it muted, until `until_ms` or (`None`) until unmuted.
+    pub fn with_mute(mut self, mute: Option<&Mute>) -> Self {
+        self.muted_until = mute.map(|m| m.until_ms.map_or("forever".into(), rfc3339));
+        self
+    }
+
+    /// [`ChatLine::human`], marked `🔕` when muted and `@ you were
+    /// mentioned` when some of the unread messages mention the user.
+    pub fn human_marked(e: &ConversationEntry, mentions: usize, muted: bool) -> String {
         let line = ChatLine::human(e);
-        if mentions == 0 {
+        let mut marks = String::new();
+        if muted {
+            marks.push_str(" 🔕");
+        }
+        if mentions > 0 {
+            marks.push_str(" @ you were mentioned");
+        }
+        if marks.is_empty() {
             return line;
         }
         match line.split_once("  ") {
-            Some((name, rest)) => format!("{name} @ you were mentioned  {rest}"),
-            None => format!("{line} @ you were mentioned"),
+            Some((name, rest)) => format!("{name}{marks}  {rest}"),
+            None => format!("{line}{marks}"),
         }
     }
 
@@ -246,6 +262,7 @@ impl ChatLine {
                 .as_ref()
                 .map(|m| Nested::Message(Box::new(MessageLine::new(m, None)))),
             mentions: 0,
+            muted_until: None,
         }
     }
 

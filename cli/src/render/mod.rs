@@ -14,6 +14,7 @@ mod events;
 mod groups;
 mod media;
 mod messages;
+mod notify;
 mod ops;
 mod session;
 #[cfg(test)]
@@ -38,6 +39,7 @@ pub use groups::{
 };
 pub use media::{DownloadLine, MediaAckLine, VoiceAckLine};
 pub use messages::{AckLine, ChatLine, MessageLine, ReadLine};
+pub use notify::{clock, DndLine, MutedLine};
 pub use ops::{EditedLine, HiddenLine, ReactionLine, ReactionsLine, RecalledLine};
 pub use session::{LocalProfileLine, LogoutLine, PasswordLine, ProfileState, SessionLine};
 
@@ -131,6 +133,10 @@ pub enum Line<'a> {
     BroadcastSent(BroadcastSentLine),
     /// A group message mentioned the user (from the event feed).
     Mention(MentionLine),
+    /// A conversation was muted or unmuted (`mute`, `unmute`, `dnd`).
+    Muted(MutedLine),
+    /// The do-not-disturb setting (`dnd`).
+    Dnd(DndLine),
 }
 
 /// A line nested inside another (the last message of a `chat` line),
@@ -189,6 +195,8 @@ line_from!(
     Broadcast(BroadcastLine),
     BroadcastSent(BroadcastSentLine),
     Mention(MentionLine),
+    Muted(MutedLine),
+    Dnd(DndLine),
 );
 
 impl From<GroupLine> for Line<'_> {

@@ -231,7 +231,7 @@ impl App {
                 Wake::Terminal(Some(Ok(TermEvent::Paste(text)))) => state.paste(&text, now),
                 // A resize: the next draw fits the new size.
                 Wake::Terminal(Some(Ok(_))) => Vec::new(),
-                Wake::Feed(Ok(Followed::Event(event))) => state.apply_event(&event),
+                Wake::Feed(Ok(Followed::Event(event, _))) => state.apply_event(&event),
                 Wake::Feed(Ok(Followed::Notice(notice))) => {
                     state.apply_notice(&notice, now);
                     Vec::new()

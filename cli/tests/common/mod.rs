@@ -31,6 +31,8 @@ pub const CLI_ENV: &[&str] = &[
     "QUICHAT_JSON",
     "QUICHAT_DEVICE_NAME",
     "RUST_LOG",
+    // A desktop session's bus: tests that want one give their own.
+    "DBUS_SESSION_BUS_ADDRESS",
 ];
 
 pub struct TestServer {
@@ -276,9 +278,16 @@ impl User {
     }
 
     pub async fn listen(&self, args: &[&str]) -> Listener {
+        self.listen_with_env(args, &[]).await
+    }
+
+    /// `listen` with extra environment variables.
+    pub async fn listen_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Listener {
         let mut all = vec!["listen"];
         all.extend_from_slice(args);
-        let mut child = self.command(&all).spawn().unwrap();
+        let mut cmd = self.command(&all);
+        cmd.envs(env.iter().copied());
+        let mut child = cmd.spawn().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
         // The banner comes once the feed is subscribed and signals are

@@ -10,6 +10,7 @@ mod devices;
 mod groups;
 mod history;
 mod messages;
+mod notify;
 mod presence;
 mod profile;
 mod receipts;

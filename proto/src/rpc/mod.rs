@@ -3,7 +3,7 @@
 //! The top-level [`Request`] and [`Response`] only name the domain; each
 //! domain's own enums (in `session`, `devices`, `sync`, `history`,
 //! `conversations`, `receipts`, `profile`, `contacts`, `presence`, `groups`,
-//! `messages`, `broadcast`)
+//! `messages`, `broadcast`, `notify`)
 //! hold its
 //! request kinds. postcard numbers
 //! enum variants by position, so this nesting keeps a new kind in one
@@ -25,6 +25,7 @@ pub mod devices;
 pub mod groups;
 pub mod history;
 pub mod messages;
+pub mod notify;
 pub mod presence;
 pub mod profile;
 pub mod receipts;
@@ -65,6 +66,8 @@ pub enum Request {
     Messages(messages::Request),
     /// Server broadcasts (administrators).
     Broadcast(broadcast::Request),
+    /// Notification settings: mute, do-not-disturb.
+    Notify(notify::Request),
 }
 
 /// A successful response, by domain; the domain matches the request's.
@@ -96,6 +99,8 @@ pub enum Response {
     Messages(messages::Response),
     /// See [`broadcast::Response`].
     Broadcast(broadcast::Response),
+    /// See [`notify::Response`].
+    Notify(notify::Response),
 }
 
 /// A domain's request enum, with the domain response that answers it.
@@ -144,6 +149,7 @@ domain!(presence, Presence);
 domain!(groups, Groups);
 domain!(messages, Messages);
 domain!(broadcast, Broadcast);
+domain!(notify, Notify);
 
 impl Request {
     /// Whether this request may come before authentication.

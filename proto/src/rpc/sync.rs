@@ -16,6 +16,15 @@ pub enum Request {
         /// Page size, at most [`super::MAX_PAGE`].
         limit: u32,
     },
+    /// As [`Request::Page`], each event with the flags the server sets on
+    /// its pushes (computed with the settings in force now). Answered by
+    /// [`Response::FlaggedPage`].
+    FlaggedPage {
+        /// The device's cursor (0 for a new device).
+        after: u64,
+        /// Page size, at most [`super::MAX_PAGE`].
+        limit: u32,
+    },
 }
 
 /// Sync responses.
@@ -27,6 +36,13 @@ pub enum Response {
     Page {
         /// Events in seq order.
         events: Vec<Event>,
+        /// More events exist after the last one.
+        has_more: bool,
+    },
+    /// A page of events with their flags.
+    FlaggedPage {
+        /// Events in seq order.
+        events: Vec<crate::notify::Flagged>,
         /// More events exist after the last one.
         has_more: bool,
     },

@@ -15,6 +15,7 @@ mod devices;
 mod groups;
 mod history;
 mod messages;
+mod notify;
 mod presence;
 mod profile;
 mod receipts;
@@ -46,5 +47,6 @@ pub async fn dispatch(ctx: &Arc<ConnCtx>, request: Request) -> Result<Response, 
         Request::Groups(r) => groups::handle(ctx, gate()?, r).await?.into(),
         Request::Messages(r) => messages::handle(ctx, gate()?, r).await?.into(),
         Request::Broadcast(r) => broadcast::handle(ctx, gate()?, r).await?.into(),
+        Request::Notify(r) => notify::handle(ctx, gate()?, r).await?.into(),
     })
 }

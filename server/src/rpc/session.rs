@@ -117,10 +117,13 @@ async fn establish(
     // Register before reading the head: anything committed after this point
     // is pushed live, anything before is covered by the client's sync.
     let max = ctx.state.limits.config.max_connections_per_user;
+    // Read before registering; the hub keeps whichever settings are newer
+    // if they change meanwhile (notify.rs).
+    let notify = ctx.state.notify.load(session.user_id).await?;
     let (registration, pushes) = ctx
         .state
         .hub
-        .register(session.user_id, session.device_id, ctx.kickable(), max)
+        .register(session.user_id, session.device_id, ctx.kickable(), max, notify)
         .map_err(|e| match e {
             RegisterError::Revoked => ServiceError::InvalidToken,
             RegisterError::TooMany(n) => ServiceError::TooManyConnections(format!(
