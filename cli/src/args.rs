@@ -648,7 +648,9 @@ pub fn parse_window(s: &str) -> Result<(u16, u16), String> {
     let (start, end) = s.split_once('-').ok_or_else(bad)?;
     let (start, end) = (clock(start)?, clock(end)?);
     if start == end {
-        return Err(format!("'{s}': the window must end at another time than it starts"));
+        return Err(format!(
+            "'{s}': the window must end at another time than it starts"
+        ));
     }
     Ok((start, end))
 }
@@ -1307,7 +1309,15 @@ mod tests {
         assert_eq!(parse_window("22:00-07:00"), Ok((1320, 420)));
         assert_eq!(parse_window("9:30-17:05"), Ok((570, 1025)));
         assert_eq!(parse_window("00:00-23:59"), Ok((0, 1439)));
-        for bad in ["", "22-07", "22:00", "24:00-07:00", "22:60-07:00", "7:00-7:00", "22:000-1:00"] {
+        for bad in [
+            "",
+            "22-07",
+            "22:00",
+            "24:00-07:00",
+            "22:60-07:00",
+            "7:00-7:00",
+            "22:000-1:00",
+        ] {
             assert!(parse_window(bad).is_err(), "{bad}");
         }
         let cli = Cli::try_parse_from(["quichat", "dnd", "schedule", "22:00-07:00", "--tz", "UTC"])

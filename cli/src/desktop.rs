@@ -104,10 +104,7 @@ pub fn alert(event: &Event, flags: PushFlags, me: &str) -> Option<(String, Strin
             };
             (summary, message_text(&m.body))
         }
-        EventBody::FriendRequest(r) => (
-            format!("friend request from {}", r.from),
-            r.note.clone(),
-        ),
+        EventBody::FriendRequest(r) => (format!("friend request from {}", r.from), r.note.clone()),
         EventBody::Broadcast(b) => ("server broadcast".to_string(), b.text.clone()),
         _ => return None,
     };
@@ -166,7 +163,11 @@ mod tests {
             Some(("alice".into(), "hi there".into()))
         );
         assert_eq!(alert(&hi, PushFlags(PushFlags::SILENT), "bob"), None);
-        assert_eq!(alert(&hi, PushFlags::default(), "alice"), None, "own message");
+        assert_eq!(
+            alert(&hi, PushFlags::default(), "alice"),
+            None,
+            "own message"
+        );
         let group = message("alice", Recipient::Group(12), "@bob look");
         assert_eq!(
             alert(&group, PushFlags(PushFlags::MENTION), "bob").map(|a| a.0),

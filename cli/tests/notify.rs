@@ -12,7 +12,6 @@ mod common;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -134,7 +133,9 @@ async fn listen_notify_shows_what_the_server_leaves_loud() {
             &[("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())],
         )
         .await;
-    listen.wait_stderr("desktop notifications through recorder").await;
+    listen
+        .wait_stderr("desktop notifications through recorder")
+        .await;
     // What came before the start is printed, not announced.
     listen
         .wait_for("the old message", |v| v["text"] == "before the start")
@@ -157,7 +158,10 @@ async fn listen_notify_shows_what_the_server_leaves_loud() {
         .wait_for("the muted message", |v| v["text"] == "muted chatter")
         .await;
     let (summary, body) = next_shown(&mut shown).await;
-    assert_eq!(summary, "alice mentioned you in #1", "own and muted messages stay silent");
+    assert_eq!(
+        summary, "alice mentioned you in #1",
+        "own and muted messages stay silent"
+    );
     assert_eq!(body, "look @bob");
 
     // Do not disturb silences everything, until it is off.
@@ -185,7 +189,10 @@ async fn listen_notify_without_a_service_fails_readably() {
     bob.register().await;
     // No bus at all, then a bus without a notification service.
     let bus = Bus::start();
-    for address in ["unix:path=/nonexistent/quichat-test-bus", bus.address.as_str()] {
+    for address in [
+        "unix:path=/nonexistent/quichat-test-bus",
+        bus.address.as_str(),
+    ] {
         let mut cmd = bob.command(&["listen", "--notify"]);
         cmd.env("DBUS_SESSION_BUS_ADDRESS", address);
         let run = User::run_command(cmd, None).await;
@@ -230,7 +237,14 @@ async fn mute_unmute_and_dnd_commands() {
     assert!(human.lines().all(|l| l.contains("🔕")), "{human}");
 
     let settings = bob
-        .ok(&["dnd", "schedule", "22:00-07:30", "--tz", "Europe/Paris", "--allow-mentions"])
+        .ok(&[
+            "dnd",
+            "schedule",
+            "22:00-07:30",
+            "--tz",
+            "Europe/Paris",
+            "--allow-mentions",
+        ])
         .await;
     assert_eq!(settings[0]["type"], "dnd");
     assert_eq!(settings[0]["mode"], "scheduled");
@@ -238,7 +252,11 @@ async fn mute_unmute_and_dnd_commands() {
     assert_eq!(settings[0]["end"], "07:30");
     assert_eq!(settings[0]["time_zone"], "Europe/Paris");
     assert_eq!(settings[0]["allow_mentions"], true);
-    assert_eq!(settings.len(), 3, "the dnd line and two mutes: {settings:?}");
+    assert_eq!(
+        settings.len(),
+        3,
+        "the dnd line and two mutes: {settings:?}"
+    );
     let human = bob.human(&["dnd"]).await;
     assert!(
         human.contains("⛔ do not disturb: every day 22:00–07:30 (Europe/Paris); mentions and replies still alert"),
@@ -254,11 +272,23 @@ async fn mute_unmute_and_dnd_commands() {
     assert_eq!(off[1]["with"], "#1");
 
     // Typed errors.
-    let e = bob.fails(&["dnd", "schedule", "22:00-07:00", "--tz", "Mars/Olympus"]).await;
+    let e = bob
+        .fails(&["dnd", "schedule", "22:00-07:00", "--tz", "Mars/Olympus"])
+        .await;
     assert_eq!(e["code"], "invalid_argument", "{e}");
     let run = bob.run(&["dnd", "schedule", "25:00-07:00"], None).await;
-    assert_eq!(run.output.status.code(), Some(2), "a bad window is a usage error: {run:?}");
+    assert_eq!(
+        run.output.status.code(),
+        Some(2),
+        "a bad window is a usage error: {run:?}"
+    );
+    let e = bob.fails(&["mute", "nobody"]).await;
+    assert_eq!(e["code"], "unknown_user", "{e}");
+    server.user("carol").register().await;
     let e = bob.fails(&["mute", "carol"]).await;
-    assert_eq!(e["code"], "not_found", "{e}");
+    assert_eq!(
+        e["code"], "not_found",
+        "no conversation with carol yet: {e}"
+    );
     server.stop().await;
 }

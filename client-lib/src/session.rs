@@ -166,7 +166,7 @@ impl Session {
 pub enum Followed {
     /// The next event, in order, exactly once, with the flags the server
     /// set for it (whether it should alert: mute, do-not-disturb, mentions).
-    Event(Event, PushFlags),
+    Event(Box<Event>, PushFlags),
     /// The connection was lost; the follower is reconnecting.
     Disconnected(ClientError),
     /// An ephemeral notice (presence, typing): not in the log, so not
@@ -226,7 +226,7 @@ impl Follower {
         match next {
             Some(Ok(Flagged { flags, event })) => {
                 self.cursor = event.seq;
-                Ok(Followed::Event(event, flags))
+                Ok(Followed::Event(Box::new(event), flags))
             }
             other => {
                 let err = match other {

@@ -24,15 +24,15 @@ use quichat_proto::group::{
 use quichat_proto::media::{
     ByteRange, ClientMedia, MediaInfo, MediaKind, MediaVariant, ServerMedia, UploadRequest,
 };
+use quichat_proto::notify::{Dnd, DndMode, Flagged, Mute, NotifySettings, PushFlags};
 use quichat_proto::rpc::{
-    self, broadcast, contacts, conversations, devices, groups, history, messages, notify,
-    presence, profile, receipts, session, sync, Request, Response,
+    self, broadcast, contacts, conversations, devices, groups, history, messages, notify, presence,
+    profile, receipts, session, sync, Request, Response,
 };
 use quichat_proto::social::{
     Category, ContactsChange, Friend, FriendRequest, Presence, PresenceState, Profile,
     ProfileUpdate, RequestState, TypingNotice,
 };
-use quichat_proto::notify::{Dnd, DndMode, Flagged, Mute, NotifySettings, PushFlags};
 use quichat_proto::stream::{StreamHeader, StreamKind};
 use quichat_proto::types::*;
 use serde::Serialize;

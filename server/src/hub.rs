@@ -220,7 +220,11 @@ impl Hub {
                 continue;
             };
             let flags = links.notify.get(&user).map_or(PushFlags::default(), |s| {
-                s.flags(&event, crate::notify::is_mentioned(&mentions, user, &event), now)
+                s.flags(
+                    &event,
+                    crate::notify::is_mentioned(&mentions, user, &event),
+                    now,
+                )
             });
             for link in list {
                 if link

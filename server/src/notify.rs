@@ -74,8 +74,9 @@ impl Settings {
                     return false;
                 };
                 let local = at.to_zoned(self.zone.clone());
-                let minute = u16::try_from(i32::from(local.hour()) * 60 + i32::from(local.minute()))
-                    .unwrap_or(0);
+                let minute =
+                    u16::try_from(i32::from(local.hour()) * 60 + i32::from(local.minute()))
+                        .unwrap_or(0);
                 in_window(minute, start_min, end_min)
             }
         }
@@ -83,7 +84,9 @@ impl Settings {
 
     /// Whether `conversation` is muted at `now_ms`.
     pub fn muted(&self, conversation: ConversationId, now_ms: i64) -> bool {
-        self.mutes.get(&conversation).is_some_and(|&until| until > now_ms)
+        self.mutes
+            .get(&conversation)
+            .is_some_and(|&until| until > now_ms)
     }
 
     /// The flags of `event` for this user at `now_ms`. `mentioned` says
@@ -103,9 +106,10 @@ impl Settings {
                 }
                 (m.sender != self.username, Some(m.conversation_id))
             }
-            EventBody::FriendRequest(r) => {
-                (r.to == self.username && r.state == RequestState::Pending, None)
-            }
+            EventBody::FriendRequest(r) => (
+                r.to == self.username && r.state == RequestState::Pending,
+                None,
+            ),
             EventBody::Broadcast(b) => (b.from.as_deref() != Some(self.username.as_str()), None),
             _ => (false, None),
         };
@@ -208,9 +212,7 @@ fn mode_columns(mode: &DndMode) -> (i64, i64, i64) {
     match *mode {
         DndMode::Off => (0, 0, 0),
         DndMode::On => (1, 0, 0),
-        DndMode::Scheduled { start_min, end_min } => {
-            (2, i64::from(start_min), i64::from(end_min))
-        }
+        DndMode::Scheduled { start_min, end_min } => (2, i64::from(start_min), i64::from(end_min)),
     }
 }
 
@@ -398,7 +400,7 @@ mod tests {
     }
 
     fn reply_to(author: &str) -> MessageBody {
-        MessageBody::Reply(Reply {
+        MessageBody::Reply(Box::new(Reply {
             to_seq: 1,
             text: "yes".into(),
             quote: Quote {
@@ -408,7 +410,7 @@ mod tests {
                 recalled: false,
             },
             edited_at_ms: None,
-        })
+        }))
     }
 
     /// Unix ms of `hh:mm` UTC on 2026-12-01.
@@ -446,14 +448,18 @@ mod tests {
         let mut s = settings(DndMode::Off, "UTC");
         let text = message("alice", MessageBody::Text("hi".into()));
         assert_eq!(s.flags(&text, false, utc(12, 0)), PushFlags(0));
-        assert!(s.flags(&message("bob", MessageBody::Text("me".into())), false, 0).silent());
+        assert!(s
+            .flags(&message("bob", MessageBody::Text("me".into())), false, 0)
+            .silent());
         s.mutes.insert(7, FOREVER);
         assert!(s.flags(&text, false, utc(12, 0)).silent());
         let mention = s.flags(&text, true, utc(12, 0));
         assert_eq!(mention, PushFlags(PushFlags::MENTION));
         let reply = s.flags(&message("alice", reply_to("bob")), false, 0);
         assert_eq!(reply, PushFlags(PushFlags::REPLY));
-        assert!(s.flags(&message("alice", reply_to("carol")), false, 0).silent());
+        assert!(s
+            .flags(&message("alice", reply_to("carol")), false, 0)
+            .silent());
         // An expired mute is no mute.
         s.mutes.insert(7, utc(11, 0));
         assert!(!s.flags(&text, false, utc(12, 0)).silent());

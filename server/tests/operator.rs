@@ -318,7 +318,9 @@ fn the_systemd_unit_is_sandboxed() -> Result<()> {
     ensure!(service["ExecReload"].contains("-HUP"));
     // Large buffers go back to the system when freed (DEPLOY.md, "Memory").
     ensure!(
-        environment.iter().any(|e| e == "MALLOC_MMAP_THRESHOLD_=1048576"),
+        environment
+            .iter()
+            .any(|e| e == "MALLOC_MMAP_THRESHOLD_=1048576"),
         "no MALLOC_MMAP_THRESHOLD_ in {environment:?}"
     );
     Ok(())
@@ -428,7 +430,8 @@ fn the_compose_file_fits_the_server_and_its_env_example() -> Result<()> {
                 if key.starts_with("QUICHAT_") {
                     // `[env: KEY=]`, or `[env: KEY]` where values are hidden.
                     ensure!(
-                        help.contains(&format!("env: {key}=")) || help.contains(&format!("env: {key}]")),
+                        help.contains(&format!("env: {key}="))
+                            || help.contains(&format!("env: {key}]")),
                         "{name} sets {key}, which quichat-server does not read"
                     );
                 }

@@ -62,44 +62,67 @@ async fn mute_silences_all_but_mentions_and_replies(backend: Backend) -> Result<
     let server = TestServer::start(backend).await?;
     let (alice, _) = server.register("alice").await?;
     let (bob, _) = server.register("bob").await?;
-    let group = alice
-        .create_group("team", "", &["bob".into()])
-        .await?
-        .id;
+    let group = alice.create_group("team", "", &["bob".into()]).await?.id;
     let mut feed = bob.subscribe(0).await?;
-    let mine = bob.send_text(Recipient::Group(group), "my own words").await?;
-    ensure!(message(&mut feed, "my own words").await?.flags == SILENT, "own messages never alert");
+    let mine = bob
+        .send_text(Recipient::Group(group), "my own words")
+        .await?;
+    ensure!(
+        message(&mut feed, "my own words").await?.flags == SILENT,
+        "own messages never alert"
+    );
     alice.send_text(Recipient::Group(group), "loud").await?;
     ensure!(message(&mut feed, "loud").await?.flags == LOUD);
 
     let settings = bob.mute(group, None).await?;
-    ensure!(settings.mutes.len() == 1 && settings.mutes[0].until_ms.is_none(), "{settings:?}");
+    ensure!(
+        settings.mutes.len() == 1 && settings.mutes[0].until_ms.is_none(),
+        "{settings:?}"
+    );
     alice.send_text(Recipient::Group(group), "hushed").await?;
     ensure!(message(&mut feed, "hushed").await?.flags == SILENT);
-    alice.send_text(Recipient::Group(group), "look @bob").await?;
+    alice
+        .send_text(Recipient::Group(group), "look @bob")
+        .await?;
     let mention = message(&mut feed, "look @bob").await?;
-    ensure!(mention.flags == PushFlags(PushFlags::MENTION), "{:?}", mention.flags);
+    ensure!(
+        mention.flags == PushFlags(PushFlags::MENTION),
+        "{:?}",
+        mention.flags
+    );
     // The mention event that follows the message does not alert again.
     let follow = wait_for_flagged(&mut feed, |b| matches!(b, EventBody::Mention(_))).await?;
     ensure!(follow.flags.silent(), "{:?}", follow.flags);
-    alice.send_reply(Recipient::Group(group), mine.seq, "answer").await?;
+    alice
+        .send_reply(Recipient::Group(group), mine.seq, "answer")
+        .await?;
     let reply = message(&mut feed, "answer").await?;
-    ensure!(reply.flags == PushFlags(PushFlags::REPLY), "{:?}", reply.flags);
+    ensure!(
+        reply.flags == PushFlags(PushFlags::REPLY),
+        "{:?}",
+        reply.flags
+    );
 
     // A mute for a while is a mute; unmuted, it alerts again.
     let until = now_ms() + 3_600_000;
     let settings = bob.mute(group, Some(until)).await?;
     ensure!(settings.mutes[0].until_ms == Some(until), "{settings:?}");
-    alice.send_text(Recipient::Group(group), "still hushed").await?;
+    alice
+        .send_text(Recipient::Group(group), "still hushed")
+        .await?;
     ensure!(message(&mut feed, "still hushed").await?.flags == SILENT);
     let settings = bob.unmute(group).await?;
     ensure!(settings.mutes.is_empty(), "{settings:?}");
-    alice.send_text(Recipient::Group(group), "loud again").await?;
+    alice
+        .send_text(Recipient::Group(group), "loud again")
+        .await?;
     ensure!(message(&mut feed, "loud again").await?.flags == LOUD);
 
     // Another device of bob's gets the same flags, in its sync too.
     bob.mute(group, None).await?;
-    alice.send_text(Recipient::Group(group), "quiet on every device").await?;
+    alice
+        .send_text(Recipient::Group(group), "quiet on every device")
+        .await?;
     let (bob2, _) = server.login("bob").await?;
     let (page, _) = bob2.sync_flagged_page(0, 500).await?;
     let flags_of = |text: &str| {
@@ -119,7 +142,9 @@ async fn mute_silences_all_but_mentions_and_replies(backend: Backend) -> Result<
     ensure!(flags_of("answer") == Some(PushFlags(PushFlags::REPLY)));
     ensure!(flags_of("my own words") == Some(SILENT));
     // Alice's settings are her own.
-    alice.send_text(Recipient::User("bob".into()), "direct").await?;
+    alice
+        .send_text(Recipient::User("bob".into()), "direct")
+        .await?;
     let mut alice_feed = alice.subscribe(0).await?;
     bob.send_text(Recipient::Group(group), "to alice").await?;
     ensure!(message(&mut alice_feed, "to alice").await?.flags == LOUD);
@@ -130,21 +155,28 @@ async fn dnd_silences_and_mentions_break_through_only_when_allowed(backend: Back
     let server = TestServer::start(backend).await?;
     let (alice, _) = server.register("alice").await?;
     let (bob, _) = server.register("bob").await?;
-    let group = alice
-        .create_group("team", "", &["bob".into()])
-        .await?
-        .id;
+    let group = alice.create_group("team", "", &["bob".into()]).await?.id;
     let mut feed = bob.subscribe(0).await?;
 
     bob.set_dnd(dnd(DndMode::On, "UTC", false)).await?;
-    alice.send_text(Recipient::User("bob".into()), "at night").await?;
+    alice
+        .send_text(Recipient::User("bob".into()), "at night")
+        .await?;
     ensure!(message(&mut feed, "at night").await?.flags == SILENT);
-    alice.send_text(Recipient::Group(group), "@bob urgent").await?;
+    alice
+        .send_text(Recipient::Group(group), "@bob urgent")
+        .await?;
     let m = message(&mut feed, "@bob urgent").await?;
-    ensure!(m.flags == PushFlags(PushFlags::MENTION | PushFlags::SILENT), "{:?}", m.flags);
+    ensure!(
+        m.flags == PushFlags(PushFlags::MENTION | PushFlags::SILENT),
+        "{:?}",
+        m.flags
+    );
 
     bob.set_dnd(dnd(DndMode::On, "UTC", true)).await?;
-    alice.send_text(Recipient::Group(group), "@bob really urgent").await?;
+    alice
+        .send_text(Recipient::Group(group), "@bob really urgent")
+        .await?;
     let m = message(&mut feed, "@bob really urgent").await?;
     ensure!(m.flags == PushFlags(PushFlags::MENTION), "{:?}", m.flags);
     alice.send_text(Recipient::Group(group), "chatter").await?;
@@ -164,19 +196,26 @@ async fn dnd_silences_and_mentions_break_through_only_when_allowed(backend: Back
     };
     let settings = bob.set_dnd(dnd(around, zone, false)).await?;
     ensure!(settings.dnd.time_zone == zone, "{settings:?}");
-    alice.send_text(Recipient::User("bob".into()), "scheduled quiet").await?;
+    alice
+        .send_text(Recipient::User("bob".into()), "scheduled quiet")
+        .await?;
     ensure!(message(&mut feed, "scheduled quiet").await?.flags == SILENT);
     let later = DndMode::Scheduled {
         start_min: (now_min + 60) % 1440,
         end_min: (now_min + 120) % 1440,
     };
     bob.set_dnd(dnd(later, zone, false)).await?;
-    alice.send_text(Recipient::User("bob".into()), "outside the window").await?;
+    alice
+        .send_text(Recipient::User("bob".into()), "outside the window")
+        .await?;
     ensure!(message(&mut feed, "outside the window").await?.flags == LOUD);
 
     bob.set_dnd(dnd(DndMode::Off, zone, false)).await?;
     let settings = bob.notify_settings().await?;
-    ensure!(settings.dnd.mode == DndMode::Off && settings.dnd.time_zone == zone, "{settings:?}");
+    ensure!(
+        settings.dnd.mode == DndMode::Off && settings.dnd.time_zone == zone,
+        "{settings:?}"
+    );
     Ok(())
 }
 
@@ -187,9 +226,15 @@ async fn bad_settings_get_typed_errors(backend: Backend) -> Result<()> {
     let (carol, _) = server.register("carol").await?;
     let group = alice.create_group("team", "", &["bob".into()]).await?.id;
     let e = carol.mute(group, None).await.unwrap_err();
-    ensure!(code(e) == Some(ErrorCode::NotFound), "a non-member cannot mute");
+    ensure!(
+        code(e) == Some(ErrorCode::NotFound),
+        "a non-member cannot mute"
+    );
     let e = bob.mute(group, Some(1_000)).await.unwrap_err();
-    ensure!(code(e) == Some(ErrorCode::InvalidArgument), "a mute ending in the past");
+    ensure!(
+        code(e) == Some(ErrorCode::InvalidArgument),
+        "a mute ending in the past"
+    );
     for bad in [
         dnd(DndMode::On, "Mars/Olympus_Mons", false),
         dnd(
@@ -213,7 +258,10 @@ async fn bad_settings_get_typed_errors(backend: Backend) -> Result<()> {
         ensure!(code(e) == Some(ErrorCode::InvalidArgument), "{bad:?}");
     }
     let settings = bob.notify_settings().await?;
-    ensure!(settings.dnd == Dnd::default() && settings.mutes.is_empty(), "{settings:?}");
+    ensure!(
+        settings.dnd == Dnd::default() && settings.mutes.is_empty(),
+        "{settings:?}"
+    );
     Ok(())
 }
 
@@ -257,7 +305,9 @@ async fn protocol_one_clients_get_plain_pushes(backend: Backend) -> Result<()> {
             );
         }
     }
-    alice.send_text(Recipient::User("bob".into()), "old school").await?;
+    alice
+        .send_text(Recipient::User("bob".into()), "old school")
+        .await?;
     loop {
         match read_frame::<ServerControl>(&mut recv).await? {
             ServerControl::Event(e) if matches!(e.body, EventBody::Message(_)) => break,

@@ -116,11 +116,7 @@ pub async fn dnd(ctx: &Context, action: DndAction) -> Result<()> {
     show(ctx, &settings, &labels)
 }
 
-fn show(
-    ctx: &Context,
-    settings: &NotifySettings,
-    labels: &HashMap<i64, String>,
-) -> Result<()> {
+fn show(ctx: &Context, settings: &NotifySettings, labels: &HashMap<i64, String>) -> Result<()> {
     ctx.printer
         .emit(&DndLine::human(&settings.dnd), DndLine::new(&settings.dnd))?;
     for mute in &settings.mutes {

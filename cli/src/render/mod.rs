@@ -39,7 +39,7 @@ pub use groups::{
 };
 pub use media::{DownloadLine, MediaAckLine, VoiceAckLine};
 pub use messages::{AckLine, ChatLine, MessageLine, ReadLine};
-pub use notify::{clock, DndLine, MutedLine};
+pub use notify::{DndLine, MutedLine};
 pub use ops::{EditedLine, HiddenLine, ReactionLine, ReactionsLine, RecalledLine};
 pub use session::{LocalProfileLine, LogoutLine, PasswordLine, ProfileState, SessionLine};
 

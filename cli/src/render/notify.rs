@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::output::{local_time, rfc3339};
 
 /// `HH:MM` of minutes after midnight.
-pub fn clock(minutes: u16) -> String {
+fn clock(minutes: u16) -> String {
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
