@@ -803,7 +803,8 @@ pub enum GroupAction {
     },
     /// Join a group with an invite code
     Join {
-        /// The code someone gave you
+        /// The code someone gave you (it may start with `-`)
+        #[arg(allow_hyphen_values = true)]
         code: String,
     },
     /// Dissolve a group (owner only): its history stays readable, nothing
@@ -1302,6 +1303,19 @@ mod tests {
         .is_err());
         let cli = Cli::try_parse_from(["quichat", "group"]).expect("parses");
         assert!(matches!(cli.command, Command::Group { action: None }));
+    }
+
+    #[test]
+    fn invite_codes_may_start_with_a_dash() {
+        // Invite codes are URL-safe base64: one in 64 starts with `-`.
+        let cli = Cli::try_parse_from(["quichat", "group", "join", "-w_tgZJn-szWjQNqR0gayw"])
+            .expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Group {
+                action: Some(GroupAction::Join { code })
+            } if code == "-w_tgZJn-szWjQNqR0gayw"
+        ));
     }
 
     #[test]

@@ -234,7 +234,18 @@ async fn mute_unmute_and_dnd_commands() {
     assert_eq!(of("alice")["muted_until"], until.as_str());
     assert_eq!(of("#1")["muted_until"], "forever", "{chats:?}");
     let human = bob.human(&["chats"]).await;
-    assert!(human.lines().all(|l| l.contains("🔕")), "{human}");
+    let (total, rows) = human
+        .trim_end()
+        .lines()
+        .collect::<Vec<_>>()
+        .split_last()
+        .map(|(t, r)| (t.to_string(), r.len()))
+        .unwrap();
+    assert_eq!(rows, 2, "{human}");
+    assert!(human.lines().take(2).all(|l| l.contains("🔕")), "{human}");
+    // The total, after the list (people only: not a JSON line).
+    assert_eq!(total, "1 unread in 1 of 2 conversations", "{human}");
+    assert_eq!(chats.len(), 2, "{chats:?}");
 
     let settings = bob
         .ok(&[

@@ -344,12 +344,17 @@ fn the_production_example_config_parses() -> Result<()> {
     Ok(())
 }
 
-/// The `${VAR...}` names a Compose file interpolates, and whether each
-/// has a default (`${VAR:-x}`) rather than being required (`${VAR:?msg}`
-/// or plain `${VAR}`).
+/// The `${VAR...}` names a Compose file interpolates (outside comments),
+/// and whether each has a default (`${VAR:-x}`) rather than being required
+/// (`${VAR:?msg}` or plain `${VAR}`).
 fn compose_variables(text: &str) -> Vec<(String, bool)> {
     let mut vars = Vec::new();
-    let mut rest = text;
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut rest = code.as_str();
     while let Some(at) = rest.find("${") {
         rest = &rest[at + 2..];
         let name: String = rest

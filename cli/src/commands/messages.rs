@@ -144,6 +144,14 @@ pub async fn chats(ctx: &Context) -> Result<()> {
             ChatLine::new(c).with_mentions(n).with_mute(mute),
         )?;
     }
+    if !list.is_empty() {
+        let total: u64 = list.iter().map(|c| c.summary.unread).sum();
+        let with = list.iter().filter(|c| c.summary.unread > 0).count();
+        ctx.printer.note(&match total {
+            0 => "no unread messages".to_string(),
+            _ => format!("{total} unread in {with} of {} conversations", list.len()),
+        })?;
+    }
     Ok(())
 }
 
