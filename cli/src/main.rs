@@ -15,6 +15,7 @@ mod profile;
 mod progress;
 mod render;
 mod session;
+mod signals;
 mod target;
 mod tui;
 

@@ -180,37 +180,14 @@ async fn wait_json(what: &str, mut check: impl AsyncFnMut() -> Option<Value>) ->
 /// Stops the server, waits until alice's screen shows the lost
 /// connection, and starts it again on the same address and data.
 async fn restart_slowly(server: TestServer, tmux: &Tmux) -> TestServer {
-    let TestServer {
-        handle,
-        config,
-        addr,
-        ca,
-        _dir,
-    } = server;
-    tokio::time::timeout(WAIT, handle.stop()).await.unwrap();
-    tmux.wait_for("chat", "the lost connection", |s| {
-        s.contains("○ reconnecting")
-    })
-    .await;
-    // The UDP port may be held for a moment after the stop.
-    let mut tries = 0;
-    let handle = loop {
-        match quichat_server::Server::start(config.clone()).await {
-            Ok(h) => break h,
-            Err(quichat_server::StartError::Bind { .. }) if tries < 50 => {
-                tries += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("restart failed: {e}"),
-        }
-    };
-    TestServer {
-        handle,
-        config,
-        addr,
-        ca,
-        _dir,
-    }
+    server
+        .restart_after(async {
+            tmux.wait_for("chat", "the lost connection", |s| {
+                s.contains("○ reconnecting")
+            })
+            .await;
+        })
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,6 +20,7 @@ use crate::error::CliError;
 use crate::profile::ProfileFile;
 use crate::render;
 use crate::session::Context;
+use crate::signals::Signals;
 use crate::target::{label, latest, Target};
 
 /// Why the loop ended without an error.
@@ -473,49 +474,4 @@ fn save_cursor(
         }
     })?;
     Ok(())
-}
-
-/// The signals that stop `listen` cleanly (the cursor is saved first).
-struct Signals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    hangup: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    /// Installs the handlers (before connecting, so that no Ctrl-C is
-    /// lost once events may be printed).
-    #[cfg(unix)]
-    fn install() -> Result<Signals> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Signals {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-            hangup: signal(SignalKind::hangup())?,
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn install() -> Result<Signals> {
-        Ok(Signals {})
-    }
-
-    /// Waits for any of them; returns its name.
-    #[cfg(unix)]
-    async fn wait(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.interrupt.recv() => "SIGINT",
-            _ = self.terminate.recv() => "SIGTERM",
-            _ = self.hangup.recv() => "SIGHUP",
-        }
-    }
-
-    #[cfg(not(unix))]
-    async fn wait(&mut self) -> &'static str {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
-    }
 }

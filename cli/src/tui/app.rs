@@ -43,6 +43,7 @@ use super::view;
 use crate::error::CliError;
 use crate::render::{DownloadLine, MediaAckLine, VoiceAckLine};
 use crate::session::Context;
+use crate::signals::Signals;
 use crate::target::{label, Target};
 
 /// Messages per history page.
@@ -574,50 +575,6 @@ impl Answers<'_> {
         let who = self.client.who_read(self.conversation_id, seq).await?;
         self.known.insert(seq, who.clone());
         Ok(who)
-    }
-}
-
-/// Signals that end the chat screen cleanly (Ctrl-C itself arrives as a
-/// key in raw mode; these come from elsewhere: `kill`, a closed terminal).
-struct Signals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    hangup: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    #[cfg(unix)]
-    fn install() -> Result<Signals> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Signals {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-            hangup: signal(SignalKind::hangup())?,
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn install() -> Result<Signals> {
-        Ok(Signals {})
-    }
-
-    /// Waits for any of them; returns its name.
-    #[cfg(unix)]
-    async fn wait(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.interrupt.recv() => "SIGINT",
-            _ = self.terminate.recv() => "SIGTERM",
-            _ = self.hangup.recv() => "SIGHUP",
-        }
-    }
-
-    #[cfg(not(unix))]
-    async fn wait(&mut self) -> &'static str {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
     }
 }
 

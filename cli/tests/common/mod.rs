@@ -85,6 +85,11 @@ impl TestServer {
     /// Stops the server and starts it again on the same address, data
     /// directory and database.
     pub async fn restart(self) -> TestServer {
+        self.restart_after(async {}).await
+    }
+
+    /// [`TestServer::restart`], waiting for `between` while it is down.
+    pub async fn restart_after(self, between: impl std::future::Future<Output = ()>) -> TestServer {
         let TestServer {
             handle,
             config,
@@ -93,6 +98,7 @@ impl TestServer {
             _dir,
         } = self;
         timeout(WAIT, handle.stop()).await.unwrap();
+        between.await;
         // quinn's endpoint driver may hold the UDP port for a moment after
         // the handle stopped: retry the bind briefly.
         let mut tries = 0;
