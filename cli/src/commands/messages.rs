@@ -20,7 +20,7 @@ use crate::target::{conversation_id, label, latest, shell_word, MessageArg, Targ
 
 /// Runs `f` on an authenticated connection with the target resolved, and
 /// closes the connection politely.
-async fn with_target<T>(
+pub(super) async fn with_target<T>(
     ctx: &Context,
     target: &Target,
     f: impl AsyncFnOnce(&Client, &str, Recipient) -> Result<T>,

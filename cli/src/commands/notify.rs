@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use quichat_proto::notify::{Dnd, DndMode, NotifySettings};
 
+use super::messages::with_target;
 use crate::args::DndAction;
 use crate::error::CliError;
 use crate::render::{DndLine, MutedLine};
@@ -15,10 +16,8 @@ use crate::target::{conversation_id, label, Target};
 
 /// `mute CONV [--for DURATION]`.
 pub async fn mute(ctx: &Context, target: &Target, duration: Option<u64>) -> Result<()> {
-    let (client, _) = ctx.session().await?;
-    let result = async {
-        let to = target.resolve(&client).await?;
-        let id = conversation_id(&client, &to).await?;
+    let (with, id, settings) = with_target(ctx, target, async |client, _, to| {
+        let id = conversation_id(client, &to).await?;
         let until_ms = match duration {
             Some(secs) => {
                 let ms = i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
@@ -27,11 +26,9 @@ pub async fn mute(ctx: &Context, target: &Target, duration: Option<u64>) -> Resu
             None => None,
         };
         let settings = client.mute(id, until_ms).await?;
-        anyhow::Ok((label(&to), id, settings))
-    }
-    .await;
-    client.close().await;
-    let (with, id, settings) = result?;
+        Ok((label(&to), id, settings))
+    })
+    .await?;
     let mute = settings
         .mutes
         .iter()
@@ -45,16 +42,12 @@ pub async fn mute(ctx: &Context, target: &Target, duration: Option<u64>) -> Resu
 
 /// `unmute CONV`.
 pub async fn unmute(ctx: &Context, target: &Target) -> Result<()> {
-    let (client, _) = ctx.session().await?;
-    let result = async {
-        let to = target.resolve(&client).await?;
-        let id = conversation_id(&client, &to).await?;
+    let (with, id) = with_target(ctx, target, async |client, _, to| {
+        let id = conversation_id(client, &to).await?;
         client.unmute(id).await?;
-        anyhow::Ok((label(&to), id))
-    }
-    .await;
-    client.close().await;
-    let (with, id) = result?;
+        Ok((label(&to), id))
+    })
+    .await?;
     ctx.printer.emit(
         &MutedLine::human(None, &with),
         MutedLine::unmuted(id, Some(with.clone())),
