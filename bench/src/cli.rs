@@ -101,6 +101,10 @@ pub enum Command {
     /// Group fan-out: time until the last member has a message, beside a
     /// group with one recipient.
     Fanout(FanoutArgs),
+    /// A server broadcast to many accounts (seeded in the database):
+    /// delivery time and users/s, and a chat pair's latency during it
+    /// beside the same pair idle.
+    Broadcast(BroadcastArgs),
     /// Every scenario in turn at preset sizes (each on its own server).
     All(AllArgs),
     /// Minutes of mixed load (messages, reconnects, uploads, downloads,
@@ -241,6 +245,24 @@ pub struct FanoutArgs {
     /// counts as lost.
     #[arg(long, value_name = "SECS", default_value_t = 15.0)]
     pub drain: f64,
+}
+
+/// `broadcast` options.
+#[derive(Debug, Clone, Args)]
+pub struct BroadcastArgs {
+    /// Accounts inserted into the database before the broadcast (they
+    /// cannot log in; the broadcast goes to their logs).
+    #[arg(long, default_value_t = 100_000)]
+    pub users: usize,
+    /// Real accounts online that get it live.
+    #[arg(long, default_value_t = 8)]
+    pub online: usize,
+    /// The chat pair sends one message per this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 5)]
+    pub chat_interval_ms: u64,
+    /// Seconds of chat before the broadcast (the idle baseline).
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    pub idle_secs: f64,
 }
 
 /// `soak` options.
@@ -416,6 +438,15 @@ impl Preset {
         }
     }
 
+    /// The `broadcast` flags.
+    pub fn broadcast(self) -> &'static [&'static str] {
+        match self {
+            Preset::Smoke => &["--users", "300", "--online", "2", "--idle-secs", "0.5"],
+            Preset::Quick => &["--users", "20000"],
+            Preset::Full => &["--users", "100000"],
+        }
+    }
+
     /// The `fanout` flags.
     pub fn fanout(self) -> &'static [&'static str] {
         match self {
@@ -438,6 +469,7 @@ mod tests {
             parse_args::<HolArgs>(p.hol()).expect("hol preset");
             parse_args::<MediaArgs>(p.media()).expect("media preset");
             parse_args::<FanoutArgs>(p.fanout()).expect("fanout preset");
+            parse_args::<BroadcastArgs>(p.broadcast()).expect("broadcast preset");
         }
     }
 

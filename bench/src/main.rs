@@ -73,6 +73,7 @@ async fn real_main(cli: Cli) -> Result<()> {
         Command::Hol(a) => vec![Scenario::Hol(a)],
         Command::Media(a) => vec![Scenario::Media(a)],
         Command::Fanout(a) => vec![Scenario::Fanout(a)],
+        Command::Broadcast(a) => vec![Scenario::Broadcast(a)],
         Command::Soak(a) => vec![Scenario::Soak(a)],
         Command::All(a) => Scenario::all(a.preset)?,
     };

@@ -317,6 +317,23 @@ impl Target {
         })
     }
 
+    /// The database URL the server uses: the one the bench gave it, or
+    /// the SQLite file in a started server's data dir.
+    pub fn database(&self) -> Option<String> {
+        self.database_url.clone().or_else(|| {
+            self.child.as_ref().map(|_| {
+                format!(
+                    "sqlite://{}?mode=rw",
+                    self.scratch
+                        .path()
+                        .join("data")
+                        .join("quichat.db")
+                        .display()
+                )
+            })
+        })
+    }
+
     /// Client settings for this server.
     pub fn client_config(&self) -> ClientConfig {
         let mut cfg = ClientConfig::new(self.addr.to_string(), Trust::CaFile(self.ca.clone()));

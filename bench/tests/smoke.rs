@@ -62,7 +62,14 @@ fn every_scenario_runs_at_a_tiny_size() {
             String::from_utf8_lossy(&out.stdout)
         )
     });
-    for name in ["messages", "connections", "hol", "media", "fanout"] {
+    for name in [
+        "messages",
+        "connections",
+        "hol",
+        "media",
+        "fanout",
+        "broadcast",
+    ] {
         let s = &report["scenarios"][name];
         assert!(s.is_object(), "no {name} report in {report}");
         assert!(
@@ -103,6 +110,15 @@ fn every_scenario_runs_at_a_tiny_size() {
         number(s, &["fanout", "group", "expected_deliveries"])
     );
     assert!(number(s, &["fanout", "one_recipient", "deliveries"]) > 0.0);
+    // Every account got the broadcast (300 seeded + 5 real ones), and the
+    // chat pair measured both phases.
+    assert_eq!(number(s, &["broadcast", "delivered"]), 305.0);
+    assert_eq!(
+        number(s, &["broadcast", "delivered"]),
+        number(s, &["broadcast", "recipients"])
+    );
+    assert!(number(s, &["broadcast", "chat_idle", "count"]) > 0.0);
+    assert!(number(s, &["broadcast", "chat_during", "count"]) > 0.0);
     for chart in [
         "messages-latency.svg",
         "messages-sweep.svg",
@@ -111,6 +127,7 @@ fn every_scenario_runs_at_a_tiny_size() {
         "hol-latency.svg",
         "media-throughput.svg",
         "fanout-latency.svg",
+        "broadcast-chat.svg",
     ] {
         let text = std::fs::read_to_string(plots.path().join(chart))
             .unwrap_or_else(|e| panic!("no chart {chart}: {e}"));

@@ -24,6 +24,7 @@ pub mod fuzzing;
 pub mod group;
 pub mod media;
 pub mod notify;
+pub mod push;
 pub mod rpc;
 pub mod social;
 pub mod stream;

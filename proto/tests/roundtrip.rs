@@ -502,6 +502,29 @@ proptest! {
         json_roundtrip(&notice)?;
     }
 
+    /// A pushed event's frame built from a shared body (`push`) is the
+    /// frame of the whole value, for any body, seq and flags.
+    #[test]
+    fn pushed_frames_from_a_shared_body(
+        body in arb::<event::EventBody>(),
+        seq in any::<u64>(),
+        flags in proptest::option::of(any::<u8>()),
+        chat in any::<bool>(),
+    ) {
+        let shared = push::encode_body(&body).unwrap();
+        let event = event::Event { seq, body };
+        let flags = flags.map(notify::PushFlags);
+        let (stream, whole) = match (chat, flags) {
+            (true, Some(flags)) => (push::PushStream::Chat, encode(&chat::ServerChat::Flagged(notify::Flagged { flags, event }))),
+            (true, None) => (push::PushStream::Chat, encode(&chat::ServerChat::Event(event))),
+            (false, Some(flags)) => (push::PushStream::Control, encode(&control::ServerControl::Flagged(notify::Flagged { flags, event }))),
+            (false, None) => (push::PushStream::Control, encode(&control::ServerControl::Event(event))),
+        };
+        let mut built = push::frame_head(stream, flags, seq, shared.len()).unwrap();
+        built.extend_from_slice(&shared);
+        prop_assert_eq!(built, whole.unwrap());
+    }
+
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         decode_as_every_type(&bytes);

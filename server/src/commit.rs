@@ -62,8 +62,11 @@ where
     Box::new(f)
 }
 
-/// One queued write, its type erased.
-trait Job: Send {
+/// One queued write, its type erased. [`Committer::write`] wraps a
+/// [`WriteFn`] in one; a service that merges many callers' writes into
+/// one (receipts) implements it itself and answers its callers in
+/// [`Job::finish`].
+pub trait Job: Send {
     /// Runs the write; keeps its value until [`Job::finish`].
     fn run<'a>(
         &'a mut self,
@@ -163,6 +166,12 @@ impl Committer {
         });
         self.queue.send(job).await.map_err(|_| shutting_down())?;
         Ok(async move { rx.await.unwrap_or_else(|_| Err(shutting_down())) })
+    }
+
+    /// Queues a job of its own kind, waiting only while the queue is full;
+    /// it answers its callers itself.
+    pub async fn submit(&self, job: Box<dyn Job>) -> Result<(), Box<dyn Job>> {
+        self.queue.send(job).await.map_err(|e| e.0)
     }
 
     /// Queues `write` and waits for its result.

@@ -225,7 +225,7 @@ impl Contacts {
         .fetch_optional(self.store.pool())
         .await?;
         if let Some(row) = existing {
-            return Ok((request_from_row(&row)?, Vec::new()));
+            return Ok((request_from_row(&row)?, Fanout::new()));
         }
         let pending = self
             .count(
@@ -456,7 +456,7 @@ impl Contacts {
         let seq = append(tx, session.user_id, &event, now)
             .await
             .map_err(StoreError::Db)?;
-        Ok(vec![(session.user_id, Event { seq, body })])
+        Ok(Fanout::one(session.user_id, Event { seq, body }))
     }
 
     /// Creates a category.
@@ -681,7 +681,7 @@ impl Contacts {
         };
         if changed == 0 {
             // Already so: nothing to record.
-            return Ok(Vec::new());
+            return Ok(Fanout::new());
         }
         if block {
             // Pending requests either way are withdrawn; the blocked user

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use quichat_proto::chat::ServerChat;
 use quichat_proto::control::ServerControl;
 use quichat_proto::error::close;
@@ -37,6 +38,14 @@ const WRITER_QUEUE: usize = 256;
 pub enum Out<T> {
     /// Write a frame.
     Frame(T),
+    /// Write a frame encoded already: `head`, then `body` (a pushed
+    /// event's body, shared with its other recipients' frames).
+    Encoded {
+        /// The frame's start, length header included.
+        head: Bytes,
+        /// The rest of the frame.
+        body: Bytes,
+    },
     /// Write a final frame, wait for the peer to get it, then close the
     /// whole connection.
     FrameThenClose {
@@ -179,6 +188,12 @@ where
                 match *out {
                     Out::Frame(frame) => {
                         if let Err(e) = write_frame(&mut send, &frame).await {
+                            debug!("stream write ended: {e}");
+                            break;
+                        }
+                    }
+                    Out::Encoded { head, body } => {
+                        if let Err(e) = send.write_all_chunks(&mut [head, body]).await {
                             debug!("stream write ended: {e}");
                             break;
                         }

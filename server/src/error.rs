@@ -34,6 +34,11 @@ pub enum StoreError {
     /// why); nothing of it was stored.
     #[error("database error (group commit): {0}")]
     Batch(String),
+    /// PostgreSQL aborted a write shared with other callers for a
+    /// serialization failure or a deadlock (the message says which);
+    /// nothing of it was stored, and it is safe to retry.
+    #[error("write conflict: {0}")]
+    Conflict(String),
 }
 
 impl StoreError {
@@ -54,6 +59,7 @@ impl StoreError {
             StoreError::Db(e) => e
                 .as_database_error()
                 .is_some_and(|d| matches!(d.code().as_deref(), Some("40001") | Some("40P01"))),
+            StoreError::Conflict(_) => true,
             _ => false,
         }
     }

@@ -15,6 +15,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::error::ServiceError;
+use crate::fanout::SharedBody;
 use crate::message_rows::{message_from_row, MESSAGE_COLUMNS, MESSAGE_JOINS};
 use crate::store::{get_u64, to_i64, Backend, Store};
 
@@ -74,8 +75,7 @@ struct EventColumns {
     broadcast_id: Option<BroadcastId>,
 }
 
-/// Events produced by a write, to publish to online devices after commit.
-pub type Fanout = Vec<(UserId, Event)>;
+pub use crate::fanout::Fanout;
 
 /// An event to append, before it has a seq.
 #[derive(Debug, Clone)]
@@ -351,8 +351,127 @@ async fn append_many(
     Ok(seqs)
 }
 
+/// Rows per multi-row `INSERT` in [`append_rows`]: 11 binds each, far
+/// below both backends' limits.
+const INSERT_CHUNK: usize = 400;
+
+/// Appends many events, any number per user, and returns each one's seq
+/// in the order given (a user's events get consecutive seqs in that
+/// order). A fixed number of statements per chunk, never one per event:
+/// the users' logs are locked in ascending id order (PostgreSQL; SQLite
+/// has one writer), each bumped by its count in one `UPDATE ... CASE`,
+/// and the events written with multi-row `INSERT`s.
+pub async fn append_rows(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    rows: &[(UserId, NewEvent)],
+    now: i64,
+) -> Result<Vec<u64>, sqlx::Error> {
+    let mut counts: std::collections::BTreeMap<UserId, u64> = std::collections::BTreeMap::new();
+    for (user, _) in rows {
+        *counts.entry(*user).or_default() += 1;
+    }
+    let users: Vec<(UserId, u64)> = counts.into_iter().collect();
+    // The first seq each user's events take, in ascending user order.
+    let mut next: std::collections::HashMap<UserId, u64> = std::collections::HashMap::new();
+    for chunk in users.chunks(APPEND_CHUNK) {
+        let ids = |first: usize| {
+            (first..first + chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if backend == Backend::Postgres {
+            let sql = format!(
+                "SELECT id FROM users WHERE id IN ({}) ORDER BY id FOR NO KEY UPDATE",
+                ids(1)
+            );
+            let mut q = sqlx::query(&sql);
+            for (u, _) in chunk {
+                q = q.bind(*u);
+            }
+            q.fetch_all(&mut **tx).await?;
+        }
+        let cases: String = (0..chunk.len())
+            .map(|i| format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!(
+            "UPDATE users SET event_seq = event_seq + CASE id{cases} ELSE 0 END \
+             WHERE id IN ({}) RETURNING id, event_seq",
+            ids(2 * chunk.len() + 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for (u, n) in chunk {
+            q = q.bind(*u).bind(to_i64(*n));
+        }
+        for (u, _) in chunk {
+            q = q.bind(*u);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            let user: UserId = r.try_get("id")?;
+            let head = get_u64(&r, "event_seq")?;
+            let n = chunk
+                .binary_search_by_key(&user, |(u, _)| *u)
+                .map_or(0, |i| chunk[i].1);
+            next.insert(user, head + 1 - n);
+        }
+    }
+    let mut seqs = Vec::with_capacity(rows.len());
+    for (user, _) in rows {
+        let slot = next.get_mut(user).ok_or(sqlx::Error::RowNotFound)?;
+        seqs.push(*slot);
+        *slot += 1;
+    }
+    let columns: Vec<EventColumns> = rows.iter().map(|(_, e)| e.columns()).collect();
+    let mut at = 0;
+    for chunk in columns.chunks(INSERT_CHUNK) {
+        let values = (0..chunk.len())
+            .map(|i| {
+                let b = 11 * i;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9,
+                    b + 10,
+                    b + 11
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO events (user_id, seq, kind, conversation_id, message_id, actor_id, \
+             receipt_kind, up_to_seq, payload, broadcast_id, created_at) VALUES {values}"
+        );
+        let mut q = sqlx::query(&sql);
+        for (i, c) in chunk.iter().enumerate() {
+            q = q
+                .bind(rows[at + i].0)
+                .bind(to_i64(seqs[at + i]))
+                .bind(c.kind)
+                .bind(c.conversation_id)
+                .bind(c.message_id)
+                .bind(c.actor_id)
+                .bind(c.receipt_kind)
+                .bind(c.up_to_seq)
+                .bind(c.payload.as_deref())
+                .bind(c.broadcast_id)
+                .bind(now);
+        }
+        q.execute(&mut **tx).await?;
+        at += chunk.len();
+    }
+    Ok(seqs)
+}
+
 /// Appends `event` to the logs of `users` (see [`append_many`]) and returns
-/// the fan-out, each user's copy of `body` under their own seq.
+/// the fan-out: `body`, held once for all of them, under each user's seq.
 pub async fn append_event(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -362,18 +481,9 @@ pub async fn append_event(
     now: i64,
 ) -> Result<Fanout, sqlx::Error> {
     let seqs = append_many(tx, backend, users, &event.columns(), now).await?;
-    Ok(seqs
-        .into_iter()
-        .map(|(user, seq)| {
-            (
-                user,
-                Event {
-                    seq,
-                    body: body.clone(),
-                },
-            )
-        })
-        .collect())
+    let mut fanout = Fanout::new();
+    fanout.push_shared(&SharedBody::new(body.clone()), seqs);
+    Ok(fanout)
 }
 
 /// Appends the same self-contained event body to the logs of `users` and

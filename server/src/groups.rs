@@ -584,7 +584,7 @@ impl Groups {
         let now = now_ms();
         let mut w = self.store.begin_write().await?;
         let g = self.lock(&mut w.tx, session, group).await?;
-        let mut fanout = Vec::new();
+        let mut fanout = Fanout::new();
         if !g.dissolved {
             fanout = post_notice(
                 &mut w.tx,
@@ -668,7 +668,7 @@ impl Groups {
             ));
         }
         if current == role {
-            return Ok(Vec::new());
+            return Ok(Fanout::new());
         }
         set_role(&mut w.tx, group, target, role).await?;
         let fanout = post_notice(
@@ -1055,7 +1055,7 @@ impl Groups {
             .is_some()
         {
             drop(w);
-            return Ok((self.info(session, group).await?, Vec::new()));
+            return Ok((self.info(session, group).await?, Fanout::new()));
         }
         let count = u32::try_from(get_u64(&g, "member_count")?).unwrap_or(u32::MAX);
         self.check_room(count, 1)?;

@@ -19,10 +19,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use quichat_proto::control::ServerControl;
-use quichat_proto::event::Event;
 use quichat_proto::notify::PushFlags;
 use quichat_proto::types::{DeviceId, UserId};
 use tokio::sync::mpsc;
+
+use crate::fanout::{Fanout, SharedBody};
 
 /// Capacity of each device's push queue.
 pub const PUSH_QUEUE: usize = 1024;
@@ -36,7 +37,14 @@ pub const REVOKED_MEMORY: Duration = Duration::from_secs(120);
 #[derive(Debug, Clone)]
 pub enum Push {
     /// Deliver an event, with the flags its user's settings give it.
-    Event(Box<Event>, PushFlags),
+    Event {
+        /// Its seq in the user's log.
+        seq: u64,
+        /// Its body, shared (and encoded once) for all its recipients.
+        body: Arc<SharedBody>,
+        /// What the recipient's settings make of it.
+        flags: PushFlags,
+    },
     /// An ephemeral control frame, not in the log (presence, typing).
     Ephemeral(Box<ServerControl>),
 }
@@ -210,28 +218,34 @@ impl Hub {
     }
 
     /// Pushes committed events to every online device of their users, each
-    /// with the flags its user's notification settings give it.
-    pub fn publish(&self, events: Vec<(UserId, Event)>) {
+    /// with the flags its user's notification settings give it. Bodies
+    /// stay shared: the connections encode each one once between them.
+    pub fn publish(&self, fanout: Fanout) {
         let now = crate::store::now_ms();
-        let mentions = crate::notify::mentioned_in(events.iter().map(|(u, e)| (*u, e)));
+        let mentions = crate::notify::mentioned_in(fanout.iter().map(|d| (d.user, d.body.body())));
         let links = self.lock();
-        for (user, event) in events {
-            let Some(list) = links.by_user.get(&user) else {
+        for delivery in fanout {
+            let Some(list) = links.by_user.get(&delivery.user) else {
                 continue;
             };
-            let flags = links.notify.get(&user).map_or(PushFlags::default(), |s| {
-                s.flags(
-                    &event,
-                    crate::notify::is_mentioned(&mentions, user, &event),
-                    now,
-                )
-            });
+            let body = delivery.body.body();
+            let flags = links
+                .notify
+                .get(&delivery.user)
+                .map_or(PushFlags::default(), |s| {
+                    s.flags(
+                        body,
+                        crate::notify::is_mentioned(&mentions, delivery.user, body),
+                        now,
+                    )
+                });
             for link in list {
-                if link
-                    .tx
-                    .try_send(Push::Event(Box::new(event.clone()), flags))
-                    .is_err()
-                {
+                let push = Push::Event {
+                    seq: delivery.seq,
+                    body: delivery.body.clone(),
+                    flags,
+                };
+                if link.tx.try_send(push).is_err() {
                     link.lagged.store(true, Ordering::Relaxed);
                 }
             }

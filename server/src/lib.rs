@@ -30,6 +30,7 @@ pub mod conversations;
 pub mod ctx;
 pub mod error;
 pub mod events;
+pub mod fanout;
 pub mod framed;
 pub mod groups;
 pub mod hashing;
@@ -102,6 +103,8 @@ pub struct AppState {
     pub presence: presence::PresenceService,
     /// Delivered/read watermarks.
     pub receipts: Receipts,
+    /// The group-commit writer's queue.
+    pub committer: commit::Committer,
     /// Edit, recall, delete for me.
     pub message_ops: message_ops::MessageOps,
     /// Server broadcasts and their delivery.
@@ -257,7 +260,8 @@ impl Server {
             profiles,
             media_meta,
             uploads,
-            receipts: Receipts::new(store.clone(), conversations.clone(), committer),
+            receipts: Receipts::new(store.clone(), conversations.clone(), committer.clone()),
+            committer,
             message_ops,
             broadcasts: Arc::new(broadcasts::Broadcasts::new(
                 store.clone(),

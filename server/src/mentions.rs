@@ -83,7 +83,7 @@ pub async fn record(
 ) -> Result<Fanout, ServiceError> {
     let mentioned = parse(text);
     if mentioned.names.is_empty() && !mentioned.all {
-        return Ok(Vec::new());
+        return Ok(Fanout::new());
     }
     let everyone = mentioned.all && {
         let role: Option<i64> = sqlx::query_scalar(
@@ -121,7 +121,7 @@ pub async fn record(
     };
     let targets: Vec<(UserId, bool)> = targets.into_iter().filter(|(u, _)| *u != author).collect();
     if targets.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Fanout::new());
     }
     for chunk in targets.chunks(300) {
         let values = (0..chunk.len())
@@ -135,7 +135,7 @@ pub async fn record(
         }
         q.execute(&mut **tx).await.map_err(StoreError::Db)?;
     }
-    let mut fanout = Vec::new();
+    let mut fanout = Fanout::new();
     for all in [false, true] {
         let users: Vec<UserId> = targets
             .iter()

@@ -183,7 +183,7 @@ impl MessageOps {
         let reactions = reactions_of(&mut w.tx, &target).await?;
         if !changed {
             w.commit().await?;
-            return Ok((reactions, Vec::new()));
+            return Ok((reactions, Fanout::new()));
         }
         let count = reactions
             .reactions
@@ -430,7 +430,7 @@ impl MessageOps {
         if inserted.rows_affected() == 0 {
             // Already hidden: nothing new for the devices.
             w.commit().await?;
-            return Ok((place, Vec::new()));
+            return Ok((place, Fanout::new()));
         }
         let fanout = append_all(
             &mut w.tx,

@@ -55,6 +55,11 @@ pub struct Metrics {
     pub messages_stored: Counter,
     /// Message events written to a device's connection.
     pub messages_delivered: Counter,
+    /// Events of every kind pushed to a device's connection.
+    pub events_pushed: Counter,
+    /// Event bodies encoded for pushes: one per event, however many
+    /// connections it went to.
+    pub push_encodes: Counter,
     /// From a message's commit to its push being written to a recipient's
     /// connection.
     pub delivery_latency: Histogram,
@@ -96,6 +101,8 @@ impl Default for Metrics {
             path_changes: Counter::default(),
             messages_stored: Counter::default(),
             messages_delivered: Counter::default(),
+            events_pushed: Counter::default(),
+            push_encodes: Counter::default(),
             delivery_latency: latency_histogram(),
             upload_bytes: Counter::default(),
             download_bytes: Counter::default(),
@@ -142,6 +149,16 @@ impl Default for Metrics {
             "messages_delivered",
             "Message events written to a device's connection",
             m.messages_delivered.clone(),
+        );
+        r.register(
+            "events_pushed",
+            "Events of every kind pushed to a device's connection",
+            m.events_pushed.clone(),
+        );
+        r.register(
+            "push_encodes",
+            "Event bodies encoded for pushes (one per event, shared by its recipients)",
+            m.push_encodes.clone(),
         );
         r.register_with_unit(
             "delivery_latency",

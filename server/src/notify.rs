@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use quichat_proto::event::{Event, EventBody};
+use quichat_proto::event::EventBody;
 use quichat_proto::notify::{Dnd, DndMode, Mute, NotifySettings, PushFlags};
 use quichat_proto::social::RequestState;
 use quichat_proto::types::{ConversationId, MessageBody, UserId};
@@ -92,9 +92,9 @@ impl Settings {
     /// The flags of `event` for this user at `now_ms`. `mentioned` says
     /// whether the event is a message that mentions them (the mention
     /// itself is a separate event, [`mentioned_in`]).
-    pub fn flags(&self, event: &Event, mentioned: bool, now_ms: i64) -> PushFlags {
+    pub fn flags(&self, body: &EventBody, mentioned: bool, now_ms: i64) -> PushFlags {
         let mut flags = PushFlags::default();
-        let (alerts, conversation) = match &event.body {
+        let (alerts, conversation) = match body {
             EventBody::Message(m) => {
                 if mentioned {
                     flags = flags.with(PushFlags::MENTION);
@@ -155,11 +155,11 @@ fn in_window(minute: u16, start: u16, end: u16) -> bool {
 /// The (user, conversation, seq) of every mention in a batch of events:
 /// a message event for one of them mentions its recipient.
 pub fn mentioned_in<'a>(
-    events: impl IntoIterator<Item = (UserId, &'a Event)>,
+    events: impl IntoIterator<Item = (UserId, &'a EventBody)>,
 ) -> std::collections::HashSet<(UserId, ConversationId, u64)> {
     events
         .into_iter()
-        .filter_map(|(user, e)| match &e.body {
+        .filter_map(|(user, body)| match body {
             EventBody::Mention(m) => Some((user, m.conversation_id, m.seq)),
             _ => None,
         })
@@ -170,9 +170,9 @@ pub fn mentioned_in<'a>(
 pub fn is_mentioned(
     mentions: &std::collections::HashSet<(UserId, ConversationId, u64)>,
     user: UserId,
-    event: &Event,
+    body: &EventBody,
 ) -> bool {
-    match &event.body {
+    match body {
         EventBody::Message(m) => mentions.contains(&(user, m.conversation_id, m.seq)),
         _ => false,
     }
@@ -382,21 +382,18 @@ mod tests {
         s
     }
 
-    fn message(sender: &str, body: MessageBody) -> Event {
-        Event {
-            seq: 1,
-            body: EventBody::Message(Message {
-                id: 1,
-                conversation_id: 7,
-                seq: 3,
-                sender: sender.into(),
-                client_id: uuid::Uuid::nil(),
-                to: quichat_proto::types::Recipient::User("bob".into()),
-                sent_at_ms: 0,
-                body,
-                transcript: None,
-            }),
-        }
+    fn message(sender: &str, body: MessageBody) -> EventBody {
+        EventBody::Message(Message {
+            id: 1,
+            conversation_id: 7,
+            seq: 3,
+            sender: sender.into(),
+            client_id: uuid::Uuid::nil(),
+            to: quichat_proto::types::Recipient::User("bob".into()),
+            sent_at_ms: 0,
+            body,
+            transcript: None,
+        })
     }
 
     fn reply_to(author: &str) -> MessageBody {

@@ -7,18 +7,24 @@
 //! tells the client to sync with a `SyncHint`. Ephemeral pushes (presence,
 //! typing) go on the control stream. A protocol-2 connection gets each
 //! event with its flags (`Flagged`), a protocol-1 connection without.
+//!
+//! An event's body is encoded once for all its recipients
+//! ([`SharedBody::wire`]); each connection writes its own frame head
+//! (variant, flags, seq) and then those shared bytes.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use quichat_proto::chat::ServerChat;
 use quichat_proto::control::ServerControl;
-use quichat_proto::event::EventBody;
-use quichat_proto::notify::Flagged;
+use quichat_proto::event::{Event, EventBody};
+use quichat_proto::notify::{Flagged, PushFlags};
+use quichat_proto::push::{frame_head, PushStream};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::ctx::{ConnCtx, Out};
+use crate::fanout::SharedBody;
 use crate::hub::{Push, Registration};
 
 /// Starts the push task; it ends with the connection, and unregisters the
@@ -35,9 +41,9 @@ pub fn spawn(ctx: Arc<ConnCtx>, registration: Registration, mut pushes: mpsc::Re
                     _ = ctx.conn.closed() => None,
                     _ = ctx.shutdown.cancelled() => None,
                 };
-                let (event, flags) = match push {
+                let (seq, body, flags) = match push {
                     None => break,
-                    Some(Push::Event(event, flags)) => (*event, flags),
+                    Some(Push::Event { seq, body, flags }) => (seq, body, flags),
                     Some(Push::Ephemeral(frame)) => {
                         if ctx.control_out.send(Out::Frame(*frame)).await.is_err() {
                             break;
@@ -45,29 +51,24 @@ pub fn spawn(ctx: Arc<ConnCtx>, registration: Registration, mut pushes: mpsc::Re
                         continue;
                     }
                 };
-                let seq = event.seq;
-                if let EventBody::Message(m) = &event.body {
+                if let EventBody::Message(m) = body.body() {
                     let m_ = &ctx.state.metrics;
                     m_.messages_delivered.inc();
                     let age_ms = crate::store::now_ms().saturating_sub(m.sent_at_ms).max(0);
                     m_.delivery_latency.observe(age_ms as f64 / 1000.0);
                 }
-                let sent = match (&event.body, ctx.chat_out()) {
+                ctx.state.metrics.events_pushed.inc();
+                let flags = flagged.then_some(flags);
+                let sent = match (body.body(), ctx.chat_out()) {
                     (EventBody::Message(_), Some(chat)) => {
-                        let frame = if flagged {
-                            ServerChat::Flagged(Flagged { flags, event })
-                        } else {
-                            ServerChat::Event(event)
-                        };
-                        chat.send(Out::Frame(frame)).await.is_ok()
+                        let out = encoded(&ctx, PushStream::Chat, flags, seq, &body)
+                            .unwrap_or_else(|| Out::Frame(chat_frame(flags, seq, &body)));
+                        chat.send(out).await.is_ok()
                     }
                     _ => {
-                        let frame = if flagged {
-                            ServerControl::Flagged(Flagged { flags, event })
-                        } else {
-                            ServerControl::Event(event)
-                        };
-                        ctx.control_out.send(Out::Frame(frame)).await.is_ok()
+                        let out = encoded(&ctx, PushStream::Control, flags, seq, &body)
+                            .unwrap_or_else(|| Out::Frame(control_frame(flags, seq, &body)));
+                        ctx.control_out.send(out).await.is_ok()
                     }
                 };
                 if !sent {
@@ -88,4 +89,52 @@ pub fn spawn(ctx: Arc<ConnCtx>, registration: Registration, mut pushes: mpsc::Re
         }
         .in_current_span(),
     );
+}
+
+/// The frame of event `seq` (with `flags` on protocol 2): this
+/// connection's head, then the body's shared encoding (made once, by
+/// whichever recipient's task gets here first). `None` if the body does
+/// not encode, so the caller falls back to encoding the whole frame.
+fn encoded<T>(
+    ctx: &ConnCtx,
+    stream: PushStream,
+    flags: Option<PushFlags>,
+    seq: u64,
+    body: &SharedBody,
+) -> Option<Out<T>> {
+    let wire = body.wire(|| {
+        ctx.state.metrics.push_encodes.inc();
+    })?;
+    let head = frame_head(stream, flags, seq, wire.len()).ok()?;
+    Some(Out::Encoded {
+        head: head.into(),
+        body: wire.clone(),
+    })
+}
+
+fn event(seq: u64, body: &SharedBody) -> Event {
+    Event {
+        seq,
+        body: body.body().clone(),
+    }
+}
+
+fn chat_frame(flags: Option<PushFlags>, seq: u64, body: &SharedBody) -> ServerChat {
+    match flags {
+        Some(flags) => ServerChat::Flagged(Flagged {
+            flags,
+            event: event(seq, body),
+        }),
+        None => ServerChat::Event(event(seq, body)),
+    }
+}
+
+fn control_frame(flags: Option<PushFlags>, seq: u64, body: &SharedBody) -> ServerControl {
+    match flags {
+        Some(flags) => ServerControl::Flagged(Flagged {
+            flags,
+            event: event(seq, body),
+        }),
+        None => ServerControl::Event(event(seq, body)),
+    }
 }

@@ -33,7 +33,7 @@ fn insert(key: i64, then: Option<i64>) -> commit::WriteFn<i64> {
                     .execute(&mut **tx)
                     .await?;
             }
-            Ok((key, Vec::new()))
+            Ok((key, quichat_server::fanout::Fanout::new()))
         })
     })
 }

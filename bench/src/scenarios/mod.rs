@@ -1,5 +1,6 @@
 //! The scenarios, one module each.
 
+pub mod broadcast;
 pub mod connections;
 pub mod fanout;
 pub mod hol;
@@ -13,7 +14,8 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::{
-    parse_args, ConnectionsArgs, FanoutArgs, HolArgs, MediaArgs, MessagesArgs, Preset, SoakArgs,
+    parse_args, BroadcastArgs, ConnectionsArgs, FanoutArgs, HolArgs, MediaArgs, MessagesArgs,
+    Preset, SoakArgs,
 };
 use crate::report::Table;
 use crate::target::Target;
@@ -75,6 +77,8 @@ pub enum Scenario {
     Media(MediaArgs),
     /// `fanout`.
     Fanout(FanoutArgs),
+    /// `broadcast`.
+    Broadcast(BroadcastArgs),
     /// `soak`.
     Soak(SoakArgs),
 }
@@ -88,6 +92,7 @@ impl Scenario {
             Scenario::Hol(parse_args(preset.hol())?),
             Scenario::Media(parse_args(preset.media())?),
             Scenario::Fanout(parse_args(preset.fanout())?),
+            Scenario::Broadcast(parse_args(preset.broadcast())?),
         ])
     }
 
@@ -99,6 +104,7 @@ impl Scenario {
             Scenario::Hol(_) => "hol",
             Scenario::Media(_) => "media",
             Scenario::Fanout(_) => "fanout",
+            Scenario::Broadcast(_) => "broadcast",
             Scenario::Soak(_) => "soak",
         }
     }
@@ -111,6 +117,7 @@ impl Scenario {
             Scenario::Hol(a) => Report::of(hol::run(target, a).await?),
             Scenario::Media(a) => Report::of(media::run(target, a).await?),
             Scenario::Fanout(a) => Report::of(fanout::run(target, a).await?),
+            Scenario::Broadcast(a) => Report::of(broadcast::run(target, a).await?),
             Scenario::Soak(a) => {
                 let r = soak::run(target, a).await?;
                 let failed = (!r.passed).then(|| {

@@ -6,6 +6,7 @@ use crate::accounts::Session;
 use crate::contacts::Answer;
 use crate::ctx::ConnCtx;
 use crate::error::ServiceError;
+use crate::fanout::Fanout;
 
 pub async fn handle(
     ctx: &ConnCtx,
@@ -29,11 +30,11 @@ pub async fn handle(
         }
         Request::Friends => (
             Response::Friends(c.list_friends(session).await?),
-            Vec::new(),
+            Fanout::new(),
         ),
         Request::Requests => {
             let (incoming, outgoing) = c.pending(session).await?;
-            (Response::Requests { incoming, outgoing }, Vec::new())
+            (Response::Requests { incoming, outgoing }, Fanout::new())
         }
         Request::CreateCategory { name } => {
             let (category, fanout) = c.create_category(session, &name).await?;
@@ -50,7 +51,7 @@ pub async fn handle(
         ),
         Request::Categories => (
             Response::Categories(c.categories(session).await?),
-            Vec::new(),
+            Fanout::new(),
         ),
         Request::Block { username } => (
             Response::Done,
@@ -62,7 +63,7 @@ pub async fn handle(
         ),
         Request::Blocked => (
             Response::Blocked(c.blocked_list(session).await?),
-            Vec::new(),
+            Fanout::new(),
         ),
     };
     s.hub.publish(fanout);

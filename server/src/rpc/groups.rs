@@ -5,6 +5,7 @@ use quichat_proto::rpc::groups::{Request, Response};
 use crate::accounts::Session;
 use crate::ctx::ConnCtx;
 use crate::error::ServiceError;
+use crate::fanout::Fanout;
 use crate::groups::Edit;
 
 pub async fn handle(
@@ -23,11 +24,14 @@ pub async fn handle(
             let (info, fanout) = g.create(session, &name, &description, &members).await?;
             (Response::Group(info), fanout)
         }
-        Request::Info { group } => (Response::Group(g.info(session, group).await?), Vec::new()),
-        Request::List => (Response::Groups(g.list(session).await?), Vec::new()),
+        Request::Info { group } => (
+            Response::Group(g.info(session, group).await?),
+            Fanout::new(),
+        ),
+        Request::List => (Response::Groups(g.list(session).await?), Fanout::new()),
         Request::Members { group } => (
             Response::Members(g.members(session, group).await?),
-            Vec::new(),
+            Fanout::new(),
         ),
         Request::Add { group, usernames } => {
             let (info, fanout) = g.add(session, group, &usernames).await?;
@@ -71,15 +75,15 @@ pub async fn handle(
                 g.create_invite(session, group, expires_in_secs, max_uses)
                     .await?,
             ),
-            Vec::new(),
+            Fanout::new(),
         ),
         Request::RevokeInvite { group, invite } => {
             g.revoke_invite(session, group, invite).await?;
-            (Response::Done, Vec::new())
+            (Response::Done, Fanout::new())
         }
         Request::Invites { group } => (
             Response::Invites(g.invites(session, group).await?),
-            Vec::new(),
+            Fanout::new(),
         ),
         Request::Join { code } => {
             let (info, fanout) = g.join(session, &code).await?;

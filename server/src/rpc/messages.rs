@@ -6,6 +6,7 @@ use quichat_proto::rpc::messages::{Request, Response};
 use crate::accounts::Session;
 use crate::ctx::ConnCtx;
 use crate::error::{retry_conflicts, ServiceError};
+use crate::fanout::Fanout;
 
 pub async fn handle(
     ctx: &ConnCtx,
@@ -49,7 +50,7 @@ pub async fn handle(
             let ack = ops
                 .forward(session, conversation_id, seq, to, client_id)
                 .await?;
-            (Response::Forwarded(ack), Vec::new())
+            (Response::Forwarded(ack), Fanout::new())
         }
         Request::React {
             conversation_id,
@@ -66,7 +67,7 @@ pub async fn handle(
             seq,
         } => (
             Response::Reactions(ops.reactions(session, conversation_id, seq).await?),
-            Vec::new(),
+            Fanout::new(),
         ),
     };
     ctx.state.hub.publish(fanout);

@@ -27,12 +27,12 @@ pub async fn handle(
             };
             // A mention follows its message in the log; when the page ends
             // between the two, look one event further.
-            let mut scan: Vec<_> = events.iter().map(|e| (user, e)).collect();
+            let mut scan: Vec<_> = events.iter().map(|e| (user, &e.body)).collect();
             let next;
             if let (true, Some(last)) = (has_more, events.last()) {
                 if matches!(last.body, EventBody::Message(_)) {
                     next = ctx.state.events.sync(user, last.seq, 1).await?.0;
-                    scan.extend(next.iter().map(|e| (user, e)));
+                    scan.extend(next.iter().map(|e| (user, &e.body)));
                 }
             }
             let mentions = crate::notify::mentioned_in(scan);
@@ -41,8 +41,8 @@ pub async fn handle(
                 .into_iter()
                 .map(|event| Flagged {
                     flags: settings.flags(
-                        &event,
-                        crate::notify::is_mentioned(&mentions, user, &event),
+                        &event.body,
+                        crate::notify::is_mentioned(&mentions, user, &event.body),
                         now,
                     ),
                     event,

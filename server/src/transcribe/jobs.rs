@@ -169,12 +169,12 @@ impl Jobs {
         .map_err(StoreError::Db)?;
         if owned.rows_affected() == 0 {
             // The lease expired and another worker owns the job now.
-            return Ok(Vec::new());
+            return Ok(Fanout::new());
         }
         let transcript = match outcome {
             Outcome::Retry { .. } => {
                 w.commit().await?;
-                return Ok(Vec::new());
+                return Ok(Fanout::new());
             }
             Outcome::Done(t) => {
                 let segments: Vec<StoredSegment> = t
@@ -261,8 +261,8 @@ impl Jobs {
         .await
         .map_err(StoreError::Db)?;
         if outbox {
-            for (user, event) in &fanout {
-                super::outbox::record(&mut w.tx, *user, event.seq, now).await?;
+            for d in &fanout {
+                super::outbox::record(&mut w.tx, d.user, d.seq, now).await?;
             }
         }
         w.commit().await?;

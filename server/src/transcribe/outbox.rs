@@ -114,14 +114,14 @@ async fn poll_once(
     .fetch_all(store.pool())
     .await?;
     let mut new_last = last;
-    let mut fanout = Vec::with_capacity(rows.len());
+    let mut fanout = crate::fanout::Fanout::new();
     for row in rows {
         new_last = row.try_get("id")?;
         let user: UserId = row.try_get("user_id")?;
         let seq = get_u64(&row, "seq")?;
         let (page, _) = events.sync(user, seq.saturating_sub(1), 1).await?;
         if let Some(event) = page.into_iter().find(|e| e.seq == seq) {
-            fanout.push((user, event));
+            fanout.push(user, event);
         }
     }
     if !fanout.is_empty() {
