@@ -36,6 +36,17 @@ async fn quiet_user(server: &TestServer, name: &str) -> Result<Client> {
     Ok(client)
 }
 
+/// Jobs committed so far: the sum of the batch-size histogram.
+fn batch_jobs(metrics: &str) -> Result<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("quichat_commit_batch_size_sum "))
+        .context("no quichat_commit_batch_size_sum in the metrics")?
+        .trim()
+        .parse()
+        .context("quichat_commit_batch_size_sum")
+}
+
 async fn one_encode_and_merged_receipts(backend: Backend) -> Result<()> {
     let server = TestServer::start(backend).await?;
     let state = server.handle.as_ref().unwrap().state().clone();
@@ -100,6 +111,7 @@ async fn one_encode_and_merged_receipts(backend: Backend) -> Result<()> {
             .await?
     };
     let batches = state.metrics.commit_batches.get();
+    let jobs = batch_jobs(&state.metrics.encode())?;
     let mut receipts = Vec::new();
     for m in members.iter().skip(1) {
         let m = m.clone();
@@ -128,9 +140,15 @@ async fn one_encode_and_merged_receipts(backend: Backend) -> Result<()> {
         matches!(&refused, Err(e) if e.code() == Some(ErrorCode::NotFound)),
         "{refused:?}"
     );
-    // The held job's batch, and one more for all 12 receipts.
+    // The held job's batch, and one more with one job for all 12
+    // receipts (unmerged, it would hold 12).
     let batches = state.metrics.commit_batches.get() - batches;
     ensure!(batches == 2, "{batches} commits for one merged write");
+    let jobs = batch_jobs(&state.metrics.encode())? - jobs;
+    ensure!(
+        jobs == 2.0,
+        "{jobs} commit jobs for the held one and the merged receipts"
+    );
 
     // The author hears of each member once, in order, with dense seqs.
     let mut from = std::collections::BTreeSet::new();
