@@ -32,9 +32,18 @@ if [[ -z "${QUICHAT_TEST_SKIP_WHISPER:-}" && -z "${QUICHAT_TEST_WHISPER_MODEL:-}
   export QUICHAT_TEST_WHISPER_MODEL
 fi
 
+# The Garage this script starts is stopped when the suite ends, so that a
+# second checkout's run can bind the same ports.
+garage_started=""
 if [[ -z "${QUICHAT_TEST_SKIP_S3:-}" && -z "${QUICHAT_TEST_S3_ENDPOINT:-}" ]]; then
   env_lines="$(scripts/garage-up.sh)"
   eval "$env_lines"
+  garage_started=1
 fi
 
-exec cargo test --workspace --locked "$@"
+status=0
+cargo test --workspace --locked "$@" || status=$?
+if [[ -n "$garage_started" ]]; then
+  scripts/garage-down.sh >/dev/null 2>&1 || true
+fi
+exit "$status"
