@@ -96,22 +96,29 @@ async fn one_encode_and_merged_receipts(backend: Backend) -> Result<()> {
     // Hold the commit writer on a job of our own, queue every member's
     // delivered receipt (and an outsider's) behind it, then let it go:
     // they must be written as one merged job.
-    let gate = Arc::new(Notify::new());
+    // Counted before the held job starts (a batch is counted when it
+    // starts), and the receipts sent only once it runs, so they cannot
+    // share its batch.
+    let batches = state.metrics.commit_batches.get();
+    let jobs = batch_jobs(&state.metrics.encode())?;
+    let (gate, started) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let held = {
-        let gate = gate.clone();
+        let (gate, started) = (gate.clone(), started.clone());
         state
             .committer
             .enqueue(commit::job(move |_tx| {
-                let gate = gate.clone();
+                let (gate, started) = (gate.clone(), started.clone());
                 Box::pin(async move {
+                    started.notify_one();
                     gate.notified().await;
                     Ok(((), Fanout::new()))
                 })
             }))
             .await?
     };
-    let batches = state.metrics.commit_batches.get();
-    let jobs = batch_jobs(&state.metrics.encode())?;
+    tokio::time::timeout(Duration::from_secs(20), started.notified())
+        .await
+        .context("the held job never ran")?;
     let mut receipts = Vec::new();
     for m in members.iter().skip(1) {
         let m = m.clone();
