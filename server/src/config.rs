@@ -48,6 +48,23 @@ pub struct Config {
     pub messages: MessagesConfig,
     /// The operator's HTTP endpoint: metrics, health, readiness.
     pub metrics: MetricsConfig,
+    /// This node's place in a cluster.
+    pub cluster: ClusterConfig,
+}
+
+/// This node's place in a cluster of nodes behind one address.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// This node's id (0 to 65535), carried in every connection ID it
+    /// issues (`server/src/cid.rs`), so a QUIC-LB-aware balancer routes a
+    /// connection's packets back to it. Unique per node.
+    pub node_id: u16,
+    /// The AES-128 key (32 hex digits) that connection IDs are encrypted
+    /// under, shared by every node and the balancer. A secret. Unset: a
+    /// key kept in the data dir (fine for one node; a balancer cannot
+    /// decode it).
+    pub cid_key: Option<String>,
 }
 
 /// The operator's HTTP endpoint (`/metrics`, `/health`, `/ready`).
@@ -145,6 +162,16 @@ impl Default for ContactsConfig {
     }
 }
 
+impl std::fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is a secret: never in logs.
+        f.debug_struct("ClusterConfig")
+            .field("node_id", &self.node_id)
+            .field("cid_key", &self.cid_key.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -163,6 +190,7 @@ impl Default for Config {
             groups: GroupsConfig::default(),
             messages: MessagesConfig::default(),
             metrics: MetricsConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -465,13 +493,17 @@ mod tests {
         assert_eq!(cfg.media, MediaConfig::default());
         assert_eq!(cfg.transcription, TranscriptionConfig::default());
         assert_eq!(cfg.contacts, ContactsConfig::default());
+        assert_eq!(cfg.cluster, ClusterConfig::default());
     }
 
     #[test]
     fn secrets_are_not_in_debug_output() {
         let mut cfg = Config::default();
         cfg.media.s3_secret_access_key = Some("very-secret".into());
-        assert!(!format!("{cfg:?}").contains("very-secret"));
+        cfg.cluster.cid_key = Some("00112233445566778899aabbccddeeff".into());
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("very-secret"));
+        assert!(!shown.contains("00112233"), "{shown}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use sqlx::{Any, Row, Transaction};
 use crate::error::ServiceError;
 use crate::fanout::SharedBody;
 use crate::message_rows::{message_from_row, MESSAGE_COLUMNS, MESSAGE_JOINS};
-use crate::store::{get_u64, to_i64, Backend, Store};
+use crate::store::{get_u64, to_i64, Backend, Params, Store};
 
 /// How an event kind is stored in `events.kind`. Append new kinds with
 /// new numbers; never reuse one.
@@ -293,16 +293,10 @@ async fn append_many(
             seqs.push((*one, append_columns(tx, *one, c, now).await?));
             continue;
         }
-        let list = |first: usize| {
-            (first..first + chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         if backend == Backend::Postgres {
             let sql = format!(
                 "SELECT id FROM users WHERE id IN ({}) ORDER BY id FOR NO KEY UPDATE",
-                list(1)
+                Params::new(backend).list(chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for u in chunk {
@@ -313,7 +307,7 @@ async fn append_many(
         let sql = format!(
             "UPDATE users SET event_seq = event_seq + 1 WHERE id IN ({}) \
              RETURNING id, event_seq",
-            list(1)
+            Params::new(backend).list(chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for u in chunk {
@@ -326,11 +320,13 @@ async fn append_many(
             .map(|r| Ok((r.try_get::<UserId, _>("id")?, get_u64(r, "event_seq")?)))
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
         bumped.sort_unstable();
+        let mut p = Params::new(backend);
         let sql = format!(
             "INSERT INTO events (user_id, seq, kind, conversation_id, message_id, actor_id, \
              receipt_kind, up_to_seq, payload, broadcast_id, created_at) \
-             SELECT id, event_seq, $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM users WHERE id IN ({})",
-            list(10)
+             SELECT id, event_seq, {} FROM users WHERE id IN ({})",
+            p.list(9),
+            p.list(chunk.len())
         );
         let mut q = sqlx::query(&sql)
             .bind(c.kind)
@@ -375,16 +371,10 @@ pub async fn append_rows(
     // The first seq each user's events take, in ascending user order.
     let mut next: std::collections::HashMap<UserId, u64> = std::collections::HashMap::new();
     for chunk in users.chunks(APPEND_CHUNK) {
-        let ids = |first: usize| {
-            (first..first + chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         if backend == Backend::Postgres {
             let sql = format!(
                 "SELECT id FROM users WHERE id IN ({}) ORDER BY id FOR NO KEY UPDATE",
-                ids(1)
+                Params::new(backend).list(chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for (u, _) in chunk {
@@ -392,13 +382,14 @@ pub async fn append_rows(
             }
             q.fetch_all(&mut **tx).await?;
         }
+        let mut p = Params::new(backend);
         let cases: String = (0..chunk.len())
-            .map(|i| format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
+            .map(|_| format!(" WHEN {} THEN {}", p.one(), p.one()))
             .collect();
         let sql = format!(
             "UPDATE users SET event_seq = event_seq + CASE id{cases} ELSE 0 END \
              WHERE id IN ({}) RETURNING id, event_seq",
-            ids(2 * chunk.len() + 1)
+            p.list(chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for (u, n) in chunk {
@@ -425,24 +416,9 @@ pub async fn append_rows(
     let columns: Vec<EventColumns> = rows.iter().map(|(_, e)| e.columns()).collect();
     let mut at = 0;
     for chunk in columns.chunks(INSERT_CHUNK) {
+        let mut p = Params::new(backend);
         let values = (0..chunk.len())
-            .map(|i| {
-                let b = 11 * i;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9,
-                    b + 10,
-                    b + 11
-                )
-            })
+            .map(|_| format!("({})", p.list(11)))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(

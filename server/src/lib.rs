@@ -21,6 +21,7 @@ pub mod backup;
 pub mod broadcasts;
 pub mod certs;
 pub mod chat;
+pub mod cid;
 pub mod commit;
 pub mod config;
 pub mod conn;
@@ -182,7 +183,7 @@ impl Server {
         let runtime = quinn::default_runtime()
             .ok_or_else(|| StartError::Tls("no async runtime for quinn".into()))?;
         let endpoint = quinn::Endpoint::new(
-            transport::endpoint_config(&config.data_dir)?,
+            transport::endpoint_config(&config.data_dir, &config.cluster)?,
             Some(server_config),
             socket,
             runtime,

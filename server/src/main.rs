@@ -102,6 +102,20 @@ struct Cli {
     /// Decoding: `greedy` or `beam`.
     #[arg(long, global = true, env = "QUICHAT_WHISPER_DECODING", value_name = "MODE", value_parser = ["greedy", "beam"])]
     whisper_decoding: Option<String>,
+    /// This node's id in a cluster (0-65535), carried in its connection
+    /// IDs so a QUIC-LB-aware balancer routes back to it [default: 0].
+    #[arg(long, global = true, env = "QUICHAT_NODE_ID", value_name = "N")]
+    node_id: Option<u16>,
+    /// The cluster's connection-ID key: 32 hex digits, the same on every
+    /// node and the balancer [default: a key kept in the data dir].
+    #[arg(
+        long,
+        global = true,
+        env = "QUICHAT_CID_KEY",
+        value_name = "HEX",
+        hide_env_values = true
+    )]
+    cid_key: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -117,6 +131,12 @@ enum Command {
     Migrate,
     /// Print the effective configuration as TOML and exit.
     PrintConfig,
+    /// Print the node a connection ID (hex, as a balancer or a packet
+    /// capture shows it) names, under the cluster's CID key.
+    DecodeCid {
+        /// The connection ID, in hexadecimal.
+        cid: String,
+    },
     /// Write a consistent backup of the SQLite database and the
     /// certificates (and with --media the local media directory) into a
     /// new directory; safe while the server runs. PostgreSQL and S3: use
@@ -230,6 +250,12 @@ fn load_config(cli: &Cli) -> Result<Config> {
     };
     if let Some(v) = cli.metrics_listen {
         config.metrics.listen = Some(v);
+    }
+    if let Some(v) = cli.node_id {
+        config.cluster.node_id = v;
+    }
+    if let Some(v) = &cli.cid_key {
+        config.cluster.cid_key = Some(v.clone());
     }
     if let Some(v) = cli.listen {
         config.listen = v;
@@ -350,11 +376,29 @@ async fn real_main() -> Result<()> {
             );
             Ok(())
         }
+        Command::DecodeCid { cid } => {
+            let key = quichat_server::transport::cid_key(&config.data_dir, &config.cluster)?;
+            let bytes = hex::decode(cid.trim())
+                .map_err(|e| anyhow::anyhow!("the connection ID is not hexadecimal: {e}"))?;
+            match quichat_server::cid::decode(&key, &bytes) {
+                Some(node) => {
+                    println!("{node}");
+                    Ok(())
+                }
+                None => anyhow::bail!(
+                    "not a quichat connection ID: expected {} bytes starting with 0x10",
+                    quichat_server::cid::CID_LEN
+                ),
+            }
+        }
         Command::PrintConfig => {
             // The values in effect, defaults resolved, secrets masked.
             let mut shown = config.clone();
             if shown.media.s3_secret_access_key.is_some() {
                 shown.media.s3_secret_access_key = Some("***".into());
+            }
+            if shown.cluster.cid_key.is_some() {
+                shown.cluster.cid_key = Some("***".into());
             }
             shown.database_url = Some(quichat_server::store::redact_url(
                 &config.effective_database_url(),

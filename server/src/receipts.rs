@@ -28,7 +28,7 @@ use crate::conversations::Conversations;
 use crate::error::{retry_conflicts, ServiceError, StoreError};
 use crate::events::{append_rows, Fanout, NewEvent};
 use crate::fanout::SharedBody;
-use crate::store::{get_u64, now_ms, to_i64, Backend, Store};
+use crate::store::{get_u64, now_ms, to_i64, Backend, Params, Store};
 
 /// The receipts service.
 #[derive(Debug, Clone)]
@@ -327,12 +327,14 @@ async fn advance_many(
     // Each member's current watermark, and the conversation's last seq.
     let mut current: HashMap<UserId, (u64, u64)> = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
+        let mut p = Params::new(backend);
         let sql = format!(
             "SELECT m.user_id AS user_id, m.delivered_seq AS delivered_seq, \
              m.read_seq AS read_seq, c.last_seq AS last_seq \
              FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id \
-             WHERE m.conversation_id = $1 AND m.user_id IN ({})",
-            placeholders(2, chunk.len())
+             WHERE m.conversation_id = {} AND m.user_id IN ({})",
+            p.one(),
+            p.list(chunk.len())
         );
         let mut q = sqlx::query(&sql).bind(conversation_id);
         for u in chunk {
@@ -361,26 +363,38 @@ async fn advance_many(
     let mut moved: BTreeMap<UserId, (u64, u64)> = BTreeMap::new();
     for (target, users) in &by_target {
         for chunk in users.chunks(CHUNK) {
-            let set = match kind {
-                ReceiptKind::Delivered => "delivered_seq = $2",
-                ReceiptKind::Read => {
-                    "read_seq = $2, \
-                     delivered_seq = CASE WHEN delivered_seq < $2 THEN $2 ELSE delivered_seq END"
+            // Placeholders in text order, each bound in that order.
+            let mut p = Params::new(backend);
+            let bound = to_i64(*target);
+            let (set, column, targets) = match kind {
+                ReceiptKind::Delivered => {
+                    (format!("delivered_seq = {}", p.one()), "delivered_seq", 1)
                 }
-            };
-            let column = match kind {
-                ReceiptKind::Delivered => "delivered_seq",
-                ReceiptKind::Read => "read_seq",
+                ReceiptKind::Read => (
+                    format!(
+                        "read_seq = {}, delivered_seq = CASE WHEN delivered_seq < {} THEN {} \
+                         ELSE delivered_seq END",
+                        p.one(),
+                        p.one(),
+                        p.one()
+                    ),
+                    "read_seq",
+                    3,
+                ),
             };
             let sql = format!(
                 "UPDATE conversation_members SET {set} \
-                 WHERE conversation_id = $1 AND {column} < $2 AND user_id IN ({}) \
+                 WHERE conversation_id = {} AND {column} < {} AND user_id IN ({}) \
                  RETURNING user_id",
-                placeholders(3, chunk.len())
+                p.one(),
+                p.one(),
+                p.list(chunk.len())
             );
-            let mut q = sqlx::query(&sql)
-                .bind(conversation_id)
-                .bind(to_i64(*target));
+            let mut q = sqlx::query(&sql);
+            for _ in 0..targets {
+                q = q.bind(bound);
+            }
+            q = q.bind(conversation_id).bind(bound);
             for u in chunk {
                 q = q.bind(*u);
             }
@@ -479,11 +493,3 @@ async fn advance_many(
 /// Members per statement: keeps bind counts far below both backends'
 /// limits.
 const CHUNK: usize = 500;
-
-/// `$first, $first+1, ...`, `n` of them.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}

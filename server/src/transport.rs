@@ -60,19 +60,15 @@ pub fn transport_config(t: &TransportConfig) -> Result<quinn::TransportConfig, S
 /// Name of the file holding the stateless-reset key, in the data dir.
 const RESET_KEY_FILE: &str = "quic-reset-key";
 
-/// The endpoint config, with the stateless-reset and connection-id keys
-/// kept in `data_dir` (0600) across restarts. QUIC lets a server that lost a connection's
-/// state (a crash, a restart) tell the peer at once with a stateless
-/// reset, but only if it derives the reset token from the same key as
-/// before (RFC 9000, 10.3); with a fresh random key each start, clients
-/// of a crashed server would wait for their idle timeout instead.
-pub fn endpoint_config(data_dir: &std::path::Path) -> Result<quinn::EndpointConfig, StartError> {
+/// The endpoint's key material, kept in `data_dir` (0600): created on
+/// first start, read afterwards.
+fn endpoint_key(data_dir: &std::path::Path) -> Result<Vec<u8>, StartError> {
     use rand::RngCore;
     let err = |what: &str, e: &dyn std::fmt::Display| StartError::Certs(format!("{what}: {e}"));
     let path = data_dir.join(RESET_KEY_FILE);
-    let key = match std::fs::read(&path) {
-        Ok(bytes) if bytes.len() == 64 => bytes,
-        Ok(_) => return Err(err(&format!("{}", path.display()), &"not a 64-byte key")),
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() == 64 => Ok(bytes),
+        Ok(_) => Err(err(&format!("{}", path.display()), &"not a 64-byte key")),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             crate::private_fs::create_dir(data_dir)
                 .map_err(|e| err(&format!("create {}", data_dir.display()), &e))?;
@@ -82,22 +78,50 @@ pub fn endpoint_config(data_dir: &std::path::Path) -> Result<quinn::EndpointConf
                 .map_err(|e| err(&format!("create {}", path.display()), &e))?;
             std::fs::write(&path, &bytes)
                 .map_err(|e| err(&format!("write {}", path.display()), &e))?;
-            bytes
+            Ok(bytes)
         }
-        Err(e) => return Err(err(&format!("read {}", path.display()), &e)),
-    };
-    // The first 32 bytes key the reset tokens, the last 8 the connection
-    // ids: quinn's hashed CID generator refuses (drops, without a reset)
-    // packets whose CID another key made, so it must survive a restart too.
+        Err(e) => Err(err(&format!("read {}", path.display()), &e)),
+    }
+}
+
+/// The key connection IDs are encrypted under: the cluster's shared key
+/// when one is configured, else bytes 32..48 of the data dir's endpoint
+/// key.
+pub fn cid_key(
+    data_dir: &std::path::Path,
+    cluster: &crate::config::ClusterConfig,
+) -> Result<crate::cid::CidKey, StartError> {
+    match &cluster.cid_key {
+        Some(hex_key) => crate::cid::parse_key(hex_key)
+            .map_err(|e| StartError::Tls(format!("cluster.cid_key: {e}"))),
+        None => {
+            let mut k = [0u8; 16];
+            k.copy_from_slice(&endpoint_key(data_dir)?[32..48]);
+            Ok(k)
+        }
+    }
+}
+
+/// The endpoint config, with the stateless-reset and connection-id keys
+/// kept in `data_dir` (0600) across restarts. QUIC lets a server that lost a connection's
+/// state (a crash, a restart) tell the peer at once with a stateless
+/// reset, but only if it derives the reset token from the same key as
+/// before (RFC 9000, 10.3); with a fresh random key each start, clients
+/// of a crashed server would wait for their idle timeout instead.
+/// Connection IDs name this node (`cid.rs`), and packets whose CID names
+/// another node are refused (dropped, without a reset), so their key must
+/// survive a restart too.
+pub fn endpoint_config(
+    data_dir: &std::path::Path,
+    cluster: &crate::config::ClusterConfig,
+) -> Result<quinn::EndpointConfig, StartError> {
+    let key = endpoint_key(data_dir)?;
+    let config_key = cid_key(data_dir, cluster)?;
     let mut config = quinn::EndpointConfig::new(Arc::new(ring::hmac::Key::new(
         ring::hmac::HMAC_SHA256,
         &key[..32],
     )));
-    let mut cid_key = [0u8; 8];
-    cid_key.copy_from_slice(&key[56..64]);
-    let cid_key = u64::from_le_bytes(cid_key);
-    config.cid_generator(move || {
-        Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key))
-    });
+    let generator = crate::cid::NodeCids::new(cluster.node_id, &config_key);
+    config.cid_generator(move || Box::new(generator.clone()));
     Ok(config)
 }

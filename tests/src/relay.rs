@@ -102,7 +102,7 @@ impl Counters {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dir {
     ToServer,
     ToClient,
@@ -125,7 +125,12 @@ struct Shared {
     to_server: Counters,
     to_client: Counters,
     rebinds: AtomicU64,
+    /// The first [`CAPTURED`] datagrams from the client, as received.
+    captured: Mutex<Vec<Vec<u8>>>,
 }
+
+/// How many client datagrams the relay keeps for [`Relay::client_datagrams`].
+pub const CAPTURED: usize = 512;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -141,6 +146,12 @@ impl Shared {
 
     /// Applies the impairment to a received datagram and queues it.
     fn admit(&self, dir: Dir, bytes: &[u8], queue: &mpsc::UnboundedSender<Queued>) {
+        if dir == Dir::ToServer {
+            let mut captured = lock(&self.captured);
+            if captured.len() < CAPTURED {
+                captured.push(bytes.to_vec());
+            }
+        }
         let counters = self.counters(dir);
         let mut rng = rand::thread_rng();
         if self.impairment.loss > 0.0 && rng.gen_bool(self.impairment.loss.min(1.0)) {
@@ -215,6 +226,7 @@ impl Relay {
             to_server: Counters::default(),
             to_client: Counters::default(),
             rebinds: AtomicU64::new(0),
+            captured: Mutex::new(Vec::new()),
         });
         let (to_server_queue, to_server_rx) = mpsc::unbounded_channel();
         let (to_client_queue, to_client_rx) = mpsc::unbounded_channel();
@@ -258,6 +270,12 @@ impl Relay {
         std::mem::replace(&mut *lock(&self.upstream_reader), reader).abort();
         self.shared.rebinds.fetch_add(1, Ordering::Relaxed);
         Ok(local)
+    }
+
+    /// The first [`CAPTURED`] datagrams the client sent, as they arrived
+    /// (before any impairment), to inspect their QUIC headers.
+    pub fn client_datagrams(&self) -> Vec<Vec<u8>> {
+        lock(&self.shared.captured).clone()
     }
 
     /// The counters so far.
