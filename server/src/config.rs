@@ -53,7 +53,7 @@ pub struct Config {
 }
 
 /// This node's place in a cluster of nodes behind one address.
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClusterConfig {
     /// This node's id (0 to 65535), carried in every connection ID it
@@ -65,6 +65,12 @@ pub struct ClusterConfig {
     /// key kept in the data dir (fine for one node; a balancer cannot
     /// decode it).
     pub cid_key: Option<String>,
+    /// NATS (`nats://host:4222`) that carries events between the nodes
+    /// that share this database; unset: a single node.
+    pub nats_url: Option<String>,
+    /// The cluster's name: the prefix of its bus subjects, so several
+    /// clusters can share one NATS.
+    pub name: String,
 }
 
 /// The operator's HTTP endpoint (`/metrics`, `/health`, `/ready`).
@@ -162,12 +168,28 @@ impl Default for ContactsConfig {
     }
 }
 
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            node_id: 0,
+            cid_key: None,
+            nats_url: None,
+            name: "quichat".into(),
+        }
+    }
+}
+
 impl std::fmt::Debug for ClusterConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The key is a secret: never in logs.
         f.debug_struct("ClusterConfig")
             .field("node_id", &self.node_id)
             .field("cid_key", &self.cid_key.as_ref().map(|_| "***"))
+            .field(
+                "nats_url",
+                &self.nats_url.as_deref().map(crate::store::redact_url),
+            )
+            .field("name", &self.name)
             .finish()
     }
 }

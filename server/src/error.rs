@@ -250,6 +250,9 @@ pub enum StartError {
     /// TLS or QUIC configuration was rejected.
     #[error("TLS/QUIC configuration: {0}")]
     Tls(String),
+    /// The cluster bus (NATS) could not be reached.
+    #[error(transparent)]
+    Bus(#[from] crate::bus::BusError),
     /// The UDP socket could not be bound.
     #[error("cannot listen on {addr}: {reason}")]
     Bind {

@@ -85,9 +85,38 @@ struct Links {
 pub struct Hub {
     links: Mutex<Links>,
     next_conn: AtomicU64,
-    /// Where online/offline transitions go (the presence task).
-    presence: Mutex<Option<mpsc::UnboundedSender<PresenceChange>>>,
+    /// Where online/offline transitions go (the presence task, the bus).
+    presence: Mutex<Vec<mpsc::UnboundedSender<PresenceChange>>>,
+    /// Where committed events also go for other nodes (`bus.rs`), when
+    /// this node is part of a cluster.
+    bus: Mutex<Option<BusSinks>>,
 }
+
+/// Where the hub hands what other nodes must know to the bus.
+#[derive(Debug)]
+struct BusSinks {
+    deliveries: mpsc::Sender<Vec<crate::fanout::Delivery>>,
+    /// Never dropped: a device revoked here must lose its connections on
+    /// every node.
+    kicks: mpsc::UnboundedSender<Kick>,
+}
+
+/// A device revocation for the other nodes of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Kick {
+    /// Whose device.
+    pub user_id: UserId,
+    /// The device.
+    pub device_id: DeviceId,
+    /// The QUIC close code its connections get.
+    pub code: u32,
+    /// The readable reason.
+    pub reason: String,
+}
+
+/// Batches of deliveries waiting for the bus; beyond this, the bus drops
+/// them (other nodes' devices then catch up on sync).
+pub const BUS_QUEUE: usize = 4096;
 
 /// Why [`Hub::register`] refused a connection.
 #[derive(Debug, thiserror::Error)]
@@ -218,9 +247,27 @@ impl Hub {
     }
 
     /// Pushes committed events to every online device of their users, each
-    /// with the flags its user's notification settings give it. Bodies
-    /// stay shared: the connections encode each one once between them.
+    /// with the flags its user's notification settings give it; in a
+    /// cluster, hands them to the bus for the other nodes too. Bodies stay
+    /// shared: the connections encode each one once between them.
     pub fn publish(&self, fanout: Fanout) {
+        if let Some(bus) = self.bus.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            // A full bus queue drops the batch: the database has it, and
+            // other nodes' devices find it on their next sync.
+            if bus
+                .deliveries
+                .try_send(fanout.iter().cloned().collect())
+                .is_err()
+            {
+                tracing::warn!("the bus queue is full: a fan-out goes to other nodes only on sync");
+            }
+        }
+        self.deliver_local(fanout);
+    }
+
+    /// Pushes events to this node's online devices only (events that came
+    /// from another node over the bus).
+    pub fn deliver_local(&self, fanout: Fanout) {
         let now = crate::store::now_ms();
         let mentions = crate::notify::mentioned_in(fanout.iter().map(|d| (d.user, d.body.body())));
         let links = self.lock();
@@ -252,12 +299,32 @@ impl Hub {
         }
     }
 
-    /// Cuts off every connection of a revoked device at once: flags each
-    /// session revoked and closes the QUIC connection with `code`, whatever
-    /// its queues hold. The connection `spare` (the one that asked to log
+    /// Cuts off every connection of a revoked device at once, on every
+    /// node of a cluster: flags each session revoked and closes the QUIC
+    /// connection with `code`, whatever its queues hold. The connection `spare` (the one that asked to log
     /// out) is flagged but left open, so it can deliver its answer before
     /// it closes itself.
     pub fn kick_device(
+        &self,
+        user_id: UserId,
+        device_id: DeviceId,
+        code: u32,
+        reason: &str,
+        spare: Option<u64>,
+    ) {
+        if let Some(bus) = self.bus.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            let _ = bus.kicks.send(Kick {
+                user_id,
+                device_id,
+                code,
+                reason: reason.to_string(),
+            });
+        }
+        self.kick_device_local(user_id, device_id, code, reason, spare);
+    }
+
+    /// [`Hub::kick_device`] on this node only (a kick from another node).
+    pub fn kick_device_local(
         &self,
         user_id: UserId,
         device_id: DeviceId,
@@ -294,20 +361,37 @@ impl Hub {
         }
     }
 
-    /// Sends online/offline transitions to `sink` from now on.
-    pub fn set_presence_sink(&self, sink: mpsc::UnboundedSender<PresenceChange>) {
-        *self.presence.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+    /// Sends online/offline transitions to `sink` (too) from now on.
+    pub fn add_presence_sink(&self, sink: mpsc::UnboundedSender<PresenceChange>) {
+        self.presence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(sink);
     }
 
     fn presence_changed(&self, user: UserId, online: bool) {
-        if let Some(sink) = self
+        for sink in self
             .presence
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
+            .iter()
         {
             let _ = sink.send((user, online));
         }
+    }
+
+    /// Sends every published fan-out and every device kick to the bus
+    /// from now on, and returns their receiving ends.
+    pub fn attach_bus(
+        &self,
+    ) -> (
+        mpsc::Receiver<Vec<crate::fanout::Delivery>>,
+        mpsc::UnboundedReceiver<Kick>,
+    ) {
+        let (deliveries, deliveries_rx) = mpsc::channel(BUS_QUEUE);
+        let (kicks, kicks_rx) = mpsc::unbounded_channel();
+        *self.bus.lock().unwrap_or_else(|p| p.into_inner()) = Some(BusSinks { deliveries, kicks });
+        (deliveries_rx, kicks_rx)
     }
 
     /// Whether any device of `user` is connected.

@@ -19,6 +19,7 @@ pub mod admin;
 pub mod admission;
 pub mod backup;
 pub mod broadcasts;
+pub mod bus;
 pub mod certs;
 pub mod chat;
 pub mod cid;
@@ -220,7 +221,7 @@ impl Server {
         );
         let conversations = Conversations::new(store.clone(), accounts.clone());
         let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
-        hub.set_presence_sink(presence_tx);
+        hub.add_presence_sink(presence_tx);
         let presence = presence::PresenceService::new(
             store.clone(),
             hub.clone(),
@@ -293,6 +294,21 @@ impl Server {
             ),
             None => None,
         };
+        if let Some(url) = &config.cluster.nats_url {
+            let client = bus::connect(url).await?;
+            bus::spawn(
+                client,
+                bus::BusConfig {
+                    cluster: config.cluster.name.clone(),
+                    node: config.cluster.node_id,
+                },
+                state.hub.clone(),
+                state.metrics.clone(),
+                &tracker,
+                cancel.clone(),
+            );
+            info!(nats = %store::redact_url(url), node = config.cluster.node_id, "joined the cluster bus");
+        }
         tracker.spawn(commit_writer.run(cancel.clone()));
         tracker.spawn(state.broadcasts.clone().run(cancel.clone()));
         tracker.spawn(presence::run(

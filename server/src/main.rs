@@ -116,6 +116,16 @@ struct Cli {
         hide_env_values = true
     )]
     cid_key: Option<String>,
+    /// NATS that carries events between the nodes sharing this database
+    /// (nats://host:4222) [default: none, a single node].
+    #[arg(
+        long,
+        global = true,
+        env = "QUICHAT_NATS_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    nats_url: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -256,6 +266,9 @@ fn load_config(cli: &Cli) -> Result<Config> {
     }
     if let Some(v) = &cli.cid_key {
         config.cluster.cid_key = Some(v.clone());
+    }
+    if let Some(v) = &cli.nats_url {
+        config.cluster.nats_url = Some(v.clone());
     }
     if let Some(v) = cli.listen {
         config.listen = v;
@@ -400,6 +413,11 @@ async fn real_main() -> Result<()> {
             if shown.cluster.cid_key.is_some() {
                 shown.cluster.cid_key = Some("***".into());
             }
+            shown.cluster.nats_url = config
+                .cluster
+                .nats_url
+                .as_deref()
+                .map(quichat_server::store::redact_url);
             shown.database_url = Some(quichat_server::store::redact_url(
                 &config.effective_database_url(),
             ));

@@ -57,6 +57,10 @@ pub struct Metrics {
     pub messages_delivered: Counter,
     /// Events of every kind pushed to a device's connection.
     pub events_pushed: Counter,
+    /// Deliveries published on the cluster bus for other nodes.
+    pub bus_published: Counter,
+    /// Deliveries from other nodes received on the bus.
+    pub bus_received: Counter,
     /// Event bodies encoded for pushes: one per event, however many
     /// connections it went to.
     pub push_encodes: Counter,
@@ -102,6 +106,8 @@ impl Default for Metrics {
             messages_stored: Counter::default(),
             messages_delivered: Counter::default(),
             events_pushed: Counter::default(),
+            bus_published: Counter::default(),
+            bus_received: Counter::default(),
             push_encodes: Counter::default(),
             delivery_latency: latency_histogram(),
             upload_bytes: Counter::default(),
@@ -154,6 +160,16 @@ impl Default for Metrics {
             "events_pushed",
             "Events of every kind pushed to a device's connection",
             m.events_pushed.clone(),
+        );
+        r.register(
+            "bus_published",
+            "Deliveries published on the cluster bus for other nodes",
+            m.bus_published.clone(),
+        );
+        r.register(
+            "bus_received",
+            "Deliveries from other nodes received on the cluster bus",
+            m.bus_received.clone(),
         );
         r.register(
             "push_encodes",

@@ -74,6 +74,20 @@ pub fn use_s3(config: &mut Config) -> Result<()> {
     Ok(())
 }
 
+/// True when the cluster (NATS) tests were explicitly switched off.
+pub fn nats_skipped() -> bool {
+    std::env::var("QUICHAT_TEST_SKIP_NATS").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The NATS the cluster tests use: `QUICHAT_TEST_NATS_URL`, default the
+/// local one (`.ci/run` starts it when it is missing).
+pub fn nats_url() -> String {
+    std::env::var("QUICHAT_TEST_NATS_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "nats://127.0.0.1:4222".into())
+}
+
 /// True when PostgreSQL tests were explicitly switched off.
 pub fn postgres_skipped() -> bool {
     std::env::var("QUICHAT_TEST_SKIP_POSTGRES").is_ok_and(|v| !v.is_empty() && v != "0")

@@ -1,0 +1,361 @@
+//! Cross-node delivery over NATS (core publish/subscribe).
+//!
+//! Every node of a cluster shares the database (the source of truth) and
+//! connects to the same NATS. Each committed event that a node publishes
+//! to its hub also goes out on the bus, one message per recipient, on the
+//! subject `<cluster>.v1.user.<user id>`; a node subscribes to a user's
+//! subject while that user has a device connected to it, and pushes what
+//! arrives to those devices. So a message sent through node A reaches
+//! its recipients' devices on nodes B and C live, and so does everything
+//! else that goes through the hub: receipts, edits, recalls, reactions,
+//! group events, transcripts.
+//!
+//! The bus is an optimisation, like every live push: a message lost on
+//! the way (NATS down, a full queue, a subscription that was still being
+//! set up) is in the database, and the device finds it on its next sync
+//! (the client syncs when it sees a gap in its event seqs, and on every
+//! reconnect).
+//!
+//! A device revoked on one node loses its connections on every node: the
+//! kick goes to every node on `<cluster>.v1.kicks`.
+//!
+//! A message is `[version = 1][origin node, u16 big-endian][kind][...]`:
+//! kind 1, an event for the subject's user (`[seq, postcard varint]
+//! [EventBody, postcard]`, the body bytes being the shared encoding the
+//! push path makes once per event, `fanout::SharedBody::wire`); kind 2, a
+//! device kick (`hub::Kick`, postcard). A node ignores versions and kinds
+//! it does not know (a rolling upgrade's newer node may send them) and
+//! its own messages.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::StreamExt;
+use quichat_proto::event::EventBody;
+use quichat_proto::types::UserId;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, error, warn};
+
+use crate::fanout::{Delivery, Fanout, SharedBody};
+use crate::hub::{Hub, Kick};
+use crate::metrics::Metrics;
+
+/// The version of the bus message format this node writes and reads.
+pub const BUS_VERSION: u8 = 1;
+
+/// Message kind: an event for the subject's user.
+const KIND_EVENT: u8 = 1;
+/// Message kind: a device kick, for every node.
+const KIND_KICK: u8 = 2;
+
+/// What a bus message says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BusMessage {
+    /// An event (its seq in the subject user's log, and its body).
+    Event(u64, Box<EventBody>),
+    /// A device was revoked.
+    Kick(Kick),
+}
+
+/// Why the bus could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// NATS did not accept the connection.
+    #[error("cannot connect to NATS at {url}: {reason}")]
+    Connect {
+        /// The URL, credentials masked.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What the bus needs to know about this node.
+#[derive(Debug, Clone)]
+pub struct BusConfig {
+    /// The cluster's subject prefix (`[cluster] name`).
+    pub cluster: String,
+    /// This node's id (`[cluster] node_id`).
+    pub node: u16,
+}
+
+impl BusConfig {
+    /// The subject a user's events travel on.
+    pub fn subject(&self, user: UserId) -> String {
+        format!("{}.v1.user.{user}", self.cluster)
+    }
+
+    /// The subject kicks travel on (every node listens).
+    pub fn kicks(&self) -> String {
+        format!("{}.v1.kicks", self.cluster)
+    }
+}
+
+/// Connects to NATS.
+pub async fn connect(url: &str) -> Result<async_nats::Client, BusError> {
+    async_nats::ConnectOptions::new()
+        .name("quichat-server")
+        .connect(url)
+        .await
+        .map_err(|e| BusError::Connect {
+            url: crate::store::redact_url(url),
+            reason: e.to_string(),
+        })
+}
+
+/// The bus message for one delivery, from node `origin`.
+pub fn encode(origin: u16, seq: u64, body: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(4 + 10 + body.len());
+    out.put_u8(BUS_VERSION);
+    out.put_u16(origin);
+    out.put_u8(KIND_EVENT);
+    let mut varint = [0u8; 10];
+    // A u64 always fits postcard's 10-byte varint.
+    if let Ok(used) = postcard::to_slice(&seq, &mut varint) {
+        out.put_slice(used);
+    }
+    out.put_slice(body);
+    out.freeze()
+}
+
+/// The bus message for a kick, from node `origin`.
+pub fn encode_kick(origin: u16, kick: &Kick) -> Option<Bytes> {
+    let mut out = vec![BUS_VERSION, 0, 0, KIND_KICK];
+    out[1..3].copy_from_slice(&origin.to_be_bytes());
+    postcard::to_extend(kick, out).ok().map(Bytes::from)
+}
+
+/// A bus message and its origin node; `None` for a version or a kind
+/// this node does not know, or bytes that are no message.
+pub fn decode(bytes: &[u8]) -> Option<(u16, BusMessage)> {
+    let (&version, rest) = bytes.split_first()?;
+    if version != BUS_VERSION || rest.len() < 3 {
+        return None;
+    }
+    let origin = u16::from_be_bytes([rest[0], rest[1]]);
+    let message = match rest[2] {
+        KIND_EVENT => {
+            let (seq, body) = postcard::take_from_bytes::<u64>(&rest[3..]).ok()?;
+            BusMessage::Event(seq, Box::new(postcard::from_bytes::<EventBody>(body).ok()?))
+        }
+        KIND_KICK => BusMessage::Kick(postcard::from_bytes(&rest[3..]).ok()?),
+        _ => return None,
+    };
+    Some((origin, message))
+}
+
+/// Starts the bus tasks: one publishes this node's fan-outs, one follows
+/// which users are online here and keeps a subscription per user.
+pub fn spawn(
+    client: async_nats::Client,
+    config: BusConfig,
+    hub: Arc<Hub>,
+    metrics: Arc<Metrics>,
+    tracker: &TaskTracker,
+    cancel: CancellationToken,
+) {
+    let (outgoing, kicks) = hub.attach_bus();
+    let (presence_tx, presence) = mpsc::unbounded_channel();
+    hub.add_presence_sink(presence_tx);
+    tracker.spawn(publish(
+        client.clone(),
+        config.clone(),
+        outgoing,
+        metrics.clone(),
+        cancel.clone(),
+    ));
+    tracker.spawn(publish_kicks(
+        client.clone(),
+        config.clone(),
+        kicks,
+        cancel.clone(),
+    ));
+    tracker.spawn(follow_kicks(
+        client.clone(),
+        config.clone(),
+        hub.clone(),
+        cancel.clone(),
+    ));
+    tracker.spawn(follow(client, config, hub, presence, metrics, cancel));
+}
+
+async fn publish(
+    client: async_nats::Client,
+    config: BusConfig,
+    mut outgoing: mpsc::Receiver<Vec<Delivery>>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let batch = tokio::select! {
+            b = outgoing.recv() => match b { Some(b) => b, None => return },
+            _ = cancel.cancelled() => return,
+        };
+        for d in batch {
+            let Some(wire) = d.body.wire(|| {}) else {
+                continue;
+            };
+            let message = encode(config.node, d.seq, wire);
+            match client.publish(config.subject(d.user), message).await {
+                Ok(()) => metrics.bus_published.inc(),
+                Err(e) => {
+                    // Sync heals it; say so once per batch at most.
+                    warn!("bus publish failed (devices on other nodes catch up on sync): {e}");
+                    break;
+                }
+            };
+        }
+    }
+}
+
+async fn publish_kicks(
+    client: async_nats::Client,
+    config: BusConfig,
+    mut kicks: mpsc::UnboundedReceiver<Kick>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let kick = tokio::select! {
+            k = kicks.recv() => match k { Some(k) => k, None => return },
+            _ = cancel.cancelled() => return,
+        };
+        let Some(message) = encode_kick(config.node, &kick) else {
+            continue;
+        };
+        if let Err(e) = client.publish(config.kicks(), message).await {
+            error!(
+                device = kick.device_id,
+                "a revocation could not reach the other nodes: {e}"
+            );
+        }
+    }
+}
+
+/// Applies other nodes' kicks here.
+async fn follow_kicks(
+    client: async_nats::Client,
+    config: BusConfig,
+    hub: Arc<Hub>,
+    cancel: CancellationToken,
+) {
+    let mut subscriber = match client.subscribe(config.kicks()).await {
+        Ok(s) => s,
+        Err(e) => {
+            error!("cannot follow the cluster's revocations: {e}");
+            return;
+        }
+    };
+    loop {
+        let message = tokio::select! {
+            m = subscriber.next() => match m { Some(m) => m, None => return },
+            _ = cancel.cancelled() => return,
+        };
+        if let Some((origin, BusMessage::Kick(k))) = decode(&message.payload) {
+            if origin != config.node {
+                hub.kick_device_local(k.user_id, k.device_id, k.code, &k.reason, None);
+            }
+        }
+    }
+}
+
+async fn follow(
+    client: async_nats::Client,
+    config: BusConfig,
+    hub: Arc<Hub>,
+    mut presence: mpsc::UnboundedReceiver<crate::hub::PresenceChange>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+) {
+    let mut subscriptions: HashMap<UserId, JoinHandle<()>> = HashMap::new();
+    loop {
+        let (user, online) = tokio::select! {
+            c = presence.recv() => match c { Some(c) => c, None => break },
+            _ = cancel.cancelled() => break,
+        };
+        if !online {
+            // Dropping the subscriber (with its task) unsubscribes.
+            if let Some(task) = subscriptions.remove(&user) {
+                task.abort();
+            }
+            continue;
+        }
+        if subscriptions.contains_key(&user) {
+            continue;
+        }
+        let subject = config.subject(user);
+        let mut subscriber = match client.subscribe(subject.clone()).await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(
+                    "bus subscribe to {subject} failed (this node's devices catch up on sync): {e}"
+                );
+                continue;
+            }
+        };
+        let (hub, metrics, node) = (hub.clone(), metrics.clone(), config.node);
+        let task = tokio::spawn(async move {
+            while let Some(message) = subscriber.next().await {
+                match decode(&message.payload) {
+                    Some((origin, _)) if origin == node => {}
+                    Some((_, BusMessage::Event(seq, body))) => {
+                        metrics.bus_received.inc();
+                        let mut fanout = Fanout::new();
+                        fanout.push_shared(&SharedBody::new(*body), [(user, seq)]);
+                        hub.deliver_local(fanout);
+                    }
+                    _ => debug!("ignored a bus message this node cannot read"),
+                }
+            }
+        });
+        subscriptions.insert(user, task);
+    }
+    for (_, task) in subscriptions {
+        task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quichat_proto::types::ReadPosition;
+
+    #[test]
+    fn messages_round_trip_and_unknown_versions_are_ignored() {
+        let body = EventBody::ReadPosition(ReadPosition {
+            conversation_id: 9,
+            up_to_seq: 300,
+        });
+        let wire = quichat_proto::push::encode_body(&body).unwrap();
+        for seq in [0, 1, 300, u64::MAX] {
+            let m = encode(7, seq, &wire);
+            assert_eq!(
+                decode(&m),
+                Some((7, BusMessage::Event(seq, Box::new(body.clone()))))
+            );
+        }
+        let kick = Kick {
+            user_id: 3,
+            device_id: 9,
+            code: 7,
+            reason: "revoked".into(),
+        };
+        let m = encode_kick(2, &kick).unwrap();
+        assert_eq!(decode(&m), Some((2, BusMessage::Kick(kick))));
+        let mut newer = encode(7, 1, &wire).to_vec();
+        newer[0] = BUS_VERSION + 1;
+        assert_eq!(decode(&newer), None);
+        let mut unknown_kind = encode(7, 1, &wire).to_vec();
+        unknown_kind[3] = 99;
+        assert_eq!(decode(&unknown_kind), None);
+        assert_eq!(decode(&[]), None);
+        assert_eq!(decode(&[BUS_VERSION, 0, 1]), None);
+        assert_eq!(
+            decode(&[BUS_VERSION, 0, 1, KIND_EVENT, 5, 0xff, 0xff]),
+            None
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! Two nodes of one cluster, over real QUIC, sharing one PostgreSQL
+//! database and the machine's real NATS: what one node commits reaches
+//! devices on the other live, through the bus (counted by the receiving
+//! node's `bus_received` and pushed by it), not only on a later sync:
+//! 1:1 and group messages, delivered receipts back to the sender, edits;
+//! and a device revoked through one node loses its connection on the
+//! other at once.
+//! A node whose NATS is unreachable refuses to start, readably.
+//!
+//! Needs NATS (`QUICHAT_TEST_NATS_URL`, default nats://127.0.0.1:4222;
+//! `.ci/run` starts one); `QUICHAT_TEST_SKIP_NATS=1` opts out.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use quichat_client::proto::event::EventBody;
+use quichat_client::proto::types::{MessageBody, ReceiptKind, Recipient};
+use quichat_client::{Client, ClientConfig, Trust};
+use quichat_server::{Server, ServerHandle};
+use quichat_tests::{nats_skipped, nats_url, password_of, wait_for, Backend, TestServer};
+
+fn skip() -> bool {
+    if nats_skipped() || quichat_tests::postgres_skipped() {
+        eprintln!("QUICHAT_TEST_SKIP_NATS or QUICHAT_TEST_SKIP_POSTGRES is set: skipping");
+        return true;
+    }
+    false
+}
+
+/// Node 1 (a `TestServer` on a fresh PostgreSQL database) and node 2 on
+/// the same database, data dir (so the same dev CA) and cluster.
+async fn two_nodes() -> Result<(TestServer, ServerHandle)> {
+    let cluster = format!("qc{}", uuid::Uuid::now_v7().simple());
+    let url = nats_url();
+    let one = TestServer::start_with(Backend::Postgres, |c| {
+        c.cluster.node_id = 1;
+        c.cluster.nats_url = Some(url.clone());
+        c.cluster.name = cluster.clone();
+    })
+    .await?;
+    let mut config = one.config.clone();
+    config.cluster.node_id = 2;
+    config.listen = "127.0.0.1:0".parse()?;
+    let two = Server::start(config).await.context("starting node 2")?;
+    Ok((one, two))
+}
+
+async fn register_at(one: &TestServer, addr: std::net::SocketAddr, name: &str) -> Result<Client> {
+    let config = ClientConfig::new(addr.to_string(), Trust::CaPem(one.ca_pem.clone()));
+    let client = Client::connect(&config).await?;
+    client.register(name, &password_of(name), "laptop").await?;
+    Ok(client)
+}
+
+fn text(b: &EventBody) -> Option<&str> {
+    match b {
+        EventBody::Message(m) => match &m.body {
+            MessageBody::Text(t) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_cross_nodes_live() -> Result<()> {
+    if skip() {
+        return Ok(());
+    }
+    let (one, two) = two_nodes().await?;
+    let alice = register_at(&one, one.addr, "alice").await?;
+    let bob = register_at(&one, two.local_addr(), "bob").await?;
+    let carol = register_at(&one, two.local_addr(), "carol").await?;
+    let mut alice_feed = alice.subscribe(0).await?;
+    let mut bob_feed = bob.subscribe(0).await?;
+    let mut carol_feed = carol.subscribe(0).await?;
+    let received = || two.state().metrics.bus_received.get();
+    let pushed_on_two = || two.state().metrics.events_pushed.get();
+
+    // A 1:1 message from node 1 reaches bob on node 2 live, and his
+    // client's delivered receipt (committed by node 2) reaches alice on
+    // node 1 live.
+    let received_on_one = || {
+        one.handle
+            .as_ref()
+            .unwrap()
+            .state()
+            .metrics
+            .bus_received
+            .get()
+    };
+    let (got_before, pushed_before, one_before) = (received(), pushed_on_two(), received_on_one());
+    let ack = alice.send_text("bob", "across the bus").await?;
+    let live = tokio::time::timeout(
+        Duration::from_secs(10),
+        wait_for(&mut bob_feed, |b| text(b) == Some("across the bus")),
+    )
+    .await
+    .context("bob on node 2 never got alice's message")??;
+    ensure!(live.seq > 0);
+    ensure!(
+        received() > got_before,
+        "node 2 received nothing on the bus"
+    );
+    ensure!(pushed_on_two() > pushed_before, "node 2 pushed nothing");
+    let receipt = wait_for(&mut alice_feed, |b| {
+        matches!(b, EventBody::Receipt(r) if r.by == "bob" && r.kind == ReceiptKind::Delivered && r.up_to_seq >= ack.seq)
+    })
+    .await
+    .context("alice on node 1 never got bob's receipt")?;
+    ensure!(receipt.seq > 0);
+    ensure!(
+        received_on_one() > one_before,
+        "node 1 received nothing on the bus"
+    );
+
+    // A group message from node 2 reaches alice on node 1 and carol on
+    // node 2 (locally), and an edit of it crosses too.
+    let group = bob
+        .create_group("across", "", &["alice".into(), "carol".into()])
+        .await?;
+    let g = Recipient::Group(group.id);
+    let sent = bob.send_text(g, "hello both nodes").await?;
+    wait_for(&mut alice_feed, |b| text(b) == Some("hello both nodes"))
+        .await
+        .context("alice on node 1 never got the group message")?;
+    wait_for(&mut carol_feed, |b| text(b) == Some("hello both nodes"))
+        .await
+        .context("carol on node 2 never got the group message")?;
+    bob.edit_message(group.id, sent.seq, "hello, both nodes")
+        .await?;
+    wait_for(
+        &mut alice_feed,
+        |b| matches!(b, EventBody::MessageEdited(e) if e.text == "hello, both nodes"),
+    )
+    .await
+    .context("alice on node 1 never got the edit")?;
+
+    two.stop().await;
+    Ok(())
+}
+
+/// A device revoked through node 1 loses its connection on node 2 at
+/// once (the kick crosses the bus), not at its next reconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_one_node_closes_the_device_on_the_other() -> Result<()> {
+    if skip() {
+        return Ok(());
+    }
+    let (one, two) = two_nodes().await?;
+    let phone = register_at(&one, one.addr, "dora").await?;
+    let config = ClientConfig::new(
+        two.local_addr().to_string(),
+        Trust::CaPem(one.ca_pem.clone()),
+    );
+    let laptop = Client::connect(&config).await?;
+    laptop.login("dora", &password_of("dora"), "laptop").await?;
+    let devices = phone.devices().await?;
+    let other = devices
+        .iter()
+        .find(|d| !d.current)
+        .context("the laptop is not listed")?
+        .id;
+    phone.revoke_device(other).await?;
+    let why = tokio::time::timeout(Duration::from_secs(10), laptop.closed())
+        .await
+        .context("the laptop on node 2 is still connected 10 s after its revocation")?;
+    ensure!(why.to_string().contains("device revoked"), "{why}");
+    // The phone, on node 1, is untouched.
+    ensure!(phone.devices().await?.len() == 1);
+    two.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_nats_is_a_readable_start_error() -> Result<()> {
+    if skip() {
+        return Ok(());
+    }
+    let refused = TestServer::start_with(Backend::Postgres, |c| {
+        // Nothing listens on port 1.
+        c.cluster.nats_url = Some("nats://127.0.0.1:1".into());
+    })
+    .await;
+    let message = format!("{:#}", refused.err().context("the node started")?);
+    ensure!(
+        message.contains("cannot connect to NATS at nats://127.0.0.1:1"),
+        "{message}"
+    );
+    Ok(())
+}
