@@ -17,13 +17,18 @@
 //! reconnect).
 //!
 //! A device revoked on one node loses its connections on every node: the
-//! kick goes to every node on `<cluster>.v1.kicks`.
+//! kick goes to every node on `<cluster>.v1.kicks`. Ephemeral pushes
+//! (presence, typing) and "this user's notification settings changed"
+//! (the receiving node reloads them from the database) go on the user's
+//! subject too.
 //!
 //! A message is `[version = 1][origin node, u16 big-endian][kind][...]`:
 //! kind 1, an event for the subject's user (`[seq, postcard varint]
 //! [EventBody, postcard]`, the body bytes being the shared encoding the
 //! push path makes once per event, `fanout::SharedBody::wire`); kind 2, a
-//! device kick (`hub::Kick`, postcard). A node ignores versions and kinds
+//! device kick (`hub::Kick`, postcard); kind 3, an ephemeral
+//! `ServerControl` frame (postcard); kind 4, a settings change (no
+//! payload). A node ignores versions and kinds
 //! it does not know (a rolling upgrade's newer node may send them) and
 //! its own messages.
 
@@ -32,6 +37,7 @@ use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::StreamExt;
+use quichat_proto::control::ServerControl;
 use quichat_proto::event::EventBody;
 use quichat_proto::types::UserId;
 use tokio::sync::mpsc;
@@ -41,7 +47,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, error, warn};
 
 use crate::fanout::{Delivery, Fanout, SharedBody};
-use crate::hub::{Hub, Kick};
+use crate::hub::{BusFeeds, Hub, Kick, Push, Signal};
 use crate::metrics::Metrics;
 
 /// The version of the bus message format this node writes and reads.
@@ -51,6 +57,11 @@ pub const BUS_VERSION: u8 = 1;
 const KIND_EVENT: u8 = 1;
 /// Message kind: a device kick, for every node.
 const KIND_KICK: u8 = 2;
+/// Message kind: an ephemeral control frame (presence, typing) for the
+/// subject's user.
+const KIND_EPHEMERAL: u8 = 3;
+/// Message kind: the subject user's notification settings changed.
+const KIND_SETTINGS: u8 = 4;
 
 /// What a bus message says.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +70,10 @@ pub enum BusMessage {
     Event(u64, Box<EventBody>),
     /// A device was revoked.
     Kick(Kick),
+    /// An ephemeral frame for the subject's user.
+    Ephemeral(Box<ServerControl>),
+    /// The subject user's notification settings changed.
+    SettingsChanged,
 }
 
 /// Why the bus could not start.
@@ -129,6 +144,24 @@ pub fn encode_kick(origin: u16, kick: &Kick) -> Option<Bytes> {
     postcard::to_extend(kick, out).ok().map(Bytes::from)
 }
 
+/// The bus message for a signal (an ephemeral frame, a settings change),
+/// from node `origin`, and the user whose subject it goes on.
+pub fn encode_signal(origin: u16, signal: &Signal) -> Option<(UserId, Bytes)> {
+    let mut out = vec![BUS_VERSION, 0, 0, 0];
+    out[1..3].copy_from_slice(&origin.to_be_bytes());
+    match signal {
+        Signal::Ephemeral(user, frame) => {
+            out[3] = KIND_EPHEMERAL;
+            let out = postcard::to_extend(frame.as_ref(), out).ok()?;
+            Some((*user, Bytes::from(out)))
+        }
+        Signal::SettingsChanged(user) => {
+            out[3] = KIND_SETTINGS;
+            Some((*user, Bytes::from(out)))
+        }
+    }
+}
+
 /// A bus message and its origin node; `None` for a version or a kind
 /// this node does not know, or bytes that are no message.
 pub fn decode(bytes: &[u8]) -> Option<(u16, BusMessage)> {
@@ -143,6 +176,8 @@ pub fn decode(bytes: &[u8]) -> Option<(u16, BusMessage)> {
             BusMessage::Event(seq, Box::new(postcard::from_bytes::<EventBody>(body).ok()?))
         }
         KIND_KICK => BusMessage::Kick(postcard::from_bytes(&rest[3..]).ok()?),
+        KIND_EPHEMERAL => BusMessage::Ephemeral(Box::new(postcard::from_bytes(&rest[3..]).ok()?)),
+        KIND_SETTINGS => BusMessage::SettingsChanged,
         _ => return None,
     };
     Some((origin, message))
@@ -154,11 +189,16 @@ pub fn spawn(
     client: async_nats::Client,
     config: BusConfig,
     hub: Arc<Hub>,
+    notify: crate::notify::Notify,
     metrics: Arc<Metrics>,
     tracker: &TaskTracker,
     cancel: CancellationToken,
 ) {
-    let (outgoing, kicks) = hub.attach_bus();
+    let BusFeeds {
+        deliveries: outgoing,
+        kicks,
+        signals,
+    } = hub.attach_bus();
     let (presence_tx, presence) = mpsc::unbounded_channel();
     hub.add_presence_sink(presence_tx);
     tracker.spawn(publish(
@@ -180,7 +220,15 @@ pub fn spawn(
         hub.clone(),
         cancel.clone(),
     ));
-    tracker.spawn(follow(client, config, hub, presence, metrics, cancel));
+    tracker.spawn(publish_signals(
+        client.clone(),
+        config.clone(),
+        signals,
+        cancel.clone(),
+    ));
+    tracker.spawn(follow(
+        client, config, hub, notify, presence, metrics, cancel,
+    ));
 }
 
 async fn publish(
@@ -262,10 +310,31 @@ async fn follow_kicks(
     }
 }
 
+async fn publish_signals(
+    client: async_nats::Client,
+    config: BusConfig,
+    mut signals: mpsc::Receiver<Signal>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let signal = tokio::select! {
+            s = signals.recv() => match s { Some(s) => s, None => return },
+            _ = cancel.cancelled() => return,
+        };
+        let Some((user, message)) = encode_signal(config.node, &signal) else {
+            continue;
+        };
+        if let Err(e) = client.publish(config.subject(user), message).await {
+            debug!("bus signal publish failed (ephemeral; the next one supersedes it): {e}");
+        }
+    }
+}
+
 async fn follow(
     client: async_nats::Client,
     config: BusConfig,
     hub: Arc<Hub>,
+    notify: crate::notify::Notify,
     mut presence: mpsc::UnboundedReceiver<crate::hub::PresenceChange>,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
@@ -297,6 +366,7 @@ async fn follow(
             }
         };
         let (hub, metrics, node) = (hub.clone(), metrics.clone(), config.node);
+        let notify = notify.clone();
         let task = tokio::spawn(async move {
             while let Some(message) = subscriber.next().await {
                 match decode(&message.payload) {
@@ -307,6 +377,14 @@ async fn follow(
                         fanout.push_shared(&SharedBody::new(*body), [(user, seq)]);
                         hub.deliver_local(fanout);
                     }
+                    Some((_, BusMessage::Ephemeral(frame))) => {
+                        hub.push_ephemeral_local(user, Push::Ephemeral(frame));
+                    }
+                    Some((_, BusMessage::SettingsChanged)) => match notify.load(user).await {
+                        // The version keeps an older read from winning.
+                        Ok(settings) => hub.set_notify_local(user, settings),
+                        Err(e) => warn!("reloading a user's notification settings failed: {e}"),
+                    },
                     _ => debug!("ignored a bus message this node cannot read"),
                 }
             }
@@ -345,6 +423,16 @@ mod tests {
         };
         let m = encode_kick(2, &kick).unwrap();
         assert_eq!(decode(&m), Some((2, BusMessage::Kick(kick))));
+        let typing = ServerControl::SyncHint { head: 4 };
+        let (user, m) = encode_signal(3, &Signal::Ephemeral(11, Box::new(typing.clone()))).unwrap();
+        assert_eq!(user, 11);
+        assert_eq!(
+            decode(&m),
+            Some((3, BusMessage::Ephemeral(Box::new(typing))))
+        );
+        let (user, m) = encode_signal(3, &Signal::SettingsChanged(12)).unwrap();
+        assert_eq!(user, 12);
+        assert_eq!(decode(&m), Some((3, BusMessage::SettingsChanged)));
         let mut newer = encode(7, 1, &wire).to_vec();
         newer[0] = BUS_VERSION + 1;
         assert_eq!(decode(&newer), None);

@@ -99,6 +99,30 @@ struct BusSinks {
     /// Never dropped: a device revoked here must lose its connections on
     /// every node.
     kicks: mpsc::UnboundedSender<Kick>,
+    /// Best effort, like the local pushes they mirror.
+    signals: mpsc::Sender<Signal>,
+}
+
+/// Something other nodes' connections of a user should know that is not
+/// in the event log.
+#[derive(Debug, Clone)]
+pub enum Signal {
+    /// An ephemeral control frame (presence, typing) for the user.
+    Ephemeral(UserId, Box<ServerControl>),
+    /// The user's notification settings changed (nodes where the user is
+    /// online reload them).
+    SettingsChanged(UserId),
+}
+
+/// What [`Hub::attach_bus`] hands the bus.
+#[derive(Debug)]
+pub struct BusFeeds {
+    /// Every published fan-out.
+    pub deliveries: mpsc::Receiver<Vec<crate::fanout::Delivery>>,
+    /// Every device kick.
+    pub kicks: mpsc::UnboundedReceiver<Kick>,
+    /// Ephemeral pushes and settings changes.
+    pub signals: mpsc::Receiver<Signal>,
 }
 
 /// A device revocation for the other nodes of a cluster.
@@ -233,8 +257,14 @@ impl Hub {
     }
 
     /// Replaces the notification settings of an online user (after they
-    /// changed them), unless newer ones are held.
+    /// changed them), unless newer ones are held; tells the other nodes.
     pub fn set_notify(&self, user: UserId, settings: crate::notify::Settings) {
+        self.signal(Signal::SettingsChanged(user));
+        self.set_notify_local(user, settings);
+    }
+
+    /// [`Hub::set_notify`] on this node only.
+    pub fn set_notify_local(&self, user: UserId, settings: crate::notify::Settings) {
         let mut links = self.lock();
         if links.by_user.contains_key(&user) {
             Self::keep_newer(&mut links.notify, user, settings);
@@ -382,16 +412,26 @@ impl Hub {
 
     /// Sends every published fan-out and every device kick to the bus
     /// from now on, and returns their receiving ends.
-    pub fn attach_bus(
-        &self,
-    ) -> (
-        mpsc::Receiver<Vec<crate::fanout::Delivery>>,
-        mpsc::UnboundedReceiver<Kick>,
-    ) {
+    pub fn attach_bus(&self) -> BusFeeds {
         let (deliveries, deliveries_rx) = mpsc::channel(BUS_QUEUE);
         let (kicks, kicks_rx) = mpsc::unbounded_channel();
-        *self.bus.lock().unwrap_or_else(|p| p.into_inner()) = Some(BusSinks { deliveries, kicks });
-        (deliveries_rx, kicks_rx)
+        let (signals, signals_rx) = mpsc::channel(BUS_QUEUE);
+        *self.bus.lock().unwrap_or_else(|p| p.into_inner()) = Some(BusSinks {
+            deliveries,
+            kicks,
+            signals,
+        });
+        BusFeeds {
+            deliveries: deliveries_rx,
+            kicks: kicks_rx,
+            signals: signals_rx,
+        }
+    }
+
+    fn signal(&self, signal: Signal) {
+        if let Some(bus) = self.bus.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            let _ = bus.signals.try_send(signal);
+        }
     }
 
     /// Whether any device of `user` is connected.
@@ -400,9 +440,17 @@ impl Hub {
     }
 
     /// Offers an ephemeral push (presence, typing) to every connection of
-    /// `user`; a full queue drops it (it is not in the log, and the next
-    /// one supersedes it).
+    /// `user`, on every node; a full queue drops it (it is not in the log,
+    /// and the next one supersedes it).
     pub fn push_ephemeral(&self, user: UserId, push: Push) {
+        if let Push::Ephemeral(frame) = &push {
+            self.signal(Signal::Ephemeral(user, frame.clone()));
+        }
+        self.push_ephemeral_local(user, push);
+    }
+
+    /// [`Hub::push_ephemeral`] on this node only.
+    pub fn push_ephemeral_local(&self, user: UserId, push: Push) {
         if let Some(list) = self.lock().by_user.get(&user) {
             for link in list {
                 let _ = link.tx.try_send(push.clone());

@@ -303,6 +303,7 @@ impl Server {
                     node: config.cluster.node_id,
                 },
                 state.hub.clone(),
+                state.notify.clone(),
                 state.metrics.clone(),
                 &tracker,
                 cancel.clone(),

@@ -120,13 +120,13 @@ impl PresenceService {
             username: row.try_get("username")?,
             state: self.shown(user, hidden != 0, row.try_get("last_seen_at")?),
         };
+        // Every friend: those online on other nodes of a cluster get it
+        // through the bus (the hub skips the ones online nowhere here).
         for friend in crate::contacts::friends_not_blocked(self.store.pool(), user).await? {
-            if self.hub.is_online(friend) {
-                self.hub.push_ephemeral(
-                    friend,
-                    Push::Ephemeral(Box::new(ServerControl::Presence(presence.clone()))),
-                );
-            }
+            self.hub.push_ephemeral(
+                friend,
+                Push::Ephemeral(Box::new(ServerControl::Presence(presence.clone()))),
+            );
         }
         Ok(())
     }

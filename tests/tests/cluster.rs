@@ -3,8 +3,9 @@
 //! devices on the other live, through the bus (counted by the receiving
 //! node's `bus_received` and pushed by it), not only on a later sync:
 //! 1:1 and group messages, delivered receipts back to the sender, edits;
-//! and a device revoked through one node loses its connection on the
-//! other at once.
+//! typing and presence; a mute made through one node takes effect on the
+//! other; and a device revoked through one node loses its connection on
+//! the other at once.
 //! A node whose NATS is unreachable refuses to start, readably.
 //!
 //! Needs NATS (`QUICHAT_TEST_NATS_URL`, default nats://127.0.0.1:4222;
@@ -16,8 +17,10 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use quichat_client::proto::event::EventBody;
+use quichat_client::proto::notify::PushFlags;
+use quichat_client::proto::social::PresenceState;
 use quichat_client::proto::types::{MessageBody, ReceiptKind, Recipient};
-use quichat_client::{Client, ClientConfig, Trust};
+use quichat_client::{Client, ClientConfig, Notice, Trust};
 use quichat_server::{Server, ServerHandle};
 use quichat_tests::{nats_skipped, nats_url, password_of, wait_for, Backend, TestServer};
 
@@ -140,6 +143,118 @@ async fn events_cross_nodes_live() -> Result<()> {
 
     two.stop().await;
     Ok(())
+}
+
+/// The next notice matching `pred`, within 10 s.
+async fn notice(
+    notices: &mut tokio::sync::broadcast::Receiver<Notice>,
+    mut pred: impl FnMut(&Notice) -> bool,
+) -> Result<Notice> {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match notices.recv().await {
+                Ok(n) if pred(&n) => return Ok(n),
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => anyhow::bail!("notices ended: {e}"),
+            }
+        }
+    })
+    .await
+    .context("the notice never came")?
+}
+
+/// Typing and presence (ephemeral, never in the log) cross nodes, and a
+/// mute set through one node silences pushes on the other at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_presence_and_settings_cross_nodes() -> Result<()> {
+    if skip() {
+        return Ok(());
+    }
+    let (one, two) = two_nodes().await?;
+    let erin = register_at(&one, one.addr, "erin").await?;
+    let finn = register_at(&one, two.local_addr(), "finn").await?;
+    let request = erin.send_friend_request("finn", "").await?;
+    finn.accept_friend(request.id).await?;
+
+    // Typing from node 1 reaches finn on node 2.
+    let mut finn_notices = finn.notices();
+    erin.typing("finn").await?;
+    notice(
+        &mut finn_notices,
+        |n| matches!(n, Notice::Typing(t) if t.from == "erin"),
+    )
+    .await
+    .context("finn on node 2 never saw erin typing")?;
+
+    // Her friend gen, offline, comes online on node 2: erin on node 1
+    // hears of it (only node 2 saw the transition).
+    let gen = register_at(&one, one.addr, "gen").await?;
+    let request = gen.send_friend_request("erin", "").await?;
+    erin.accept_friend(request.id).await?;
+    gen.connection().close(0u32.into(), b"bye");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut erin_notices = erin.notices();
+    let gen_again = Client::connect(&ClientConfig::new(
+        two.local_addr().to_string(),
+        Trust::CaPem(one.ca_pem.clone()),
+    ))
+    .await?;
+    gen_again
+        .login("gen", &password_of("gen"), "tablet")
+        .await?;
+    notice(&mut erin_notices, |n| {
+        matches!(n, Notice::Presence(p) if p.username == "gen" && p.state == PresenceState::Online)
+    })
+    .await
+    .context("erin on node 1 never heard that gen came online on node 2")?;
+
+    // erin's laptop is on node 2; she mutes finn's conversation from her
+    // phone on node 1, and node 2 flags finn's next message silent.
+    let laptop = Client::connect(&ClientConfig::new(
+        two.local_addr().to_string(),
+        Trust::CaPem(one.ca_pem.clone()),
+    ))
+    .await?;
+    laptop.login("erin", &password_of("erin"), "laptop").await?;
+    let mut laptop_feed = laptop.subscribe(0).await?;
+    let first = finn.send_text("erin", "loud").await?;
+    let loud = next_message(&mut laptop_feed, "loud").await?;
+    ensure!(!loud.silent(), "an unmuted message came silent");
+    erin.mute(first.conversation_id, None).await?;
+    // The reload on node 2 is asynchronous: wait until a message there
+    // comes silent (the next ones must stay so).
+    let mut silenced = false;
+    for i in 0..20 {
+        finn.send_text("erin", &format!("quiet {i}")).await?;
+        if next_message(&mut laptop_feed, &format!("quiet {i}"))
+            .await?
+            .silent()
+        {
+            silenced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ensure!(
+        silenced,
+        "node 2 never learnt of the mute made through node 1"
+    );
+    two.stop().await;
+    Ok(())
+}
+
+/// The flags of the next message with text `want` on `feed`.
+async fn next_message(feed: &mut quichat_client::EventStream, want: &str) -> Result<PushFlags> {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let f = feed.next_flagged().await.context("the feed ended")??;
+            if text(&f.event.body) == Some(want) {
+                return Ok(f.flags);
+            }
+        }
+    })
+    .await
+    .with_context(|| format!("{want:?} never came"))?
 }
 
 /// A device revoked through node 1 loses its connection on node 2 at
