@@ -3,7 +3,8 @@
 //! devices on the other live, through the bus (counted by the receiving
 //! node's `bus_received` and pushed by it), not only on a later sync:
 //! 1:1 and group messages, delivered receipts back to the sender, edits;
-//! typing and presence; a mute made through one node takes effect on the
+//! typing and presence; a transcript made by a standalone worker; a mute
+//! made through one node takes effect on the
 //! other; and a device revoked through one node loses its connection on
 //! the other at once.
 //! A node whose NATS is unreachable refuses to start, readably.
@@ -255,6 +256,76 @@ async fn next_message(feed: &mut quichat_client::EventStream, want: &str) -> Res
     })
     .await
     .with_context(|| format!("{want:?} never came"))?
+}
+
+/// A voice note sent through node 1 is transcribed by a standalone
+/// worker (no hub, events through the outbox, as `quichat-server worker`
+/// runs) and the transcript reaches the recipient on node 2 live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standalone_workers_transcript_reaches_another_node() -> Result<()> {
+    use quichat_client::proto::types::TranscriptStatus;
+    if skip() {
+        return Ok(());
+    }
+    let Some(model) = quichat_tests::whisper_model()? else {
+        eprintln!("QUICHAT_TEST_SKIP_WHISPER is set: skipping");
+        return Ok(());
+    };
+    let (one, two) = two_nodes().await?;
+    // Neither node has workers; this one stands alone.
+    let mut transcription = one.config.transcription.clone();
+    transcription.model = Some(model);
+    transcription.workers = 1;
+    transcription.poll_ms = 200;
+    let engine = quichat_server::load_engine(&transcription)
+        .await
+        .context("the test model does not load")?;
+    let state = one.handle.as_ref().unwrap().state().clone();
+    let deps = quichat_server::transcribe::worker::WorkerDeps {
+        jobs: state.jobs.clone(),
+        media: state.media_store.clone(),
+        engine,
+        config: transcription,
+        hub: None,
+        ready: std::sync::Arc::new(tokio::sync::Notify::new()),
+        metrics: std::sync::Arc::new(quichat_server::metrics::Metrics::default()),
+    };
+    let (tracker, cancel) = (
+        tokio_util::task::TaskTracker::new(),
+        tokio_util::sync::CancellationToken::new(),
+    );
+    quichat_server::transcribe::worker::spawn_workers(&deps, &tracker, &cancel, "standalone");
+
+    let hana = register_at(&one, one.addr, "hana").await?;
+    let ivan = register_at(&one, two.local_addr(), "ivan").await?;
+    let mut ivan_feed = ivan.subscribe(0).await?;
+    let dir = tempfile::tempdir()?;
+    let wav = dir.path().join("note.wav");
+    quichat_tests::speak_wav("Please call me back when you get home tonight.", &wav)?;
+    let (ack, _) = hana.send_voice("ivan", &wav, "", |_, _| {}).await?;
+    // Transcription takes seconds; the outbox is polled every 300 ms.
+    let u = tokio::time::timeout(Duration::from_secs(90), async {
+        loop {
+            let e = ivan_feed.next().await.context("the feed ended")??;
+            if let EventBody::MessageUpdated(u) = e.body {
+                if u.seq == ack.seq && u.transcript.status == TranscriptStatus::Done {
+                    return anyhow::Ok(u);
+                }
+            }
+        }
+    })
+    .await
+    .context("no transcript on node 2 within 90 s")??;
+    ensure!(
+        u.transcript.text.to_lowercase().contains("call me back"),
+        "transcript: {}",
+        u.transcript.text
+    );
+    cancel.cancel();
+    tracker.close();
+    tracker.wait().await;
+    two.stop().await;
+    Ok(())
 }
 
 /// A device revoked through node 1 loses its connection on node 2 at

@@ -5,8 +5,11 @@
 //! Every serving process polls the outbox and pushes those events to its
 //! online devices. The same loop takes kicks from `kick_outbox`, written by
 //! `quichat-server admin` (disable, revoke, password reset): every
-//! connection of the user is closed with code 2. (Scale-out will replace
-//! both with the message bus.)
+//! connection of the user is closed with code 2. In a cluster every node
+//! polls both and acts on its own connections only (`Hub::deliver_local`:
+//! forwarding outbox events on the bus too would deliver each once per
+//! node), and reads an event only for users online on it. The bus could
+//! replace the polling (300 ms) later; the database stays the source.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,13 +122,20 @@ async fn poll_once(
         new_last = row.try_get("id")?;
         let user: UserId = row.try_get("user_id")?;
         let seq = get_u64(&row, "seq")?;
+        if !hub.is_online(user) {
+            // Nobody to push to here; the user's devices sync it.
+            continue;
+        }
         let (page, _) = events.sync(user, seq.saturating_sub(1), 1).await?;
         if let Some(event) = page.into_iter().find(|e| e.seq == seq) {
             fanout.push(user, event);
         }
     }
     if !fanout.is_empty() {
-        hub.publish(fanout);
+        // Every serving process reads every outbox row, so each delivers
+        // to its own devices only; sending these on the cluster bus too
+        // would deliver each one once per node.
+        hub.deliver_local(fanout);
     }
     Ok(new_last)
 }
