@@ -40,6 +40,10 @@ const SYNC_PAGE: u32 = 200;
 pub struct ClientConfig {
     /// `host:port` of the server.
     pub server: String,
+    /// More `host:port`s of the same cluster's other nodes, tried in turn
+    /// when a connection attempt fails (as are every address a name
+    /// resolves to); see [`crate::Connector`].
+    pub fallbacks: Vec<String>,
     /// How to trust its certificate.
     pub trust: Trust,
     /// Name sent in the hello (for server logs).
@@ -67,6 +71,7 @@ impl ClientConfig {
     pub fn new(server: impl Into<String>, trust: Trust) -> Self {
         ClientConfig {
             server: server.into(),
+            fallbacks: Vec::new(),
             trust,
             client_name: format!("quichat-client/{}", env!("CARGO_PKG_VERSION")),
             keep_alive: Duration::from_secs(15),
@@ -164,14 +169,17 @@ pub fn with_default_port(server: &str) -> String {
     }
 }
 
-pub(crate) async fn resolve(server: &str) -> Result<(SocketAddr, String), ClientError> {
+/// Every address `server` resolves to (at least one), and its host name.
+pub(crate) async fn resolve_all(server: &str) -> Result<(Vec<SocketAddr>, String), ClientError> {
     let server = with_default_port(server);
     let server = server.as_str();
-    let addr = tokio::net::lookup_host(server)
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(server)
         .await
         .map_err(|e| ClientError::Config(format!("cannot resolve '{server}': {e}")))?
-        .next()
-        .ok_or_else(|| ClientError::Config(format!("'{server}' has no address")))?;
+        .collect();
+    if addrs.is_empty() {
+        return Err(ClientError::Config(format!("'{server}' has no address")));
+    }
     let host = match server.rsplit_once(':') {
         Some((host, _)) => host
             .trim_start_matches('[')
@@ -179,7 +187,7 @@ pub(crate) async fn resolve(server: &str) -> Result<(SocketAddr, String), Client
             .to_string(),
         None => server.to_string(),
     };
-    Ok((addr, host))
+    Ok((addrs, host))
 }
 
 impl Client {
@@ -723,8 +731,8 @@ mod tests {
 
     #[tokio::test]
     async fn localhost_without_a_port_resolves() {
-        let (addr, host) = resolve("localhost").await.unwrap();
-        assert_eq!(addr.port(), 4433);
+        let (addrs, host) = resolve_all("localhost").await.unwrap();
+        assert!(addrs.iter().all(|a| a.port() == 4433));
         assert_eq!(host, "localhost");
     }
 }

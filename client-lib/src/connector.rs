@@ -11,30 +11,50 @@
 //! attacker cannot read from). Sends, receipts and uploads always wait for
 //! the full handshake: the chat and media streams are opened only after
 //! `authenticate` returned, which needs the server's 1-RTT reply.
+//!
+//! **Failover.** The connector knows every address of the cluster: each
+//! address `server` resolves to (a DNS name with several records), then
+//! those of `fallbacks`. It connects to one at a time; when an attempt
+//! fails (no answer, refused, timed out), the next attempt goes to the
+//! next address, so a [`crate::Session`] whose node is gone reconnects to
+//! another node within a few attempts and resumes its feed from its
+//! cursor, with unacknowledged sends resent under their original ids.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use quichat_proto::types::SessionInfo;
 
-use crate::client::{resolve, Client, ClientConfig};
+use crate::client::{resolve_all, Client, ClientConfig};
 use crate::error::describe_connection_error;
 use crate::trust::tls_config;
 use crate::ClientError;
 
-/// Builds connections to one server.
+/// Builds connections to a server, or to the nodes of a cluster in turn.
 #[derive(Debug, Clone)]
 pub struct Connector {
     config: ClientConfig,
     endpoint: quinn::Endpoint,
-    addr: SocketAddr,
-    host: String,
+    /// Every address to try, with the name its certificate must carry.
+    targets: Arc<Vec<(SocketAddr, String)>>,
+    /// Which target the next attempt uses.
+    next: Arc<AtomicUsize>,
 }
 
 impl Connector {
     /// Resolves the server and prepares the endpoint and TLS settings.
     pub async fn new(config: &ClientConfig) -> Result<Connector, ClientError> {
-        let (addr, host) = resolve(&config.server).await?;
+        let mut targets = Vec::new();
+        for server in std::iter::once(&config.server).chain(&config.fallbacks) {
+            let (addrs, host) = resolve_all(server).await?;
+            for addr in addrs {
+                if !targets.iter().any(|(a, _)| *a == addr) {
+                    targets.push((addr, host.clone()));
+                }
+            }
+        }
+        let addr = targets[0].0;
         let mut tls = tls_config(&config.trust)?;
         tls.enable_early_data = true;
         let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
@@ -58,9 +78,30 @@ impl Connector {
         Ok(Connector {
             config: config.clone(),
             endpoint,
-            addr,
-            host,
+            targets: Arc::new(targets),
+            next: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// The addresses this connector tries, in order.
+    pub fn targets(&self) -> Vec<SocketAddr> {
+        self.targets.iter().map(|(a, _)| *a).collect()
+    }
+
+    fn target(&self) -> &(SocketAddr, String) {
+        &self.targets[self.next.load(Ordering::Relaxed) % self.targets.len()]
+    }
+
+    /// After a failed attempt: the next one goes to the next address.
+    fn fail_over(&self) {
+        if self.targets.len() > 1 {
+            let was = self.next.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                from = %self.targets[was % self.targets.len()].0,
+                to = %self.target().0,
+                "trying the next server address"
+            );
+        }
     }
 
     /// The client settings.
@@ -76,8 +117,9 @@ impl Connector {
     }
 
     fn start(&self) -> Result<quinn::Connecting, ClientError> {
+        let (addr, host) = self.target();
         self.endpoint
-            .connect(self.addr, &self.host)
+            .connect(*addr, host)
             .map_err(|e| self.connect_err(e.to_string()))
     }
 
@@ -93,12 +135,19 @@ impl Connector {
                 .map_err(|e| self.connect_err(describe_connection_error(&e)))?;
             Client::from_connection(&self.config, self.endpoint.clone(), conn).await
         };
-        tokio::time::timeout(limit, attempt).await.map_err(|_| {
-            self.connect_err(format!(
-                "no answer within {}; is quichat-server running there?",
-                describe_secs(limit)
-            ))
-        })?
+        let result = tokio::time::timeout(limit, attempt)
+            .await
+            .map_err(|_| {
+                self.connect_err(format!(
+                    "no answer within {}; is quichat-server running there?",
+                    describe_secs(limit)
+                ))
+            })
+            .and_then(|r| r);
+        if matches!(result, Err(ClientError::Connect { .. })) {
+            self.fail_over();
+        }
+        result
     }
 
     /// A new authenticated connection. With a TLS session ticket from an
@@ -110,9 +159,17 @@ impl Connector {
         token: &str,
     ) -> Result<(Client, SessionInfo), ClientError> {
         let limit = self.config.connect_timeout;
-        tokio::time::timeout(limit, self.connect_authenticated_now(token))
+        let result = tokio::time::timeout(limit, self.connect_authenticated_now(token))
             .await
-            .map_err(|_| ClientError::Timeout(limit.as_secs()))?
+            .map_err(|_| ClientError::Timeout(limit.as_secs()))
+            .and_then(|r| r);
+        if matches!(
+            result,
+            Err(ClientError::Connect { .. } | ClientError::Timeout(_))
+        ) {
+            self.fail_over();
+        }
+        result
     }
 
     async fn connect_authenticated_now(

@@ -328,6 +328,121 @@ async fn a_standalone_workers_transcript_reaches_another_node() -> Result<()> {
     Ok(())
 }
 
+/// A node that vanishes (its packets black-holed: the UDP relay in front
+/// of node 1 is dropped) loses its client to node 2: the session fails
+/// over to the next address, the feed resumes from its cursor with every
+/// message once and in order, and sends made during the outage are
+/// acked once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_fails_over_when_its_node_vanishes() -> Result<()> {
+    use quichat_client::{Connector, Followed, Session};
+    use quichat_tests::relay::{Impairment, Relay};
+    if skip() {
+        return Ok(());
+    }
+    let (one, two) = two_nodes().await?;
+    let jack = register_at(&one, two.local_addr(), "jack").await?;
+    let kate_setup = register_at(&one, two.local_addr(), "kate").await?;
+    let token = {
+        let c = Client::connect(&ClientConfig::new(
+            two.local_addr().to_string(),
+            Trust::CaPem(one.ca_pem.clone()),
+        ))
+        .await?;
+        c.login("kate", &password_of("kate"), "phone").await?.1
+    };
+    drop(kate_setup);
+    let relay = Relay::start(one.addr, Impairment::none()).await?;
+    let mut config = ClientConfig::new(relay.addr().to_string(), Trust::CaPem(one.ca_pem.clone()));
+    config.fallbacks = vec![two.local_addr().to_string()];
+    config.keep_alive = Duration::from_millis(300);
+    config.idle_timeout = Duration::from_secs(2);
+    config.connect_timeout = Duration::from_secs(2);
+    let connector = Connector::new(&config).await?;
+    ensure!(connector.targets() == vec![relay.addr(), two.local_addr()]);
+    let kate = Session::new(connector, token);
+    let mut feed = kate.follow(0);
+    let first = kate.client().await?;
+    ensure!(
+        first.connection().remote_address() == relay.addr(),
+        "kate starts on node 1"
+    );
+
+    const N: usize = 30;
+    let sender = tokio::spawn({
+        let jack = jack.clone();
+        async move {
+            for i in 0..N {
+                jack.send_text("kate", &format!("m{i}")).await?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            anyhow::Ok(())
+        }
+    });
+    let mut relay = Some(relay);
+    let mut got: Vec<String> = Vec::new();
+    let (mut lost, mut back) = (false, false);
+    let mut replies = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while got.len() < N {
+            match feed.next().await? {
+                Followed::Event(e, _) => {
+                    if let Some(t) = text(&e.body) {
+                        if t.starts_with('m') {
+                            got.push(t.to_string());
+                        }
+                    }
+                    if got.len() == 5 && relay.is_some() {
+                        // Node 1 vanishes for kate: nothing answers there.
+                        relay = None;
+                        for i in 0..3 {
+                            let kate = kate.clone();
+                            replies.push(tokio::spawn(async move {
+                                kate.send(quichat_client::proto::types::SendMessage {
+                                    client_id: uuid::Uuid::now_v7(),
+                                    to: Recipient::User("jack".into()),
+                                    body: MessageBody::Text(format!("r{i}")),
+                                })
+                                .await
+                            }));
+                        }
+                    }
+                }
+                Followed::Disconnected(_) => lost = true,
+                Followed::Reconnected { .. } => back = lost,
+                Followed::Notice(_) => {}
+            }
+        }
+        anyhow::Ok(())
+    })
+    .await
+    .context("kate's feed did not get every message within 60 s")??;
+    sender.await??;
+    let want: Vec<String> = (0..N).map(|i| format!("m{i}")).collect();
+    ensure!(got == want, "kate's feed: {got:?}");
+    ensure!(lost && back, "the feed never reported the failover");
+    let now = kate.client().await?;
+    ensure!(
+        now.connection().remote_address() == two.local_addr(),
+        "kate is on {} after the failover",
+        now.connection().remote_address()
+    );
+    for r in replies {
+        r.await??;
+    }
+    // jack has each reply exactly once.
+    let (events, _) = jack.sync_page(0, 500).await?;
+    for i in 0..3 {
+        let n = events
+            .iter()
+            .filter(|e| text(&e.body) == Some(format!("r{i}").as_str()))
+            .count();
+        ensure!(n == 1, "jack has r{i} {n} times");
+    }
+    two.stop().await;
+    Ok(())
+}
+
 /// A device revoked through node 1 loses its connection on node 2 at
 /// once (the kick crosses the bus), not at its next reconnect.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
