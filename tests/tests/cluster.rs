@@ -9,8 +9,13 @@
 //! the other at once.
 //! A node whose NATS is unreachable refuses to start, readably.
 //!
+//! A NATS outage of a few seconds (a private nats-server, stopped and
+//! started again) is healed: what was committed meanwhile still reaches
+//! the device once and in order.
+//!
 //! Needs NATS (`QUICHAT_TEST_NATS_URL`, default nats://127.0.0.1:4222;
-//! `.ci/run` starts one); `QUICHAT_TEST_SKIP_NATS=1` opts out.
+//! `.ci/run` starts one) and the `nats-server` binary for the outage test;
+//! `QUICHAT_TEST_SKIP_NATS=1` opts out.
 
 #![allow(clippy::unwrap_used)]
 
@@ -36,8 +41,12 @@ fn skip() -> bool {
 /// Node 1 (a `TestServer` on a fresh PostgreSQL database) and node 2 on
 /// the same database, data dir (so the same dev CA) and cluster.
 async fn two_nodes() -> Result<(TestServer, ServerHandle)> {
+    two_nodes_on(nats_url()).await
+}
+
+/// [`two_nodes`] on the NATS at `url`.
+async fn two_nodes_on(url: String) -> Result<(TestServer, ServerHandle)> {
     let cluster = format!("qc{}", uuid::Uuid::now_v7().simple());
-    let url = nats_url();
     let one = TestServer::start_with(Backend::Postgres, |c| {
         c.cluster.node_id = 1;
         c.cluster.nats_url = Some(url.clone());
@@ -439,6 +448,104 @@ async fn a_session_fails_over_when_its_node_vanishes() -> Result<()> {
             .count();
         ensure!(n == 1, "jack has r{i} {n} times");
     }
+    two.stop().await;
+    Ok(())
+}
+
+/// A NATS of this test's own on `port` (the shared one must stay up for
+/// the other tests).
+async fn private_nats(port: u16) -> Result<tokio::process::Child> {
+    let bin = [
+        "nats-server",
+        "/usr/sbin/nats-server",
+        "/usr/bin/nats-server",
+    ]
+    .into_iter()
+    .find(|b| {
+        std::process::Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok()
+    })
+    .context("nats-server is not installed (apt install nats-server; .ci/run does)")?;
+    let child = tokio::process::Command::new(bin)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(child);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("the private nats-server did not listen on {port}")
+}
+
+/// NATS stops for a few seconds: what was committed meanwhile reaches
+/// the device on the other node anyway, once and in order (the bus comes
+/// back, the next live event shows the client a gap, and it syncs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bus_outage_is_healed_by_sync() -> Result<()> {
+    if skip() {
+        return Ok(());
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut nats = private_nats(port).await?;
+    let (one, two) = two_nodes_on(format!("nats://127.0.0.1:{port}")).await?;
+    let lena = register_at(&one, one.addr, "lena").await?;
+    let milo = register_at(&one, two.local_addr(), "milo").await?;
+    let mut feed = milo.subscribe(0).await?;
+    lena.send_text("milo", "before").await?;
+    wait_for(&mut feed, |b| text(b) == Some("before")).await?;
+
+    nats.start_kill()?;
+    nats.wait().await?;
+    for i in 0..3 {
+        lena.send_text("milo", &format!("during {i}")).await?;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _nats = private_nats(port).await?;
+    // The nodes reconnect to NATS by themselves (with backoff); keep
+    // sending until one crosses live, then everything must be there.
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut k = 0;
+    while !got.iter().any(|t: &String| t.starts_with("after")) {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "nothing crossed after the outage: {got:?}"
+        );
+        lena.send_text("milo", &format!("after {k}")).await?;
+        k += 1;
+        while let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(700), feed.next()).await
+        {
+            if let Some(t) = text(&e?.body) {
+                got.push(t.to_string());
+            }
+        }
+    }
+    let during: Vec<&String> = got.iter().filter(|t| t.starts_with("during")).collect();
+    ensure!(
+        during == ["during 0", "during 1", "during 2"],
+        "what milo got after the outage: {got:?}"
+    );
+    let first_after = got.iter().position(|t| t.starts_with("after")).unwrap();
+    ensure!(
+        got.iter().position(|t| t == "during 2").unwrap() < first_after,
+        "out of order: {got:?}"
+    );
+    let mut seen = std::collections::HashSet::new();
+    ensure!(
+        got.iter().all(|t| seen.insert(t.clone())),
+        "a repeat: {got:?}"
+    );
     two.stop().await;
     Ok(())
 }
