@@ -124,9 +124,22 @@ impl Connector {
     }
 
     /// A new connection with a full handshake, hello done, within the
-    /// configured `connect_timeout` (an unreachable server fails fast
-    /// instead of after the idle timeout).
+    /// configured `connect_timeout` per address (an unreachable server
+    /// fails fast instead of after the idle timeout); with several
+    /// addresses, each is tried once, in turn.
     pub async fn connect(&self) -> Result<Client, ClientError> {
+        let mut result = self.connect_once().await;
+        // With several addresses, one call tries each once.
+        for _ in 1..self.targets.len() {
+            if !matches!(result, Err(ClientError::Connect { .. })) {
+                break;
+            }
+            result = self.connect_once().await;
+        }
+        result
+    }
+
+    async fn connect_once(&self) -> Result<Client, ClientError> {
         let limit = self.config.connect_timeout;
         let attempt = async {
             let conn = self
@@ -155,6 +168,24 @@ impl Connector {
     /// (see the module docs); if the server rejects the early data, it
     /// repeats them after the handshake.
     pub async fn connect_authenticated(
+        &self,
+        token: &str,
+    ) -> Result<(Client, SessionInfo), ClientError> {
+        let mut result = self.connect_authenticated_once(token).await;
+        // With several addresses, one call tries each once.
+        for _ in 1..self.targets.len() {
+            if !matches!(
+                result,
+                Err(ClientError::Connect { .. } | ClientError::Timeout(_))
+            ) {
+                break;
+            }
+            result = self.connect_authenticated_once(token).await;
+        }
+        result
+    }
+
+    async fn connect_authenticated_once(
         &self,
         token: &str,
     ) -> Result<(Client, SessionInfo), ClientError> {

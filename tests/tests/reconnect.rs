@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use quichat_client::proto::event::EventBody;
 use quichat_client::proto::types::{ConversationRef, MessageBody, Recipient, SendMessage};
-use quichat_client::{Connector, Followed, Follower, Session};
+use quichat_client::{Client, Connector, Followed, Follower, Session};
 use quichat_tests::{on_both_backends, Backend, TestServer};
 
 async fn next_followed(f: &mut Follower) -> Result<Followed> {
@@ -157,6 +157,44 @@ async fn a_send_during_an_outage_is_delivered_once_after_reconnect(backend: Back
 /// connection: the row changes only when the times are flushed (every
 /// 30 s, and at shutdown, so a restart keeps them), while the device list
 /// shows the newest time at once.
+/// A client given a dead first address (a UDP socket that never
+/// answers) and the server as a fallback connects, registers and, with a
+/// token, authenticates in one call each: every address is tried once,
+/// the dead one for `connect_timeout`.
+async fn one_call_tries_every_address(backend: Backend) -> Result<()> {
+    let server = TestServer::start(backend).await?;
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    let mut config = server.client_config();
+    config.server = silent.local_addr()?.to_string();
+    config.fallbacks = vec![server.addr.to_string()];
+    config.connect_timeout = Duration::from_millis(800);
+    let connector = Connector::new(&config).await?;
+    ensure!(connector.targets() == vec![silent.local_addr()?, server.addr]);
+    let client = connector.connect().await.context("no address answered")?;
+    ensure!(client.connection().remote_address() == server.addr);
+    let (_, token) = client
+        .register("olga", &quichat_tests::password_of("olga"), "phone")
+        .await?;
+    // A fresh connector starts at the dead address again.
+    let connector = Connector::new(&config).await?;
+    let started = Instant::now();
+    let (again, _) = connector.connect_authenticated(&token).await?;
+    ensure!(again.connection().remote_address() == server.addr);
+    ensure!(
+        started.elapsed() >= Duration::from_millis(800),
+        "the dead address was not tried first"
+    );
+    // With no live address at all, the error names the attempt.
+    let mut dead = config.clone();
+    dead.fallbacks.clear();
+    let err = Client::connect(&dead)
+        .await
+        .err()
+        .context("a dead server answered")?;
+    ensure!(err.to_string().contains("no answer within"), "{err}");
+    Ok(())
+}
+
 async fn last_seen_is_kept_in_memory_and_flushed(backend: Backend) -> Result<()> {
     let mut server = TestServer::start(backend).await?;
     let (alice, token) = server.register("alice").await?;
@@ -195,6 +233,7 @@ on_both_backends!(
     resumption_and_0rtt_are_used_on_reconnect,
     follower_survives_a_server_restart_without_gaps_or_repeats,
     a_send_during_an_outage_is_delivered_once_after_reconnect,
+    one_call_tries_every_address,
 );
 
 /// The figure that matters on a phone: reconnect + authenticate over a
