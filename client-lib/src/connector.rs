@@ -128,15 +128,33 @@ impl Connector {
     /// fails fast instead of after the idle timeout); with several
     /// addresses, each is tried once, in turn.
     pub async fn connect(&self) -> Result<Client, ClientError> {
-        let mut result = self.connect_once().await;
-        // With several addresses, one call tries each once.
-        for _ in 1..self.targets.len() {
-            if !matches!(result, Err(ClientError::Connect { .. })) {
-                break;
+        self.each_target(|| self.connect_once()).await
+    }
+
+    /// Runs `attempt` against the current address and, while it fails
+    /// to connect (refused, no answer within `connect_timeout`), against
+    /// the next ones: each address once at most; a failed attempt moves
+    /// the next call on to the next address too.
+    async fn each_target<T, F, Fut>(&self, attempt: F) -> Result<T, ClientError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        let mut tries = self.targets.len();
+        loop {
+            let result = attempt().await;
+            if !matches!(
+                result,
+                Err(ClientError::Connect { .. } | ClientError::Timeout(_))
+            ) {
+                return result;
             }
-            result = self.connect_once().await;
+            self.fail_over();
+            tries -= 1;
+            if tries == 0 {
+                return result;
+            }
         }
-        result
     }
 
     async fn connect_once(&self) -> Result<Client, ClientError> {
@@ -148,7 +166,7 @@ impl Connector {
                 .map_err(|e| self.connect_err(describe_connection_error(&e)))?;
             Client::from_connection(&self.config, self.endpoint.clone(), conn).await
         };
-        let result = tokio::time::timeout(limit, attempt)
+        tokio::time::timeout(limit, attempt)
             .await
             .map_err(|_| {
                 self.connect_err(format!(
@@ -156,11 +174,7 @@ impl Connector {
                     describe_secs(limit)
                 ))
             })
-            .and_then(|r| r);
-        if matches!(result, Err(ClientError::Connect { .. })) {
-            self.fail_over();
-        }
-        result
+            .and_then(|r| r)
     }
 
     /// A new authenticated connection. With a TLS session ticket from an
@@ -171,18 +185,8 @@ impl Connector {
         &self,
         token: &str,
     ) -> Result<(Client, SessionInfo), ClientError> {
-        let mut result = self.connect_authenticated_once(token).await;
-        // With several addresses, one call tries each once.
-        for _ in 1..self.targets.len() {
-            if !matches!(
-                result,
-                Err(ClientError::Connect { .. } | ClientError::Timeout(_))
-            ) {
-                break;
-            }
-            result = self.connect_authenticated_once(token).await;
-        }
-        result
+        self.each_target(|| self.connect_authenticated_once(token))
+            .await
     }
 
     async fn connect_authenticated_once(
@@ -190,17 +194,10 @@ impl Connector {
         token: &str,
     ) -> Result<(Client, SessionInfo), ClientError> {
         let limit = self.config.connect_timeout;
-        let result = tokio::time::timeout(limit, self.connect_authenticated_now(token))
+        tokio::time::timeout(limit, self.connect_authenticated_now(token))
             .await
             .map_err(|_| ClientError::Timeout(limit.as_secs()))
-            .and_then(|r| r);
-        if matches!(
-            result,
-            Err(ClientError::Connect { .. } | ClientError::Timeout(_))
-        ) {
-            self.fail_over();
-        }
-        result
+            .and_then(|r| r)
     }
 
     async fn connect_authenticated_now(

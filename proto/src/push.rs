@@ -35,6 +35,25 @@ pub fn encode_body(body: &EventBody) -> Result<Vec<u8>, ProtoError> {
     postcard::to_allocvec(body).map_err(|e| ProtoError::Encode(e.to_string()))
 }
 
+/// The whole frame of a pushed `event` on `stream`, with `flags` (a
+/// protocol-2 `Flagged`) or without (a protocol-1 `Event`).
+pub fn encode_frame(
+    stream: PushStream,
+    flags: Option<PushFlags>,
+    event: Event,
+) -> Result<Vec<u8>, ProtoError> {
+    match (stream, flags) {
+        (PushStream::Chat, Some(flags)) => {
+            frame::encode(&ServerChat::Flagged(Flagged { flags, event }))
+        }
+        (PushStream::Chat, None) => frame::encode(&ServerChat::Event(event)),
+        (PushStream::Control, Some(flags)) => {
+            frame::encode(&ServerControl::Flagged(Flagged { flags, event }))
+        }
+        (PushStream::Control, None) => frame::encode(&ServerControl::Event(event)),
+    }
+}
+
 /// A body whose encoding is known, to find where the body starts in an
 /// encoded frame.
 fn template() -> EventBody {
@@ -54,20 +73,14 @@ pub fn frame_head(
     seq: u64,
     body_len: usize,
 ) -> Result<Vec<u8>, ProtoError> {
-    let event = Event {
-        seq,
-        body: template(),
-    };
-    let whole = match (stream, flags) {
-        (PushStream::Chat, Some(flags)) => {
-            frame::encode(&ServerChat::Flagged(Flagged { flags, event }))
-        }
-        (PushStream::Chat, None) => frame::encode(&ServerChat::Event(event)),
-        (PushStream::Control, Some(flags)) => {
-            frame::encode(&ServerControl::Flagged(Flagged { flags, event }))
-        }
-        (PushStream::Control, None) => frame::encode(&ServerControl::Event(event)),
-    }?;
+    let whole = encode_frame(
+        stream,
+        flags,
+        Event {
+            seq,
+            body: template(),
+        },
+    )?;
     let tail = encode_body(&template())?;
     let head_len = whole
         .len()
@@ -124,19 +137,7 @@ mod tests {
                             seq,
                             body: body.clone(),
                         };
-                        let whole = match (stream, flags) {
-                            (PushStream::Chat, Some(flags)) => {
-                                frame::encode(&ServerChat::Flagged(Flagged { flags, event }))
-                            }
-                            (PushStream::Chat, None) => frame::encode(&ServerChat::Event(event)),
-                            (PushStream::Control, Some(flags)) => {
-                                frame::encode(&ServerControl::Flagged(Flagged { flags, event }))
-                            }
-                            (PushStream::Control, None) => {
-                                frame::encode(&ServerControl::Event(event))
-                            }
-                        }
-                        .unwrap();
+                        let whole = encode_frame(stream, flags, event).unwrap();
                         let mut built = frame_head(stream, flags, seq, encoded.len()).unwrap();
                         built.extend_from_slice(&encoded);
                         assert_eq!(built, whole, "{stream:?} {flags:?} seq {seq}");

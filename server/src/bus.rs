@@ -35,7 +35,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
 use quichat_proto::control::ServerControl;
 use quichat_proto::event::EventBody;
@@ -123,42 +123,34 @@ pub async fn connect(url: &str) -> Result<async_nats::Client, BusError> {
 }
 
 /// The bus message for one delivery, from node `origin`.
-pub fn encode(origin: u16, seq: u64, body: &[u8]) -> Bytes {
-    let mut out = BytesMut::with_capacity(4 + 10 + body.len());
-    out.put_u8(BUS_VERSION);
-    out.put_u16(origin);
-    out.put_u8(KIND_EVENT);
-    let mut varint = [0u8; 10];
-    // A u64 always fits postcard's 10-byte varint.
-    if let Ok(used) = postcard::to_slice(&seq, &mut varint) {
-        out.put_slice(used);
-    }
-    out.put_slice(body);
-    out.freeze()
+pub fn encode(origin: u16, seq: u64, body: &[u8]) -> Option<Bytes> {
+    let mut out = postcard::to_extend(&seq, header(origin, KIND_EVENT)).ok()?;
+    out.extend_from_slice(body);
+    Some(Bytes::from(out))
+}
+
+/// The first bytes of every message: version, origin node, kind.
+fn header(origin: u16, kind: u8) -> Vec<u8> {
+    let [hi, lo] = origin.to_be_bytes();
+    vec![BUS_VERSION, hi, lo, kind]
 }
 
 /// The bus message for a kick, from node `origin`.
 pub fn encode_kick(origin: u16, kick: &Kick) -> Option<Bytes> {
-    let mut out = vec![BUS_VERSION, 0, 0, KIND_KICK];
-    out[1..3].copy_from_slice(&origin.to_be_bytes());
-    postcard::to_extend(kick, out).ok().map(Bytes::from)
+    postcard::to_extend(kick, header(origin, KIND_KICK))
+        .ok()
+        .map(Bytes::from)
 }
 
 /// The bus message for a signal (an ephemeral frame, a settings change),
 /// from node `origin`, and the user whose subject it goes on.
 pub fn encode_signal(origin: u16, signal: &Signal) -> Option<(UserId, Bytes)> {
-    let mut out = vec![BUS_VERSION, 0, 0, 0];
-    out[1..3].copy_from_slice(&origin.to_be_bytes());
     match signal {
         Signal::Ephemeral(user, frame) => {
-            out[3] = KIND_EPHEMERAL;
-            let out = postcard::to_extend(frame.as_ref(), out).ok()?;
+            let out = postcard::to_extend(frame.as_ref(), header(origin, KIND_EPHEMERAL)).ok()?;
             Some((*user, Bytes::from(out)))
         }
-        Signal::SettingsChanged(user) => {
-            out[3] = KIND_SETTINGS;
-            Some((*user, Bytes::from(out)))
-        }
+        Signal::SettingsChanged(user) => Some((*user, Bytes::from(header(origin, KIND_SETTINGS)))),
     }
 }
 
@@ -231,6 +223,18 @@ pub fn spawn(
     ));
 }
 
+/// The next item of a queue or subscription; `None` when it ended or the
+/// server is stopping.
+async fn until<T>(
+    cancel: &CancellationToken,
+    next: impl std::future::Future<Output = Option<T>>,
+) -> Option<T> {
+    tokio::select! {
+        item = next => item,
+        _ = cancel.cancelled() => None,
+    }
+}
+
 async fn publish(
     client: async_nats::Client,
     config: BusConfig,
@@ -239,15 +243,17 @@ async fn publish(
     cancel: CancellationToken,
 ) {
     loop {
-        let batch = tokio::select! {
-            b = outgoing.recv() => match b { Some(b) => b, None => return },
-            _ = cancel.cancelled() => return,
+        let Some(batch) = until(&cancel, outgoing.recv()).await else {
+            return;
         };
         for d in batch {
-            let Some(wire) = d.body.wire(|| {}) else {
+            // The same encoding the push tasks share, counted where made.
+            let wire = d.body.wire(|| {
+                metrics.push_encodes.inc();
+            });
+            let Some(message) = wire.and_then(|w| encode(config.node, d.seq, w)) else {
                 continue;
             };
-            let message = encode(config.node, d.seq, wire);
             match client.publish(config.subject(d.user), message).await {
                 Ok(()) => metrics.bus_published.inc(),
                 Err(e) => {
@@ -267,9 +273,8 @@ async fn publish_kicks(
     cancel: CancellationToken,
 ) {
     loop {
-        let kick = tokio::select! {
-            k = kicks.recv() => match k { Some(k) => k, None => return },
-            _ = cancel.cancelled() => return,
+        let Some(kick) = until(&cancel, kicks.recv()).await else {
+            return;
         };
         let Some(message) = encode_kick(config.node, &kick) else {
             continue;
@@ -298,9 +303,8 @@ async fn follow_kicks(
         }
     };
     loop {
-        let message = tokio::select! {
-            m = subscriber.next() => match m { Some(m) => m, None => return },
-            _ = cancel.cancelled() => return,
+        let Some(message) = until(&cancel, subscriber.next()).await else {
+            return;
         };
         if let Some((origin, BusMessage::Kick(k))) = decode(&message.payload) {
             if origin != config.node {
@@ -317,9 +321,8 @@ async fn publish_signals(
     cancel: CancellationToken,
 ) {
     loop {
-        let signal = tokio::select! {
-            s = signals.recv() => match s { Some(s) => s, None => return },
-            _ = cancel.cancelled() => return,
+        let Some(signal) = until(&cancel, signals.recv()).await else {
+            return;
         };
         let Some((user, message)) = encode_signal(config.node, &signal) else {
             continue;
@@ -341,9 +344,8 @@ async fn follow(
 ) {
     let mut subscriptions: HashMap<UserId, JoinHandle<()>> = HashMap::new();
     loop {
-        let (user, online) = tokio::select! {
-            c = presence.recv() => match c { Some(c) => c, None => break },
-            _ = cancel.cancelled() => break,
+        let Some((user, online)) = until(&cancel, presence.recv()).await else {
+            break;
         };
         if !online {
             // Dropping the subscriber (with its task) unsubscribes.
@@ -409,7 +411,7 @@ mod tests {
         });
         let wire = quichat_proto::push::encode_body(&body).unwrap();
         for seq in [0, 1, 300, u64::MAX] {
-            let m = encode(7, seq, &wire);
+            let m = encode(7, seq, &wire).unwrap();
             assert_eq!(
                 decode(&m),
                 Some((7, BusMessage::Event(seq, Box::new(body.clone()))))
@@ -433,10 +435,10 @@ mod tests {
         let (user, m) = encode_signal(3, &Signal::SettingsChanged(12)).unwrap();
         assert_eq!(user, 12);
         assert_eq!(decode(&m), Some((3, BusMessage::SettingsChanged)));
-        let mut newer = encode(7, 1, &wire).to_vec();
+        let mut newer = encode(7, 1, &wire).unwrap().to_vec();
         newer[0] = BUS_VERSION + 1;
         assert_eq!(decode(&newer), None);
-        let mut unknown_kind = encode(7, 1, &wire).to_vec();
+        let mut unknown_kind = encode(7, 1, &wire).unwrap().to_vec();
         unknown_kind[3] = 99;
         assert_eq!(decode(&unknown_kind), None);
         assert_eq!(decode(&[]), None);

@@ -77,6 +77,16 @@ struct EventColumns {
 
 pub use crate::fanout::Fanout;
 
+/// The start of every insert into the log (the values follow), as a
+/// literal so the one-row insert can `concat!` it.
+macro_rules! insert_events {
+    () => {
+        "INSERT INTO events (user_id, seq, kind, conversation_id, message_id, \
+         actor_id, receipt_kind, up_to_seq, payload, broadcast_id, created_at)"
+    };
+}
+const INSERT_EVENTS: &str = insert_events!();
+
 /// An event to append, before it has a seq.
 #[derive(Debug, Clone)]
 pub enum NewEvent {
@@ -157,24 +167,13 @@ async fn append_columns(
             .fetch_one(&mut **tx)
             .await?;
     let seq = get_u64(&row, "event_seq")?;
-    sqlx::query(
-        "INSERT INTO events (user_id, seq, kind, conversation_id, message_id, actor_id, \
-         receipt_kind, up_to_seq, payload, broadcast_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
+    let q = sqlx::query(concat!(
+        insert_events!(),
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    ))
     .bind(user_id)
-    .bind(to_i64(seq))
-    .bind(c.kind)
-    .bind(c.conversation_id)
-    .bind(c.message_id)
-    .bind(c.actor_id)
-    .bind(c.receipt_kind)
-    .bind(c.up_to_seq)
-    .bind(c.payload.as_deref())
-    .bind(c.broadcast_id)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    .bind(to_i64(seq));
+    bind_columns(q, c, now).execute(&mut **tx).await?;
     Ok(seq)
 }
 
@@ -258,6 +257,46 @@ impl NewEvent {
     }
 }
 
+/// Binds `c` and `now`, the columns after user and seq, in
+/// [`INSERT_EVENTS`] order.
+fn bind_columns<'q>(
+    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    c: &'q EventColumns,
+    now: i64,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(c.kind)
+        .bind(c.conversation_id)
+        .bind(c.message_id)
+        .bind(c.actor_id)
+        .bind(c.receipt_kind)
+        .bind(c.up_to_seq)
+        .bind(c.payload.as_deref())
+        .bind(c.broadcast_id)
+        .bind(now)
+}
+
+/// Locks the logs of `users` (sorted) in ascending id order on
+/// PostgreSQL, before they are bumped (SQLite has one writer).
+async fn lock_logs(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    users: &[UserId],
+) -> Result<(), sqlx::Error> {
+    if backend != Backend::Postgres {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT id FROM users WHERE id IN ({}) ORDER BY id FOR NO KEY UPDATE",
+        Params::new(backend).list(users.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for u in users {
+        q = q.bind(*u);
+    }
+    q.fetch_all(&mut **tx).await?;
+    Ok(())
+}
+
 /// Logs locked and bumped per statement by [`append_many`]: keeps each
 /// statement's bind count far below both backends' limits.
 ///
@@ -293,17 +332,7 @@ async fn append_many(
             seqs.push((*one, append_columns(tx, *one, c, now).await?));
             continue;
         }
-        if backend == Backend::Postgres {
-            let sql = format!(
-                "SELECT id FROM users WHERE id IN ({}) ORDER BY id FOR NO KEY UPDATE",
-                Params::new(backend).list(chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for u in chunk {
-                q = q.bind(*u);
-            }
-            q.fetch_all(&mut **tx).await?;
-        }
+        lock_logs(tx, backend, chunk).await?;
         let sql = format!(
             "UPDATE users SET event_seq = event_seq + 1 WHERE id IN ({}) \
              RETURNING id, event_seq",
@@ -322,22 +351,11 @@ async fn append_many(
         bumped.sort_unstable();
         let mut p = Params::new(backend);
         let sql = format!(
-            "INSERT INTO events (user_id, seq, kind, conversation_id, message_id, actor_id, \
-             receipt_kind, up_to_seq, payload, broadcast_id, created_at) \
-             SELECT id, event_seq, {} FROM users WHERE id IN ({})",
+            "{INSERT_EVENTS} SELECT id, event_seq, {} FROM users WHERE id IN ({})",
             p.list(9),
             p.list(chunk.len())
         );
-        let mut q = sqlx::query(&sql)
-            .bind(c.kind)
-            .bind(c.conversation_id)
-            .bind(c.message_id)
-            .bind(c.actor_id)
-            .bind(c.receipt_kind)
-            .bind(c.up_to_seq)
-            .bind(c.payload.as_deref())
-            .bind(c.broadcast_id)
-            .bind(now);
+        let mut q = bind_columns(sqlx::query(&sql), c, now);
         for u in chunk {
             q = q.bind(*u);
         }
@@ -371,17 +389,8 @@ pub async fn append_rows(
     // The first seq each user's events take, in ascending user order.
     let mut next: std::collections::HashMap<UserId, u64> = std::collections::HashMap::new();
     for chunk in users.chunks(APPEND_CHUNK) {
-        if backend == Backend::Postgres {
-            let sql = format!(
-                "SELECT id FROM users WHERE id IN ({}) ORDER BY id FOR NO KEY UPDATE",
-                Params::new(backend).list(chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for (u, _) in chunk {
-                q = q.bind(*u);
-            }
-            q.fetch_all(&mut **tx).await?;
-        }
+        let ids: Vec<UserId> = chunk.iter().map(|(u, _)| *u).collect();
+        lock_logs(tx, backend, &ids).await?;
         let mut p = Params::new(backend);
         let cases: String = (0..chunk.len())
             .map(|_| format!(" WHEN {} THEN {}", p.one(), p.one()))
@@ -421,24 +430,10 @@ pub async fn append_rows(
             .map(|_| format!("({})", p.list(11)))
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!(
-            "INSERT INTO events (user_id, seq, kind, conversation_id, message_id, actor_id, \
-             receipt_kind, up_to_seq, payload, broadcast_id, created_at) VALUES {values}"
-        );
+        let sql = format!("{INSERT_EVENTS} VALUES {values}");
         let mut q = sqlx::query(&sql);
         for (i, c) in chunk.iter().enumerate() {
-            q = q
-                .bind(rows[at + i].0)
-                .bind(to_i64(seqs[at + i]))
-                .bind(c.kind)
-                .bind(c.conversation_id)
-                .bind(c.message_id)
-                .bind(c.actor_id)
-                .bind(c.receipt_kind)
-                .bind(c.up_to_seq)
-                .bind(c.payload.as_deref())
-                .bind(c.broadcast_id)
-                .bind(now);
+            q = bind_columns(q.bind(rows[at + i].0).bind(to_i64(seqs[at + i])), c, now);
         }
         q.execute(&mut **tx).await?;
         at += chunk.len();

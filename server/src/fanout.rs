@@ -120,11 +120,6 @@ impl Fanout {
         self.0.is_empty()
     }
 
-    /// How many deliveries.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
     /// The deliveries, in order.
     pub fn iter(&self) -> std::slice::Iter<'_, Delivery> {
         self.0.iter()
@@ -146,15 +141,5 @@ impl<'a> IntoIterator for &'a Fanout {
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
-    }
-}
-
-impl FromIterator<(UserId, Event)> for Fanout {
-    fn from_iter<I: IntoIterator<Item = (UserId, Event)>>(iter: I) -> Self {
-        let mut fanout = Fanout::new();
-        for (user, event) in iter {
-            fanout.push(user, event);
-        }
-        fanout
     }
 }

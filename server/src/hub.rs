@@ -281,7 +281,7 @@ impl Hub {
     /// cluster, hands them to the bus for the other nodes too. Bodies stay
     /// shared: the connections encode each one once between them.
     pub fn publish(&self, fanout: Fanout) {
-        if let Some(bus) = self.bus.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(bus) = self.bus().as_ref() {
             // A full bus queue drops the batch: the database has it, and
             // other nodes' devices find it on their next sync.
             if bus
@@ -342,7 +342,7 @@ impl Hub {
         reason: &str,
         spare: Option<u64>,
     ) {
-        if let Some(bus) = self.bus.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(bus) = self.bus().as_ref() {
             let _ = bus.kicks.send(Kick {
                 user_id,
                 device_id,
@@ -416,7 +416,7 @@ impl Hub {
         let (deliveries, deliveries_rx) = mpsc::channel(BUS_QUEUE);
         let (kicks, kicks_rx) = mpsc::unbounded_channel();
         let (signals, signals_rx) = mpsc::channel(BUS_QUEUE);
-        *self.bus.lock().unwrap_or_else(|p| p.into_inner()) = Some(BusSinks {
+        *self.bus() = Some(BusSinks {
             deliveries,
             kicks,
             signals,
@@ -428,8 +428,13 @@ impl Hub {
         }
     }
 
+    fn bus(&self) -> std::sync::MutexGuard<'_, Option<BusSinks>> {
+        // Every critical section is one assignment or one send.
+        self.bus.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn signal(&self, signal: Signal) {
-        if let Some(bus) = self.bus.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(bus) = self.bus().as_ref() {
             let _ = bus.signals.try_send(signal);
         }
     }

@@ -15,10 +15,9 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use quichat_proto::chat::ServerChat;
 use quichat_proto::control::ServerControl;
-use quichat_proto::event::{Event, EventBody};
-use quichat_proto::notify::{Flagged, PushFlags};
+use quichat_proto::event::EventBody;
+use quichat_proto::notify::PushFlags;
 use quichat_proto::push::{frame_head, PushStream};
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -61,15 +60,15 @@ pub fn spawn(ctx: Arc<ConnCtx>, registration: Registration, mut pushes: mpsc::Re
                 let flags = flagged.then_some(flags);
                 let sent = match (body.body(), ctx.chat_out()) {
                     (EventBody::Message(_), Some(chat)) => {
-                        let out = encoded(&ctx, PushStream::Chat, flags, seq, &body)
-                            .unwrap_or_else(|| Out::Frame(chat_frame(flags, seq, &body)));
-                        chat.send(out).await.is_ok()
+                        match encoded(&ctx, PushStream::Chat, flags, seq, &body) {
+                            Some(out) => chat.send(out).await.is_ok(),
+                            None => false,
+                        }
                     }
-                    _ => {
-                        let out = encoded(&ctx, PushStream::Control, flags, seq, &body)
-                            .unwrap_or_else(|| Out::Frame(control_frame(flags, seq, &body)));
-                        ctx.control_out.send(out).await.is_ok()
-                    }
+                    _ => match encoded(&ctx, PushStream::Control, flags, seq, &body) {
+                        Some(out) => ctx.control_out.send(out).await.is_ok(),
+                        None => false,
+                    },
                 };
                 if !sent {
                     break;
@@ -94,7 +93,8 @@ pub fn spawn(ctx: Arc<ConnCtx>, registration: Registration, mut pushes: mpsc::Re
 /// The frame of event `seq` (with `flags` on protocol 2): this
 /// connection's head, then the body's shared encoding (made once, by
 /// whichever recipient's task gets here first). `None` if the body does
-/// not encode, so the caller falls back to encoding the whole frame.
+/// not encode: the push stops, as a writer stops on a frame it cannot
+/// encode.
 fn encoded<T>(
     ctx: &ConnCtx,
     stream: PushStream,
@@ -105,36 +105,11 @@ fn encoded<T>(
     let wire = body.wire(|| {
         ctx.state.metrics.push_encodes.inc();
     })?;
-    let head = frame_head(stream, flags, seq, wire.len()).ok()?;
+    let head = frame_head(stream, flags, seq, wire.len())
+        .inspect_err(|e| tracing::error!("a pushed event's frame head does not encode: {e}"))
+        .ok()?;
     Some(Out::Encoded {
         head: head.into(),
         body: wire.clone(),
     })
-}
-
-fn event(seq: u64, body: &SharedBody) -> Event {
-    Event {
-        seq,
-        body: body.body().clone(),
-    }
-}
-
-fn chat_frame(flags: Option<PushFlags>, seq: u64, body: &SharedBody) -> ServerChat {
-    match flags {
-        Some(flags) => ServerChat::Flagged(Flagged {
-            flags,
-            event: event(seq, body),
-        }),
-        None => ServerChat::Event(event(seq, body)),
-    }
-}
-
-fn control_frame(flags: Option<PushFlags>, seq: u64, body: &SharedBody) -> ServerControl {
-    match flags {
-        Some(flags) => ServerControl::Flagged(Flagged {
-            flags,
-            event: event(seq, body),
-        }),
-        None => ServerControl::Event(event(seq, body)),
-    }
 }

@@ -235,7 +235,7 @@ struct Merged {
 }
 
 impl Merged {
-    fn take(&mut self) -> &[Waiting] {
+    fn take(&mut self) -> &mut Vec<Waiting> {
         let (pending, key) = (&self.pending, self.key);
         self.taken
             .get_or_insert_with(|| pending.lock().remove(&key).unwrap_or_default())
@@ -266,8 +266,8 @@ impl commit::Job for Merged {
     }
 
     fn finish(mut self: Box<Self>, error: Option<ServiceError>) {
-        self.take();
-        let waiting = self.taken.take().unwrap_or_default();
+        // Taken now if the job never ran (its batch failed first).
+        let waiting = std::mem::take(self.take());
         let mut outcomes = std::mem::take(&mut self.outcomes).into_iter();
         let mut error = error;
         for w in waiting {

@@ -60,11 +60,28 @@ async fn two_nodes_on(url: String) -> Result<(TestServer, ServerHandle)> {
     Ok((one, two))
 }
 
+/// Client settings for the node at `addr` (every node has `one`'s CA).
+fn config_at(one: &TestServer, addr: std::net::SocketAddr) -> ClientConfig {
+    ClientConfig::new(addr.to_string(), Trust::CaPem(one.ca_pem.clone()))
+}
+
 async fn register_at(one: &TestServer, addr: std::net::SocketAddr, name: &str) -> Result<Client> {
-    let config = ClientConfig::new(addr.to_string(), Trust::CaPem(one.ca_pem.clone()));
-    let client = Client::connect(&config).await?;
+    let client = Client::connect(&config_at(one, addr)).await?;
     client.register(name, &password_of(name), "laptop").await?;
     Ok(client)
+}
+
+/// Another device of `name`, logged in at the node at `addr`, and its
+/// token.
+async fn login_at(
+    one: &TestServer,
+    addr: std::net::SocketAddr,
+    name: &str,
+    device: &str,
+) -> Result<(Client, String)> {
+    let client = Client::connect(&config_at(one, addr)).await?;
+    let (_, token) = client.login(name, &password_of(name), device).await?;
+    Ok((client, token))
 }
 
 fn text(b: &EventBody) -> Option<&str> {
@@ -204,14 +221,7 @@ async fn typing_presence_and_settings_cross_nodes() -> Result<()> {
     gen.connection().close(0u32.into(), b"bye");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut erin_notices = erin.notices();
-    let gen_again = Client::connect(&ClientConfig::new(
-        two.local_addr().to_string(),
-        Trust::CaPem(one.ca_pem.clone()),
-    ))
-    .await?;
-    gen_again
-        .login("gen", &password_of("gen"), "tablet")
-        .await?;
+    let _gen_again = login_at(&one, two.local_addr(), "gen", "tablet").await?;
     notice(&mut erin_notices, |n| {
         matches!(n, Notice::Presence(p) if p.username == "gen" && p.state == PresenceState::Online)
     })
@@ -220,12 +230,7 @@ async fn typing_presence_and_settings_cross_nodes() -> Result<()> {
 
     // erin's laptop is on node 2; she mutes finn's conversation from her
     // phone on node 1, and node 2 flags finn's next message silent.
-    let laptop = Client::connect(&ClientConfig::new(
-        two.local_addr().to_string(),
-        Trust::CaPem(one.ca_pem.clone()),
-    ))
-    .await?;
-    laptop.login("erin", &password_of("erin"), "laptop").await?;
+    let (laptop, _) = login_at(&one, two.local_addr(), "erin", "laptop").await?;
     let mut laptop_feed = laptop.subscribe(0).await?;
     let first = finn.send_text("erin", "loud").await?;
     let loud = next_message(&mut laptop_feed, "loud").await?;
@@ -352,17 +357,10 @@ async fn a_session_fails_over_when_its_node_vanishes() -> Result<()> {
     let (one, two) = two_nodes().await?;
     let jack = register_at(&one, two.local_addr(), "jack").await?;
     let kate_setup = register_at(&one, two.local_addr(), "kate").await?;
-    let token = {
-        let c = Client::connect(&ClientConfig::new(
-            two.local_addr().to_string(),
-            Trust::CaPem(one.ca_pem.clone()),
-        ))
-        .await?;
-        c.login("kate", &password_of("kate"), "phone").await?.1
-    };
+    let (_, token) = login_at(&one, two.local_addr(), "kate", "phone").await?;
     drop(kate_setup);
     let relay = Relay::start(one.addr, Impairment::none()).await?;
-    let mut config = ClientConfig::new(relay.addr().to_string(), Trust::CaPem(one.ca_pem.clone()));
+    let mut config = config_at(&one, relay.addr());
     config.fallbacks = vec![two.local_addr().to_string()];
     config.keep_alive = Duration::from_millis(300);
     config.idle_timeout = Duration::from_secs(2);
@@ -559,12 +557,7 @@ async fn a_revocation_on_one_node_closes_the_device_on_the_other() -> Result<()>
     }
     let (one, two) = two_nodes().await?;
     let phone = register_at(&one, one.addr, "dora").await?;
-    let config = ClientConfig::new(
-        two.local_addr().to_string(),
-        Trust::CaPem(one.ca_pem.clone()),
-    );
-    let laptop = Client::connect(&config).await?;
-    laptop.login("dora", &password_of("dora"), "laptop").await?;
+    let (laptop, _) = login_at(&one, two.local_addr(), "dora", "laptop").await?;
     let devices = phone.devices().await?;
     let other = devices
         .iter()
